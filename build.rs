@@ -1,0 +1,29 @@
+//! Embeds the migrations and the checklist files: tell cargo to rebuild when
+//! either folder changes, and generate the list of embedded checklists.
+use std::{env, fs, path::Path};
+
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=checklists");
+    let mut files: Vec<_> = fs::read_dir("checklists")
+        .expect("checklists/ must exist")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut out = String::from(
+        "/// (file name, contents) of every checklist in checklists/.\npub static EMBEDDED: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        let abs = fs::canonicalize(f).expect("canonical path");
+        let name = f.file_name().and_then(|n| n.to_str()).expect("utf-8 name");
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("checklists.rs");
+    fs::write(dest, out).expect("write checklists.rs");
+}

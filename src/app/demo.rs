@@ -1,0 +1,257 @@
+//! The Baishan City (白山市) demo data set: the seven county-level units of
+//! `shared/domain.md`, their 2017 plans (330 stations city-wide), and 164
+//! built stations as of mid-July 2017 (60 of them new in 2017, 17 of those by
+//! the city's directly-run branch), plus planned and revoked ones.
+//!
+//! Deterministic: every run produces the same rows. Loaded once: a marker
+//! row in `seed_runs` is written in the same transaction as the data.
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+
+use crate::db::schema::seed_runs;
+use crate::db::stations::{self as store, StationFields};
+use crate::db::units::{self as units_store, NewUnit};
+use crate::db::{self, DbConnection};
+use crate::domain::{Category, StationStatus, credit_code};
+use crate::error::AppError;
+
+pub const SEED_NAME: &str = "baishan-2017";
+pub const STANDARD: &str = "baxiangyi-common";
+
+/// (code, name, kind, 2017 target, built before 2017, built in 2017 up to 14 July)
+pub const UNITS: &[(&str, &str, &str, i32, usize, usize)] = &[
+    ("220602", "浑江区", "district", 70, 28, 12),
+    ("220605", "江源区", "district", 40, 13, 5),
+    ("220621", "抚松县", "county", 55, 20, 10),
+    ("220622", "靖宇县", "county", 35, 10, 4),
+    ("220623", "长白朝鲜族自治县", "county", 30, 11, 6),
+    ("220681", "临江市", "county_city", 50, 15, 6),
+    ("220600-ZS", "市局直属消保分局", "branch", 50, 7, 17),
+];
+
+/// Stations still planned for 2017 per unit, and revoked ones per unit.
+const PLANNED_PER_UNIT: usize = 2;
+const REVOKED_UNITS: &[usize] = &[0, 3];
+
+const HOSTS: &[(Category, &[&str])] = &[
+    (
+        Category::Mall,
+        &["百货大楼", "购物中心", "商业城", "时代广场"],
+    ),
+    (
+        Category::Supermarket,
+        &["欧亚超市", "家家福超市", "百佳超市", "华联超市"],
+    ),
+    (Category::Market, &["农贸市场", "建材市场", "果蔬批发市场"]),
+    (
+        Category::Enterprise,
+        &[
+            "人参制品有限公司",
+            "矿泉水有限公司",
+            "木业有限公司",
+            "家具有限公司",
+        ],
+    ),
+    (
+        Category::ScenicSpot,
+        &["长白山景区服务中心", "望天鹅景区", "仙人桥温泉度假区"],
+    ),
+    (Category::Hotel, &["七天连锁酒店", "长白山大酒店"]),
+    (
+        Category::Telecom,
+        &["电信营业厅", "移动营业厅", "联通营业厅"],
+    ),
+    (Category::Finance, &["农村商业银行", "邮政储蓄银行"]),
+    (Category::PostExpress, &["邮政快递营业部", "顺丰速运营业部"]),
+    (Category::Other, &["烟草专卖零售点", "无限极专卖店"]),
+];
+
+const TRADE_NAMES: &[&str] = &[
+    "兴隆", "鑫源", "华宇", "恒通", "金达", "福源", "宏达", "长青", "瑞丰", "天和", "嘉禾", "永安",
+    "康盛",
+];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+const GIVEN: &[&str] = &[
+    "晓伟", "丽华", "建国", "海燕", "志强", "秀英", "明", "春梅", "德胜", "玉兰", "国庆", "红",
+];
+
+/// Whether the demo set has been loaded into this database.
+pub fn loaded(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        seed_runs::table.filter(seed_runs::name.eq(SEED_NAME)),
+    ))
+    .get_result(conn)
+}
+
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Loaded {
+    pub units: usize,
+    pub stations: usize,
+    pub already_loaded: bool,
+}
+
+fn credit(unit_code: &str, n: usize) -> Option<String> {
+    if n % 7 == 3 {
+        return None; // small traders without a code on file
+    }
+    let division: String = unit_code.chars().take(6).collect();
+    let first17 = format!("92{division}{:09}", (n * 7_919 + 104_729) % 1_000_000_000);
+    let check = credit_code::check_character(first17.as_bytes())?;
+    Some(format!("{first17}{check}"))
+}
+
+fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
+    NaiveDate::from_ymd_opt(y, m, d)
+        .ok_or_else(|| AppError::internal("demo date", anyhow::anyhow!("invalid date {y}-{m}-{d}")))
+}
+
+/// Loads the demo set unless it is there already. One transaction.
+pub fn load(conn: &mut DbConnection) -> Result<Loaded, AppError> {
+    db::write_tx(conn, |conn| {
+        if loaded(conn)? {
+            return Ok(Loaded {
+                units: 0,
+                stations: 0,
+                already_loaded: true,
+            });
+        }
+        let now = db::now();
+        let mut n = 0usize; // running station number, drives every choice
+        let mut stations = 0usize;
+        for (u, &(code, name, kind, target, before, this_year)) in UNITS.iter().enumerate() {
+            if units_store::code_taken(conn, code)? {
+                return Err(AppError::conflict(format!(
+                    "单位代码 {code} 已存在，演示数据只能载入空数据库"
+                )));
+            }
+            let unit = units_store::insert(
+                conn,
+                &NewUnit {
+                    code,
+                    name,
+                    kind,
+                    created_at: now,
+                },
+            )?;
+            units_store::set_plan(conn, unit.id, 2017, target, now)?;
+            units_store::set_plan(conn, unit.id, 2016, (target * 2) / 3, now)?;
+            let short = name
+                .trim_end_matches("朝鲜族自治县")
+                .trim_end_matches(['区', '县', '市']);
+            let short = if kind == "branch" { "白山" } else { short };
+            let total =
+                before + this_year + PLANNED_PER_UNIT + usize::from(REVOKED_UNITS.contains(&u));
+            for k in 0..total {
+                n += 1;
+                let revoke = k >= before + this_year + PLANNED_PER_UNIT;
+                let (status, established_on) = if k < before {
+                    // 2014-03 .. 2016-12, spread over the months
+                    let y = 2014 + (k % 3) as i32;
+                    (
+                        StationStatus::Established,
+                        Some(date(y, 1 + (k * 5 % 12) as u32, 1 + (k * 11 % 28) as u32)?),
+                    )
+                } else if k < before + this_year {
+                    let j = k - before;
+                    (
+                        StationStatus::Established,
+                        Some(date(2017, 1 + (j % 6) as u32, 3 + (j * 7 % 25) as u32)?),
+                    )
+                } else if k < before + this_year + PLANNED_PER_UNIT {
+                    (StationStatus::Planned, None)
+                } else {
+                    // registered, then stripped of the title (see below)
+                    (
+                        StationStatus::Established,
+                        Some(date(2015, 6, 1 + u as u32)?),
+                    )
+                };
+                let (category, hosts) = if kind == "branch" && k == 0 {
+                    (Category::Telecom, &["白山电信"][..])
+                } else {
+                    HOSTS[(n * 3 + u) % HOSTS.len()]
+                };
+                let host_base = hosts[(n / HOSTS.len()) % hosts.len()];
+                let host = if host_base.starts_with("白山") {
+                    host_base.to_owned()
+                } else {
+                    format!("{short}{}{host_base}", TRADE_NAMES[n % TRADE_NAMES.len()])
+                };
+                let liaison = format!(
+                    "{}{}",
+                    SURNAMES[n % SURNAMES.len()],
+                    GIVEN[(n * 5) % GIVEN.len()]
+                );
+                let fields = StationFields {
+                    unit_id: unit.id,
+                    name: format!("{host}12315消费维权服务站"),
+                    host_business: host,
+                    credit_code: credit(code, n),
+                    category: category.as_str().to_owned(),
+                    address: format!(
+                        "白山市{name}{}{}号",
+                        ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
+                        10 + n * 3 % 300
+                    ),
+                    liaison_name: liaison,
+                    liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
+                    standard_id: STANDARD.to_owned(),
+                    established_on,
+                };
+                let station = store::insert(conn, &fields, status.as_str(), now)?;
+                stations += 1;
+                let special = if kind == "branch" && k == 0 {
+                    Some((
+                        StationStatus::Model,
+                        "八个一标准落实到位，确定为全市样板站",
+                        date(2016, 12, 6)?,
+                    ))
+                } else if revoke {
+                    Some((
+                        StationStatus::Revoked,
+                        "经营者停业，撤销命名并摘牌",
+                        date(2016, 9, 30)?,
+                    ))
+                } else if status == StationStatus::Established && k % 17 == 5 {
+                    Some((
+                        StationStatus::Rectifying,
+                        "回访指导发现投诉登记簿未及时登记，限期整改",
+                        date(2017, 6, 20)?,
+                    ))
+                } else {
+                    None
+                };
+                if let Some((to, reason, on)) = special {
+                    let on = if established_on.is_some_and(|e| e > on) {
+                        date(2017, 7, 1 + (on.day() % 10))?
+                    } else {
+                        on
+                    };
+                    let revoked_on = (to == StationStatus::Revoked).then_some(on);
+                    store::set_status(
+                        conn,
+                        &station,
+                        to.as_str(),
+                        established_on,
+                        revoked_on,
+                        reason,
+                        on,
+                        now,
+                    )?;
+                }
+            }
+        }
+        diesel::insert_into(seed_runs::table)
+            .values((seed_runs::name.eq(SEED_NAME), seed_runs::loaded_at.eq(now)))
+            .execute(conn)?;
+        tracing::info!(units = UNITS.len(), stations, "Baishan demo data loaded");
+        Ok(Loaded {
+            units: UNITS.len(),
+            stations,
+            already_loaded: false,
+        })
+    })
+}

@@ -1,0 +1,179 @@
+//! Use cases for county-level units and their annual plans.
+
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::{Ctx, clean};
+use crate::db::units::{self as store, NewUnit, Plan, Unit};
+use crate::db::{self, DbConnection};
+use crate::domain::UnitKind;
+use crate::error::{AppError, FieldErrors};
+
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnitInput {
+    /// The administrative division code (e.g. 220602), or the bureau's own
+    /// code for a directly-run branch.
+    #[validate(length(max = 32, message = "单位代码不超过32个字符"))]
+    pub code: Option<String>,
+    #[validate(length(max = 100, message = "单位名称不超过100个字符"))]
+    pub name: Option<String>,
+    pub kind: Option<String>,
+}
+
+pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<Unit, AppError> {
+    let mut errors = FieldErrors::new();
+    if let Err(e) = input.validate() {
+        errors.absorb(e);
+    }
+    let code = clean(input.code);
+    let name = clean(input.name);
+    match &code {
+        None => errors.add("code", "单位代码不能为空"),
+        Some(c)
+            if !c
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') =>
+        {
+            errors.add("code", "单位代码只能包含字母、数字、“-”和“_”")
+        }
+        _ => {}
+    }
+    if name.is_none() {
+        errors.add("name", "单位名称不能为空");
+    }
+    let kind = match input.kind.as_deref().map(UnitKind::parse) {
+        None => {
+            errors.add(
+                "kind",
+                format!("单位类型不能为空，可选：{}", UnitKind::expected()),
+            );
+            None
+        }
+        Some(None) => {
+            errors.add(
+                "kind",
+                format!("未知的单位类型，可选：{}", UnitKind::expected()),
+            );
+            None
+        }
+        Some(k) => k,
+    };
+    errors.into_result()?;
+    let (Some(code), Some(name), Some(kind)) = (code, name, kind) else {
+        return Err(AppError::internal(
+            "unit validation",
+            anyhow::anyhow!("checked fields missing"),
+        ));
+    };
+    db::write_tx(conn, |conn| {
+        if store::code_taken(conn, &code)? {
+            return Err(FieldErrors::single(
+                "code",
+                format!("单位代码 {code} 已存在"),
+            ));
+        }
+        let unit = store::insert(
+            conn,
+            &NewUnit {
+                code: &code,
+                name: &name,
+                kind: kind.as_str(),
+                created_at: db::now(),
+            },
+        )?;
+        tracing::info!(unit_id = unit.id, code = %unit.code, "unit created");
+        Ok(unit)
+    })
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Unit>, AppError> {
+    Ok(store::list(conn)?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanInput {
+    pub target: Option<i64>,
+}
+
+/// The earliest and latest plan years accepted: the programme began in the
+/// 2000s; plans are made at most a few years ahead.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+pub fn check_year(year: i32) -> Result<(), AppError> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(FieldErrors::single(
+            "year",
+            format!("年度应在{}至{}之间", YEARS.start(), YEARS.end()),
+        ))
+    }
+}
+
+pub fn set_plan(
+    conn: &mut DbConnection,
+    unit_id: i32,
+    year: i32,
+    input: PlanInput,
+) -> Result<Plan, AppError> {
+    check_year(year)?;
+    let target = match input.target {
+        None => return Err(FieldErrors::single("target", "目标数不能为空")),
+        Some(t) if !(0..=1_000_000).contains(&t) => {
+            return Err(FieldErrors::single(
+                "target",
+                "目标数应为0至1000000之间的整数",
+            ));
+        }
+        Some(t) => t as i32,
+    };
+    db::write_tx(conn, |conn| {
+        if store::get(conn, unit_id)?.is_none() {
+            return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
+        }
+        let plan = store::set_plan(conn, unit_id, year, target, db::now())?;
+        tracing::info!(unit_id, year, target, "plan set");
+        Ok(plan)
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanRow {
+    pub unit_id: i32,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub year: i32,
+    pub target: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct YearPlans {
+    pub year: i32,
+    pub total_target: i64,
+    /// Every unit, with `target: null` where none was set for the year.
+    pub items: Vec<PlanRow>,
+}
+
+pub fn plans(conn: &mut DbConnection, year: i32) -> Result<YearPlans, AppError> {
+    check_year(year)?;
+    let units = store::list(conn)?;
+    let plans = store::plans_for_year(conn, year)?;
+    let items: Vec<PlanRow> = units
+        .into_iter()
+        .map(|u| PlanRow {
+            target: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.target),
+            unit_id: u.id,
+            unit_code: u.code,
+            unit_name: u.name,
+            year,
+        })
+        .collect();
+    let total_target = items.iter().filter_map(|r| r.target).map(i64::from).sum();
+    Ok(YearPlans {
+        year,
+        total_target,
+        items,
+    })
+}

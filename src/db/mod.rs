@@ -1,0 +1,226 @@
+//! Storage: one code path over SQLite and PostgreSQL through diesel's
+//! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
+
+pub mod schema;
+pub mod stations;
+pub mod units;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A database URL split by scheme: we pick the backend ourselves so that a
+/// connection error says what went wrong (diesel's own multi-connection
+/// `establish` tries every backend and hides the cause).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    BadUrl(String),
+    #[error("cannot connect to the {backend} database: {source}")]
+    Connect {
+        backend: &'static str,
+        source: ConnectionError,
+    },
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(String),
+    #[error("cannot set up the connection pool: {0}")]
+    Pool(String),
+    #[error("cannot prepare the SQLite connection: {0}")]
+    Pragma(diesel::result::Error),
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError::BadUrl(url.into()));
+            }
+            Ok(DbUrl::Sqlite(path.into()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbUrl::Postgres(url.into()))
+        } else {
+            Err(DbError::BadUrl(url.into()))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbUrl::Sqlite(_) => Backend::Sqlite,
+            DbUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn connect(&self) -> Result<DbConnection, DbError> {
+        match self {
+            DbUrl::Sqlite(path) => {
+                let mut c =
+                    SqliteConnection::establish(path).map_err(|source| DbError::Connect {
+                        backend: "sqlite",
+                        source,
+                    })?;
+                // WAL for concurrent readers; FULL sync so an acknowledged
+                // commit survives a power cut; wait for the write lock rather
+                // than failing at once.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(DbError::Pragma)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+            DbUrl::Postgres(url) => {
+                PgConnection::establish(url)
+                    .map(DbConnection::Pg)
+                    .map_err(|source| DbError::Connect {
+                        backend: "postgres",
+                        source,
+                    })
+            }
+        }
+    }
+}
+
+/// r2d2 manager that connects through [`DbUrl::connect`].
+pub struct Manager {
+    url: DbUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| DbError::Connect {
+                backend: conn.backend().as_str(),
+                source: ConnectionError::CouldntSetupConfiguration(e),
+            })
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Connects once (so a bad URL or password is reported as such), applies
+/// pending migrations, and builds the pool.
+pub fn open(url: &str, max_size: u32) -> Result<(Pool, Backend), DbError> {
+    let url = DbUrl::parse(url)?;
+    let backend = url.backend();
+    let mut first = url.connect()?;
+    migrate(&mut first)?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(Manager { url })
+        .map_err(|e| DbError::Pool(e.to_string()))?;
+    Ok((pool, backend))
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| DbError::Migrate(e.to_string()))
+}
+
+/// Runs `f` in one write transaction. On SQLite it begins with `BEGIN
+/// IMMEDIATE`, taking the write lock up front (waiting up to the busy
+/// timeout) so that a transaction that reads before it writes cannot fail
+/// with SQLITE_BUSY when another writer commits in between.
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConnection::Sqlite(inner) = conn else {
+        // `f` cannot change the variant of a connection it only borrows.
+        return result;
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // Commit failed: roll back so the connection is usable again.
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(e)
+        }
+    }
+}
+
+/// Current time in UTC, truncated to microseconds so that values read back
+/// compare equal on both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    let micros = t.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.naive_utc())
+        .unwrap_or(t)
+}

@@ -1,0 +1,214 @@
+//! The station registry (名录) and its status history.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::{station_status_changes, stations};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[diesel(table_name = stations)]
+pub struct Station {
+    pub id: i32,
+    pub unit_id: i32,
+    pub name: String,
+    pub host_business: String,
+    pub credit_code: Option<String>,
+    pub category: String,
+    pub address: String,
+    pub liaison_name: String,
+    pub liaison_phone: String,
+    pub standard_id: String,
+    pub status: String,
+    pub established_on: Option<NaiveDate>,
+    pub revoked_on: Option<NaiveDate>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The editable fields of a station, all of them, as written.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = stations, treat_none_as_null = true)]
+pub struct StationFields {
+    pub unit_id: i32,
+    pub name: String,
+    pub host_business: String,
+    pub credit_code: Option<String>,
+    pub category: String,
+    pub address: String,
+    pub liaison_name: String,
+    pub liaison_phone: String,
+    pub standard_id: String,
+    pub established_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+pub struct StatusChange {
+    pub id: i32,
+    pub station_id: i32,
+    pub from_status: String,
+    pub to_status: String,
+    pub reason: String,
+    pub effective_on: NaiveDate,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    f: &StationFields,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Station> {
+    diesel::insert_into(stations::table)
+        .values((
+            f,
+            stations::status.eq(status),
+            stations::version.eq(1),
+            stations::created_at.eq(at),
+            stations::updated_at.eq(at),
+        ))
+        .returning(stations::all_columns)
+        .get_result(conn)
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Station>> {
+    stations::table
+        .find(id)
+        .select(stations::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// Writes `f` if the stored version is still `version`; returns the new row,
+/// or `None` when someone else changed it first (or it does not exist).
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    id: i32,
+    version: i32,
+    f: &StationFields,
+    at: NaiveDateTime,
+) -> QueryResult<Option<Station>> {
+    let n = diesel::update(
+        stations::table
+            .filter(stations::id.eq(id))
+            .filter(stations::version.eq(version)),
+    )
+    .set((
+        f,
+        stations::version.eq(version + 1),
+        stations::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 { Ok(None) } else { get(conn, id) }
+}
+
+/// Moves a station to `to` if it is still at `version`, and records why.
+#[allow(clippy::too_many_arguments)]
+pub fn set_status(
+    conn: &mut DbConnection,
+    station: &Station,
+    to: &str,
+    established_on: Option<NaiveDate>,
+    revoked_on: Option<NaiveDate>,
+    reason: &str,
+    effective_on: NaiveDate,
+    at: NaiveDateTime,
+) -> QueryResult<Option<Station>> {
+    let n = diesel::update(
+        stations::table
+            .filter(stations::id.eq(station.id))
+            .filter(stations::version.eq(station.version)),
+    )
+    .set((
+        stations::status.eq(to),
+        stations::established_on.eq(established_on),
+        stations::revoked_on.eq(revoked_on),
+        stations::version.eq(station.version + 1),
+        stations::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    diesel::insert_into(station_status_changes::table)
+        .values((
+            station_status_changes::station_id.eq(station.id),
+            station_status_changes::from_status.eq(&station.status),
+            station_status_changes::to_status.eq(to),
+            station_status_changes::reason.eq(reason),
+            station_status_changes::effective_on.eq(effective_on),
+            station_status_changes::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    get(conn, station.id)
+}
+
+pub fn status_history(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<StatusChange>> {
+    station_status_changes::table
+        .filter(station_status_changes::station_id.eq(station_id))
+        .order(station_status_changes::id.asc())
+        .select(station_status_changes::all_columns)
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub unit_id: Option<i32>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub q: Option<String>,
+}
+
+fn filtered<'a>(f: &'a Filter) -> stations::BoxedQuery<'a, super::MultiBackend> {
+    let mut query = stations::table.into_boxed();
+    if let Some(u) = f.unit_id {
+        query = query.filter(stations::unit_id.eq(u));
+    }
+    if let Some(s) = &f.status {
+        query = query.filter(stations::status.eq(s));
+    }
+    if let Some(c) = &f.category {
+        query = query.filter(stations::category.eq(c));
+    }
+    if let Some(q) = &f.q {
+        let pattern = format!("%{}%", escape_like(q));
+        query = query.filter(
+            stations::name
+                .like(pattern.clone())
+                .escape('\\')
+                .or(stations::host_business.like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+/// Escapes LIKE wildcards so that a search for "100%" finds "100%".
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One page of stations matching `f`, ordered by id, and the total count.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<(Vec<Station>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order(stations::id.asc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(stations::all_columns)
+        .load(conn)?;
+    Ok((items, total))
+}

@@ -1,0 +1,6 @@
+//! Pure rules of the programme: no I/O, unit-tested without a database.
+
+pub mod credit_code;
+pub mod station;
+
+pub use station::{Category, StationStatus, UnitKind};

@@ -1,0 +1,195 @@
+//! Station categories, unit kinds, statuses and the transitions allowed
+//! between statuses.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal / $zh:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+            /// The accepted values, for error messages.
+            pub fn expected() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Where a station is set up (the "五进" and the trades added later).
+    Category {
+        Mall = "mall" / "商场",
+        Supermarket = "supermarket" / "超市",
+        Market = "market" / "市场",
+        Enterprise = "enterprise" / "企业",
+        ScenicSpot = "scenic_spot" / "景区",
+        Hotel = "hotel" / "酒店",
+        Telecom = "telecom" / "电信",
+        Finance = "finance" / "金融",
+        PostExpress = "post_express" / "邮政快递",
+        Other = "other" / "其他",
+    }
+);
+
+text_enum!(
+    /// A county-level regulator unit.
+    UnitKind {
+        District = "district" / "区",
+        County = "county" / "县",
+        CountyCity = "county_city" / "县级市",
+        Branch = "branch" / "市局直属分局",
+    }
+);
+
+text_enum!(
+    /// Where a station stands in its life.
+    StationStatus {
+        Planned = "planned" / "计划建设",
+        Established = "established" / "已建成",
+        Model = "model" / "示范站",
+        Rectifying = "rectifying" / "限期整改",
+        Revoked = "revoked" / "已撤销",
+    }
+);
+
+impl StationStatus {
+    /// Statuses of a station that holds the title (named and plaqued).
+    pub fn is_built(self) -> bool {
+        matches!(self, Self::Established | Self::Model | Self::Rectifying)
+    }
+
+    /// Whether an administrator may move a station from `self` to `to` by hand.
+    ///
+    /// - planned → established (accepted), or revoked (the plan is dropped);
+    /// - established ⇄ model, established ⇄ rectifying, model → rectifying;
+    /// - any built status → revoked (撤销命名、摘牌); revoked is final: a
+    ///   business that wants the title back is registered anew.
+    pub fn can_move_to(self, to: StationStatus) -> bool {
+        use StationStatus::*;
+        matches!(
+            (self, to),
+            (Planned, Established)
+                | (Planned, Revoked)
+                | (Established, Model)
+                | (Established, Rectifying)
+                | (Established, Revoked)
+                | (Model, Established)
+                | (Model, Rectifying)
+                | (Model, Revoked)
+                | (Rectifying, Established)
+                | (Rectifying, Revoked)
+        )
+    }
+
+    /// The statuses reachable from `self`, for error messages.
+    pub fn next_statuses(self) -> Vec<StationStatus> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|t| self.can_move_to(*t))
+            .collect()
+    }
+}
+
+/// A liaison phone: a mainland mobile (11 digits starting with 1) or a
+/// landline with area code (0 + 9-11 digits), optionally with an extension
+/// after '-' or '转'. Separators '-' and spaces are allowed.
+pub fn valid_phone(phone: &str) -> bool {
+    let p: String = phone.trim().chars().filter(|c| *c != ' ').collect();
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let (main, ext) = match p.split_once('转') {
+        Some((m, e)) => (m, Some(e)),
+        None => (p.as_str(), None),
+    };
+    if ext.is_some_and(|e| !digits(e) || e.len() > 6) {
+        return false;
+    }
+    let parts: Vec<&str> = main.split('-').collect();
+    if !parts.iter().all(|x| digits(x)) {
+        return false;
+    }
+    let landline = |area: &str, number: &str| {
+        area.starts_with('0') && (3..=4).contains(&area.len()) && (7..=8).contains(&number.len())
+    };
+    match parts.as_slice() {
+        [m] if m.starts_with('1') => m.len() == 11 && ext.is_none(),
+        [m] => m.starts_with('0') && (10..=12).contains(&m.len()),
+        [area, number] => landline(area, number),
+        [area, number, e] => landline(area, number) && e.len() <= 6 && ext.is_none(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use StationStatus::*;
+
+    #[test]
+    fn revoked_is_final_and_no_status_moves_to_itself() {
+        for s in StationStatus::ALL {
+            assert!(!Revoked.can_move_to(*s));
+            assert!(!s.can_move_to(*s));
+            assert!(!s.can_move_to(Planned), "nothing goes back to planned");
+        }
+        assert!(Planned.can_move_to(Established));
+        assert!(
+            !Planned.can_move_to(Model),
+            "a model station is chosen among built ones"
+        );
+        assert_eq!(Rectifying.next_statuses(), vec![Established, Revoked]);
+    }
+
+    #[test]
+    fn text_round_trips() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(*c));
+        }
+        assert_eq!(Category::parse("casino"), None);
+        assert_eq!(
+            serde_json::to_string(&Category::ScenicSpot).ok().as_deref(),
+            Some("\"scenic_spot\"")
+        );
+    }
+
+    #[test]
+    fn phones() {
+        for ok in [
+            "13943912345",
+            "0439-3221234",
+            "04393221234",
+            "0439 322 1234",
+            "0439-3221234-801",
+            "0439-3221234转801",
+            "010-12345678",
+        ] {
+            assert!(valid_phone(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "12315",
+            "2345678",
+            "1394391234",
+            "139439123456",
+            "phone",
+            "0439-322123x",
+            "+86 139",
+        ] {
+            assert!(!valid_phone(bad), "{bad}");
+        }
+    }
+}

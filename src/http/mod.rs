@@ -1,0 +1,72 @@
+//! HTTP: the actix-web application, JSON in and out, errors as one shape.
+
+pub mod api;
+pub mod json;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, http::StatusCode, web};
+use serde_json::json;
+
+use crate::app::Ctx;
+use crate::error::AppError;
+
+/// The largest JSON body accepted.
+pub const JSON_LIMIT: usize = 256 * 1024;
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        match self {
+            AppError::Validation(fields) => body["fields"] = json!(fields),
+            AppError::Conflict {
+                current: Some(c), ..
+            } => body["current"] = c.clone(),
+            AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+        HttpResponse::build(self.status_code()).json(json!({ "error": body }))
+    }
+}
+
+/// Answers every unknown path with the JSON error shape.
+async fn not_found() -> HttpResponse {
+    AppError::NotFound("没有这个地址".into()).error_response()
+}
+
+pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(ctx))
+            .app_data(web::PayloadConfig::new(JSON_LIMIT))
+            .configure(api::routes)
+            .default_service(web::to(not_found));
+    }
+}
+
+/// Builds the server on an already bound listener (port 0 in tests).
+pub fn server(ctx: Ctx, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::Logger::default())
+            .configure(configure(ctx.clone()))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,10 @@
+//! bayige: compliance auditing for 12315 consumer-rights service stations
+//! (消费维权服务站) and the 八个一 standard.
+
+pub mod app;
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod standard;

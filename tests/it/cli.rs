@@ -1,0 +1,192 @@
+//! The binary itself: start-up errors are one clear line and a non-zero
+//! exit; `migrate`, `demo` and `--checklists` work from the command line.
+
+use std::process::{Command, Output};
+
+use crate::support::{DbGuard, TestApp, fresh_pg_database, fresh_sqlite, json, pg_admin_url};
+
+fn bayige(args: &[&str], db_url: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bayige"))
+        .args(args)
+        .env("BAYIGE_DATABASE_URL", db_url)
+        .env("BAYIGE_LOG", "warn")
+        .output()
+        .expect("run bayige")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last line on stderr is the one error line.
+fn error_line(o: &Output) -> String {
+    assert!(!o.status.success(), "should fail: {}", stderr(o));
+    let text = stderr(o);
+    let lines: Vec<_> = text
+        .lines()
+        .filter(|l| l.starts_with("bayige: error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line: {text}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn unreachable_database_is_one_clear_line() {
+    let o = bayige(
+        &["serve", "--bind", "127.0.0.1:0"],
+        "postgres://postgres@127.0.0.1:1/bayige",
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("cannot connect to the postgres database"),
+        "{line}"
+    );
+    assert!(
+        line.contains("127.0.0.1") && line.contains('1'),
+        "names the server: {line}"
+    );
+}
+
+#[test]
+fn unsupported_url_is_named() {
+    let o = bayige(&["migrate"], "mysql://root@127.0.0.1/x");
+    let line = error_line(&o);
+    assert!(
+        line.contains("unsupported database URL") && line.contains("mysql://"),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_sqlite_folder_is_named() {
+    let o = bayige(
+        &["migrate"],
+        "sqlite:///nonexistent-folder/deeper/bayige.db",
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("cannot connect to the sqlite database"),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_postgres_database_is_named() {
+    let Some(admin) = pg_admin_url() else { return };
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin);
+    let o = bayige(&["migrate"], &format!("{base}/bayige_no_such_database"));
+    let line = error_line(&o);
+    assert!(
+        line.contains("bayige_no_such_database") && line.contains("does not exist"),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_checklist_names_file_and_field() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "id = \"local\"\nversion = 1\ntitle_zh = \"本地\"\ntitle_en = \"Local\"\nsource = \"s\"\n\
+         [[items]]\ncode = \"place\"\ntitle_zh = \"场所\"\ntitle_en = \"Place\"\nguidance = \"g\"\nweight = 0\n",
+    )
+    .expect("write");
+    let (url, _guard) = fresh_sqlite();
+    let o = bayige(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--checklists",
+            &dir.path().display().to_string(),
+        ],
+        &url,
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("bad.toml") && line.contains("items[0].weight"),
+        "{line}"
+    );
+
+    let missing = bayige(
+        &["migrate", "--checklists", "/nonexistent-checklists"],
+        &url,
+    );
+    assert!(
+        missing.status.success(),
+        "migrate needs no checklists: {}",
+        stderr(&missing)
+    );
+    let o = bayige(&["demo", "--checklists", "/nonexistent-checklists"], &url);
+    assert!(error_line(&o).contains("/nonexistent-checklists"));
+}
+
+#[test]
+fn migrate_and_demo_from_the_command_line_load_once() {
+    let (url, _guard) = fresh_sqlite();
+    check_demo_cli(&url);
+}
+
+#[test]
+fn migrate_and_demo_from_the_command_line_load_once_postgres() {
+    let Some((url, _guard)) = fresh_pg_database() else {
+        return;
+    };
+    check_demo_cli(&url);
+}
+
+fn check_demo_cli(url: &str) {
+    let o = bayige(&["migrate"], url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("applied 1 migration"));
+    let o = bayige(&["migrate"], url);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("applied 0 migration"),
+        "migrations apply once"
+    );
+    for _ in 0..2 {
+        let o = bayige(&["demo"], url);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let mut conn = bayige::db::DbUrl::parse(url)
+        .expect("url")
+        .connect()
+        .expect("connect");
+    use diesel::prelude::*;
+    let n: i64 = bayige::db::schema::stations::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    let units: i64 = bayige::db::schema::units::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(units, 7, "demo loaded once");
+    assert!((164..=200).contains(&n), "about 164 stations, once: {n}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_checklists_are_served() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = include_str!("../../checklists/baxiangyi-common.toml")
+        .replace("version = 1", "version = 2")
+        .replace("一台计算机", "一台联网计算机");
+    std::fs::write(dir.path().join("common-v2.toml"), text).expect("write");
+    let (url, guard) = fresh_sqlite();
+    let app = TestApp::start(url, guard, "sqlite", Some(dir.path().to_owned())).await;
+    let (_, list) = json(app.get("/api/standards").await).await;
+    assert_eq!(list["items"][0]["version"], 2, "{list}");
+    assert_eq!(list["items"][0]["versions"], serde_json::json!([1, 2]));
+    let (_, v2) = json(app.get("/api/standards/baxiangyi-common").await).await;
+    assert_eq!(v2["items"][7]["title_zh"], "一台联网计算机");
+    let (_, v1) = json(app.get("/api/standards/baxiangyi-common?version=1").await).await;
+    assert_eq!(
+        v1["items"][7]["title_zh"], "一台计算机",
+        "older versions stay readable"
+    );
+    let _: Option<DbGuard> = None;
+}

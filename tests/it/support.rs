@@ -1,0 +1,218 @@
+//! Test support: the app on port 0 with a fresh database (a SQLite file in a
+//! temporary folder, or a new PostgreSQL database dropped afterwards).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use bayige::cli::Common;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use reqwest::{Client, Response};
+use serde_json::Value;
+
+/// Generates one test per backend from `async fn name(app: TestApp)`.
+/// The PostgreSQL variant runs when `BAYIGE_TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::TestApp::sqlite().await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::support::TestApp::postgres().await {
+                        super::$name(app).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub enum DbGuard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self
+            && let Ok(mut c) = PgConnection::establish(admin_url)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db_url: String,
+    pub backend: &'static str,
+    _guard: DbGuard,
+}
+
+/// The PostgreSQL server for tests, if configured.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("BAYIGE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty PostgreSQL database; its URL and the guard that drops it.
+pub fn fresh_pg_database() -> Option<(String, DbGuard)> {
+    let admin_url = pg_admin_url()?;
+    let name = format!(
+        "bayige_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+            % 1_000_000_000_000
+    );
+    let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+        panic!("BAYIGE_TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}")
+    });
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin_url);
+    let url = format!("{base}/{name}");
+    Some((url, DbGuard::Postgres { admin_url, name }))
+}
+
+pub fn fresh_sqlite() -> (String, DbGuard) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bayige.db").display());
+    (url, DbGuard::Sqlite(dir))
+}
+
+pub fn common(db_url: &str, checklists: Option<PathBuf>) -> Common {
+    Common {
+        database_url: db_url.to_owned(),
+        checklists,
+        timezone: "Asia/Shanghai".into(),
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let (url, guard) = fresh_sqlite();
+        Self::start(url, guard, "sqlite", None).await
+    }
+
+    pub async fn postgres() -> Option<TestApp> {
+        let (url, guard) = fresh_pg_database()?;
+        Some(Self::start(url, guard, "postgres", None).await)
+    }
+
+    pub async fn start(
+        db_url: String,
+        guard: DbGuard,
+        backend: &'static str,
+        checklists: Option<PathBuf>,
+    ) -> TestApp {
+        let common = common(&db_url, checklists);
+        let ctx = tokio::task::spawn_blocking(move || bayige::cli::context(&common, 4))
+            .await
+            .expect("join")
+            .expect("app context");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().expect("addr").port();
+        let server = bayige::http::server(ctx, listener, 2).expect("server");
+        tokio::spawn(server);
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: Client::new(),
+            db_url,
+            backend,
+            _guard: guard,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// Sends a raw body with the JSON content type.
+    pub async fn post_raw(&self, path: &str, body: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST raw")
+    }
+
+    /// Creates a unit and returns its id.
+    pub async fn unit(&self, code: &str, name: &str) -> i64 {
+        let r = self
+            .post(
+                "/api/units",
+                &serde_json::json!({"code": code, "name": name, "kind": "county"}),
+            )
+            .await;
+        let (status, body) = json(r).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().expect("unit id")
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn json(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, body)
+}
+
+/// Asserts a 422 whose `fields` names `field`.
+pub fn assert_field_error(status: u16, body: &Value, field: &str) {
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    assert!(
+        body["error"]["fields"][field]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "expected an error for {field}: {body}"
+    );
+}
