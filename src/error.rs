@@ -117,12 +117,8 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::UniqueViolation, info) => {
                 AppError::conflict(format!("与已有记录冲突：{}", info.message()))
             }
-            E::DatabaseError(K::ClosedConnection, info) => {
-                AppError::Unavailable(info.message().to_owned())
-            }
-            E::DatabaseError(_, info) if is_busy(info.message()) => {
-                AppError::Unavailable(info.message().to_owned())
-            }
+            E::DatabaseError(K::ClosedConnection, info) => AppError::Unavailable(info.message().to_owned()),
+            E::DatabaseError(_, info) if is_busy(info.message()) => AppError::Unavailable(info.message().to_owned()),
             _ => AppError::Internal(anyhow::Error::new(e).context("database query failed")),
         }
     }

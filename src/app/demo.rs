@@ -6,14 +6,17 @@
 //! Deterministic: every run produces the same rows. Loaded once: a marker
 //! row in `seed_runs` is written in the same transaction as the data.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 
+use super::Ctx;
+use super::stations::{self, StatusInput};
+use super::visits::{self, ItemInput, VisitInput};
 use crate::db::schema::seed_runs;
 use crate::db::stations::{self as store, StationFields};
 use crate::db::units::{self as units_store, NewUnit};
 use crate::db::{self, DbConnection};
-use crate::domain::{Category, StationStatus, credit_code};
+use crate::domain::{Category, ItemResult, StationStatus, VisitKind, credit_code};
 use crate::error::AppError;
 
 pub const SEED_NAME: &str = "baishan-2017";
@@ -35,10 +38,7 @@ const PLANNED_PER_UNIT: usize = 2;
 const REVOKED_UNITS: &[usize] = &[0, 3];
 
 const HOSTS: &[(Category, &[&str])] = &[
-    (
-        Category::Mall,
-        &["百货大楼", "购物中心", "商业城", "时代广场"],
-    ),
+    (Category::Mall, &["百货大楼", "购物中心", "商业城", "时代广场"]),
     (
         Category::Supermarket,
         &["欧亚超市", "家家福超市", "百佳超市", "华联超市"],
@@ -46,34 +46,23 @@ const HOSTS: &[(Category, &[&str])] = &[
     (Category::Market, &["农贸市场", "建材市场", "果蔬批发市场"]),
     (
         Category::Enterprise,
-        &[
-            "人参制品有限公司",
-            "矿泉水有限公司",
-            "木业有限公司",
-            "家具有限公司",
-        ],
+        &["人参制品有限公司", "矿泉水有限公司", "木业有限公司", "家具有限公司"],
     ),
     (
         Category::ScenicSpot,
         &["长白山景区服务中心", "望天鹅景区", "仙人桥温泉度假区"],
     ),
     (Category::Hotel, &["七天连锁酒店", "长白山大酒店"]),
-    (
-        Category::Telecom,
-        &["电信营业厅", "移动营业厅", "联通营业厅"],
-    ),
+    (Category::Telecom, &["电信营业厅", "移动营业厅", "联通营业厅"]),
     (Category::Finance, &["农村商业银行", "邮政储蓄银行"]),
     (Category::PostExpress, &["邮政快递营业部", "顺丰速运营业部"]),
     (Category::Other, &["烟草专卖零售点", "无限极专卖店"]),
 ];
 
 const TRADE_NAMES: &[&str] = &[
-    "兴隆", "鑫源", "华宇", "恒通", "金达", "福源", "宏达", "长青", "瑞丰", "天和", "嘉禾", "永安",
-    "康盛",
+    "兴隆", "鑫源", "华宇", "恒通", "金达", "福源", "宏达", "长青", "瑞丰", "天和", "嘉禾", "永安", "康盛",
 ];
-const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
-];
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
 const GIVEN: &[&str] = &[
     "晓伟", "丽华", "建国", "海燕", "志强", "秀英", "明", "春梅", "德胜", "玉兰", "国庆", "红",
 ];
@@ -90,6 +79,7 @@ pub fn loaded(conn: &mut DbConnection) -> QueryResult<bool> {
 pub struct Loaded {
     pub units: usize,
     pub stations: usize,
+    pub visits: usize,
     pub already_loaded: bool,
 }
 
@@ -108,19 +98,24 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
         .ok_or_else(|| AppError::internal("demo date", anyhow::anyhow!("invalid date {y}-{m}-{d}")))
 }
 
-/// Loads the demo set unless it is there already. One transaction.
-pub fn load(conn: &mut DbConnection) -> Result<Loaded, AppError> {
+/// Loads the demo set unless it is there already. One transaction; the
+/// history goes through the same use cases as the API (acceptance visits
+/// establish stations, failing visits raise guidance and put stations under
+/// rectification, follow-ups resolve it).
+pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
     db::write_tx(conn, |conn| {
         if loaded(conn)? {
             return Ok(Loaded {
                 units: 0,
                 stations: 0,
+                visits: 0,
                 already_loaded: true,
             });
         }
         let now = db::now();
         let mut n = 0usize; // running station number, drives every choice
         let mut stations = 0usize;
+        let mut visits = 0usize;
         for (u, &(code, name, kind, target, before, this_year)) in UNITS.iter().enumerate() {
             if units_store::code_taken(conn, code)? {
                 return Err(AppError::conflict(format!(
@@ -142,34 +137,26 @@ pub fn load(conn: &mut DbConnection) -> Result<Loaded, AppError> {
                 .trim_end_matches("朝鲜族自治县")
                 .trim_end_matches(['区', '县', '市']);
             let short = if kind == "branch" { "白山" } else { short };
-            let total =
-                before + this_year + PLANNED_PER_UNIT + usize::from(REVOKED_UNITS.contains(&u));
+            let revoked = usize::from(REVOKED_UNITS.contains(&u));
+            let total = before + this_year + PLANNED_PER_UNIT + revoked;
             for k in 0..total {
                 n += 1;
-                let revoke = k >= before + this_year + PLANNED_PER_UNIT;
-                let (status, established_on) = if k < before {
+                let plan = if k < before {
                     // 2014-03 .. 2016-12, spread over the months
                     let y = 2014 + (k % 3) as i32;
-                    (
-                        StationStatus::Established,
-                        Some(date(y, 1 + (k * 5 % 12) as u32, 1 + (k * 11 % 28) as u32)?),
-                    )
+                    Plan::Built(date(y, 1 + (k * 5 % 12) as u32, 1 + (k * 11 % 28) as u32)?)
                 } else if k < before + this_year {
                     let j = k - before;
-                    (
-                        StationStatus::Established,
-                        Some(date(2017, 1 + (j % 6) as u32, 3 + (j * 7 % 25) as u32)?),
-                    )
+                    Plan::Built(date(2017, 1 + (j % 6) as u32, 3 + (j * 7 % 25) as u32)?)
                 } else if k < before + this_year + PLANNED_PER_UNIT {
-                    (StationStatus::Planned, None)
+                    Plan::Planned {
+                        failed_acceptance: k == before + this_year,
+                    }
                 } else {
-                    // registered, then stripped of the title (see below)
-                    (
-                        StationStatus::Established,
-                        Some(date(2015, 6, 1 + u as u32)?),
-                    )
+                    Plan::Revoked
                 };
-                let (category, hosts) = if kind == "branch" && k == 0 {
+                let model = kind == "branch" && k == 0;
+                let (category, hosts) = if model {
                     (Category::Telecom, &["白山电信"][..])
                 } else {
                     HOSTS[(n * 3 + u) % HOSTS.len()]
@@ -180,11 +167,6 @@ pub fn load(conn: &mut DbConnection) -> Result<Loaded, AppError> {
                 } else {
                     format!("{short}{}{host_base}", TRADE_NAMES[n % TRADE_NAMES.len()])
                 };
-                let liaison = format!(
-                    "{}{}",
-                    SURNAMES[n % SURNAMES.len()],
-                    GIVEN[(n * 5) % GIVEN.len()]
-                );
                 let fields = StationFields {
                     unit_id: unit.id,
                     name: format!("{host}12315消费维权服务站"),
@@ -196,62 +178,157 @@ pub fn load(conn: &mut DbConnection) -> Result<Loaded, AppError> {
                         ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
                         10 + n * 3 % 300
                     ),
-                    liaison_name: liaison,
+                    liaison_name: format!("{}{}", SURNAMES[n % SURNAMES.len()], GIVEN[(n * 5) % GIVEN.len()]),
                     liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
                     standard_id: STANDARD.to_owned(),
-                    established_on,
+                    established_on: None,
                 };
-                let station = store::insert(conn, &fields, status.as_str(), now)?;
+                let station = store::insert(conn, &fields, StationStatus::Planned.as_str(), now)?;
                 stations += 1;
-                let special = if kind == "branch" && k == 0 {
-                    Some((
-                        StationStatus::Model,
-                        "八个一标准落实到位，确定为全市样板站",
-                        date(2016, 12, 6)?,
-                    ))
-                } else if revoke {
-                    Some((
-                        StationStatus::Revoked,
-                        "经营者停业，撤销命名并摘牌",
-                        date(2016, 9, 30)?,
-                    ))
-                } else if status == StationStatus::Established && k % 17 == 5 {
-                    Some((
-                        StationStatus::Rectifying,
-                        "回访指导发现投诉登记簿未及时登记，限期整改",
-                        date(2017, 6, 20)?,
-                    ))
-                } else {
-                    None
+                let mut history = History {
+                    conn,
+                    ctx,
+                    station: station.id,
+                    n,
+                    visits: &mut visits,
                 };
-                if let Some((to, reason, on)) = special {
-                    let on = if established_on.is_some_and(|e| e > on) {
-                        date(2017, 7, 1 + (on.day() % 10))?
-                    } else {
-                        on
-                    };
-                    let revoked_on = (to == StationStatus::Revoked).then_some(on);
-                    store::set_status(
-                        conn,
-                        &station,
-                        to.as_str(),
-                        established_on,
-                        revoked_on,
-                        reason,
-                        on,
-                        now,
-                    )?;
+                match plan {
+                    Plan::Planned { failed_acceptance } => {
+                        if failed_acceptance {
+                            history.visit(
+                                VisitKind::Acceptance,
+                                date(2017, 7, 5)?,
+                                &[("bulletin", ItemResult::Unmet), ("rules", ItemResult::Partial)],
+                            )?;
+                        }
+                    }
+                    Plan::Revoked => {
+                        history.visit(VisitKind::Acceptance, date(2015, 6, 1 + u as u32)?, &[])?;
+                        history.status(StationStatus::Revoked, "经营者停业，撤销命名并摘牌", date(2016, 9, 30)?)?;
+                    }
+                    Plan::Built(on) => {
+                        if k % 11 == 2 {
+                            // failed first, accepted at the second attempt
+                            let first = on - Days::new(20);
+                            history.visit(VisitKind::Acceptance, first, &[("register", ItemResult::Unmet)])?;
+                        }
+                        history.visit(VisitKind::Acceptance, on, &[])?;
+                        if model {
+                            history.status(
+                                StationStatus::Model,
+                                "八个一标准落实到位，确定为全市样板站",
+                                date(2016, 12, 6)?,
+                            )?;
+                        }
+                        let may = date(2017, 5, 10)?;
+                        if k % 9 == 4 && on < may {
+                            history.visit(VisitKind::Routine, may, &[])?;
+                        }
+                        if model {
+                            history.visit(VisitKind::Routine, date(2017, 6, 15)?, &[])?;
+                        } else if k % 17 == 5 {
+                            // 回访指导: two shortfalls, left open
+                            let june = date(2017, 6, 20)?;
+                            let when = if on < june { june } else { date(2017, 7, 8)? };
+                            history.visit(
+                                VisitKind::Routine,
+                                when,
+                                &[("register", ItemResult::Unmet), ("bulletin", ItemResult::Partial)],
+                            )?;
+                        } else if k % 13 == 7 && on < date(2017, 5, 1)? {
+                            // a shortfall found and fixed by the follow-up
+                            history.visit(
+                                VisitKind::Routine,
+                                date(2017, 5, 12)?,
+                                &[("phone", ItemResult::Partial)],
+                            )?;
+                            history.visit(VisitKind::FollowUp, date(2017, 5, 26)?, &[])?;
+                        }
+                    }
                 }
             }
         }
         diesel::insert_into(seed_runs::table)
             .values((seed_runs::name.eq(SEED_NAME), seed_runs::loaded_at.eq(now)))
             .execute(conn)?;
-        tracing::info!(units = UNITS.len(), stations, "Baishan demo data loaded");
+        tracing::info!(units = UNITS.len(), stations, visits, "Baishan demo data loaded");
         Ok(Loaded {
             units: UNITS.len(),
             stations,
+            visits,
             already_loaded: false,
         })
     })
+}
+
+enum Plan {
+    Built(NaiveDate),
+    Planned { failed_acceptance: bool },
+    Revoked,
+}
+
+const INSPECTORS: &[&str] = &["吴晓伟", "孙立新", "赵春雨", "高明远"];
+
+/// Records one station's history through the use cases.
+struct History<'a> {
+    conn: &'a mut DbConnection,
+    ctx: &'a Ctx,
+    station: i32,
+    n: usize,
+    visits: &'a mut usize,
+}
+
+impl History<'_> {
+    /// A visit where every item is met except `failures`; the optional
+    /// computer is not applicable at every fourth station.
+    fn visit(&mut self, kind: VisitKind, on: NaiveDate, failures: &[(&str, ItemResult)]) -> Result<(), AppError> {
+        let standard = self
+            .ctx
+            .standards
+            .latest(STANDARD)
+            .ok_or_else(|| AppError::internal("demo", anyhow::anyhow!("checklist {STANDARD} missing")))?;
+        let items = standard
+            .items
+            .iter()
+            .map(|item| {
+                let failed = failures.iter().find(|(c, _)| *c == item.code).map(|(_, r)| *r);
+                let result = match failed {
+                    Some(r) => r,
+                    None if item.optional && self.n.is_multiple_of(4) => ItemResult::NotApplicable,
+                    None => ItemResult::Met,
+                };
+                ItemInput {
+                    code: Some(item.code.clone()),
+                    result: Some(result.as_str().to_owned()),
+                    note: result.is_failing().then(|| format!("{}未达到要求", item.title_zh)),
+                    ..ItemInput::default()
+                }
+            })
+            .collect();
+        let input = VisitInput {
+            kind: Some(kind.as_str().to_owned()),
+            visited_on: Some(on),
+            inspector: Some(INSPECTORS[(self.n + *self.visits) % INSPECTORS.len()].to_owned()),
+            summary: Some(if failures.is_empty() {
+                "八个一各项落实到位".to_owned()
+            } else {
+                "发现问题已当场反馈经营者，限期整改".to_owned()
+            }),
+            items: Some(items),
+        };
+        visits::record(self.conn, self.ctx, self.station, input)?;
+        *self.visits += 1;
+        Ok(())
+    }
+
+    fn status(&mut self, to: StationStatus, reason: &str, on: NaiveDate) -> Result<(), AppError> {
+        let input = StatusInput {
+            status: Some(to.as_str().to_owned()),
+            reason: Some(reason.to_owned()),
+            effective_on: Some(on),
+            version: None,
+        };
+        stations::change_status(self.conn, self.ctx, self.station, input)?;
+        Ok(())
+    }
 }

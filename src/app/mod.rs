@@ -2,16 +2,20 @@
 //! its transaction, applies the domain rules and returns what the user sees.
 
 pub mod demo;
+pub mod evidence;
+pub mod guidance;
 pub mod stations;
 pub mod units;
+pub mod visits;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::db::{Backend, DbConnection, Pool};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::standard::Registry;
 
 /// What every request needs: the pool, the checklists and the settings.
@@ -21,6 +25,19 @@ pub struct Ctx {
     pub backend: Backend,
     pub standards: Arc<Registry>,
     pub tz: Tz,
+    pub settings: Settings,
+}
+
+/// Tunable rules and places.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Days a failed item is given to be fixed when the inspector sets no
+    /// due date.
+    pub guidance_due_days: u32,
+    /// Where evidence files are kept (by SHA-256).
+    pub data_dir: PathBuf,
+    /// The largest evidence file accepted, in bytes.
+    pub evidence_max_bytes: usize,
 }
 
 impl Ctx {
@@ -42,16 +59,46 @@ impl Ctx {
             f(&mut conn, &ctx)
         })
         .await
-        .map_err(|e| {
-            AppError::internal(
-                "blocking task was cancelled",
-                anyhow::anyhow!(e.to_string()),
-            )
-        })?
+        .map_err(|e| AppError::internal("blocking task was cancelled", anyhow::anyhow!(e.to_string())))?
     }
 }
 
 /// Trims a text field; an all-blank value counts as absent.
 pub(crate) fn clean(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub const MAX_PER_PAGE: i64 = 100;
+pub const DEFAULT_PER_PAGE: i64 = 20;
+
+/// Parses an optional whole-number query parameter within `range`.
+pub(crate) fn int_param(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: Option<String>,
+    range: std::ops::RangeInclusive<i64>,
+) -> Option<i64> {
+    let v = clean(value)?;
+    match v.parse::<i64>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        _ => {
+            errors.add(field, format!("应为{}至{}之间的整数", range.start(), range.end()));
+            None
+        }
+    }
+}
+
+/// Page number and size from the query, with the defaults and the cap.
+pub(crate) fn paging(errors: &mut FieldErrors, page: Option<String>, per_page: Option<String>) -> (i64, i64) {
+    let page = int_param(errors, "page", page, 1..=1_000_000).unwrap_or(1);
+    let per_page = int_param(errors, "per_page", per_page, 1..=MAX_PER_PAGE).unwrap_or(DEFAULT_PER_PAGE);
+    (page, per_page)
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
-use super::{Ctx, clean};
+use super::{Ctx, Page, clean, int_param, paging};
 pub use crate::db::stations::Station;
 use crate::db::stations::{self as store, Filter, StationFields, StatusChange};
 use crate::db::units::{self as units_store, Unit};
@@ -73,11 +73,7 @@ pub struct StationDetail {
 }
 
 /// Checks a whole station; returns the fields to store and the status.
-fn check(
-    ctx: &Ctx,
-    input: StationInput,
-    on_create: bool,
-) -> Result<(StationFields, StationStatus), AppError> {
+fn check(ctx: &Ctx, input: StationInput, on_create: bool) -> Result<(StationFields, StationStatus), AppError> {
     let mut errors = FieldErrors::new();
     if let Err(e) = input.validate() {
         errors.absorb(e);
@@ -111,33 +107,19 @@ fn check(
         },
     };
     if !category.is_empty() && Category::parse(&category).is_none() {
-        errors.add(
-            "category",
-            format!("未知的类别，可选：{}", Category::expected()),
-        );
+        errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
     }
     if !liaison_phone.is_empty() && !valid_phone(&liaison_phone) {
         errors.add("liaison_phone", "联络电话应为11位手机号或带区号的固定电话");
     }
     if !standard_id.is_empty() && ctx.standards.latest(&standard_id).is_none() {
-        let known: Vec<_> = ctx
-            .standards
-            .latest_all()
-            .iter()
-            .map(|s| s.id.clone())
-            .collect();
-        errors.add(
-            "standard_id",
-            format!("未知的检查标准，可选：{}", known.join(", ")),
-        );
+        let known: Vec<_> = ctx.standards.latest_all().iter().map(|s| s.id.clone()).collect();
+        errors.add("standard_id", format!("未知的检查标准，可选：{}", known.join(", ")));
     }
     let status = match clean(input.status).as_deref().map(StationStatus::parse) {
         None => Some(StationStatus::Planned),
         Some(None) => {
-            errors.add(
-                "status",
-                format!("未知的状态，可选：{}", StationStatus::expected()),
-            );
+            errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
             None
         }
         Some(Some(StationStatus::Revoked)) if on_create => {
@@ -179,8 +161,7 @@ fn check(
 }
 
 fn unit_must_exist(conn: &mut DbConnection, unit_id: i32) -> Result<Unit, AppError> {
-    units_store::get(conn, unit_id)?
-        .ok_or_else(|| FieldErrors::single("unit_id", format!("单位 {unit_id} 不存在")))
+    units_store::get(conn, unit_id)?.ok_or_else(|| FieldErrors::single("unit_id", format!("单位 {unit_id} 不存在")))
 }
 
 fn detail(conn: &mut DbConnection, station: Station) -> Result<StationDetail, AppError> {
@@ -193,20 +174,12 @@ fn detail(conn: &mut DbConnection, station: Station) -> Result<StationDetail, Ap
     })
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    input: StationInput,
-) -> Result<StationDetail, AppError> {
+pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: StationInput) -> Result<StationDetail, AppError> {
     let (fields, status) = check(ctx, input, true)?;
     db::write_tx(conn, |conn| {
         unit_must_exist(conn, fields.unit_id)?;
         let station = store::insert(conn, &fields, status.as_str(), db::now())?;
-        tracing::info!(
-            station_id = station.id,
-            unit_id = station.unit_id,
-            "station created"
-        );
+        tracing::info!(station_id = station.id, unit_id = station.unit_id, "station created");
         detail(conn, station)
     })
 }
@@ -222,25 +195,14 @@ fn not_found(id: i32) -> AppError {
 
 fn stale(current: &Station) -> AppError {
     AppError::Conflict {
-        message: format!(
-            "服务站已被他人修改（当前版本 {}），请刷新后重试",
-            current.version
-        ),
+        message: format!("服务站已被他人修改（当前版本 {}），请刷新后重试", current.version),
         current: serde_json::to_value(current).ok(),
     }
 }
 
-pub fn update(
-    conn: &mut DbConnection,
-    ctx: &Ctx,
-    id: i32,
-    patch: StationPatch,
-) -> Result<StationDetail, AppError> {
+pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: i32, patch: StationPatch) -> Result<StationDetail, AppError> {
     let Some(version) = patch.version else {
-        return Err(FieldErrors::single(
-            "version",
-            "须提供读取时的版本号 version",
-        ));
+        return Err(FieldErrors::single("version", "须提供读取时的版本号 version"));
     };
     if patch.status.is_some() {
         return Err(FieldErrors::single(
@@ -266,28 +228,16 @@ pub fn update(
         let merged = StationInput {
             unit_id: patch.unit_id.or(Some(current.unit_id)),
             name: patch.name.clone().or(Some(current.name.clone())),
-            host_business: patch
-                .host_business
-                .clone()
-                .or(Some(current.host_business.clone())),
+            host_business: patch.host_business.clone().or(Some(current.host_business.clone())),
             credit_code: match &patch.credit_code {
                 Some(v) => v.clone(),
                 None => current.credit_code.clone(),
             },
             category: patch.category.clone().or(Some(current.category.clone())),
             address: patch.address.clone().or(Some(current.address.clone())),
-            liaison_name: patch
-                .liaison_name
-                .clone()
-                .or(Some(current.liaison_name.clone())),
-            liaison_phone: patch
-                .liaison_phone
-                .clone()
-                .or(Some(current.liaison_phone.clone())),
-            standard_id: patch
-                .standard_id
-                .clone()
-                .or(Some(current.standard_id.clone())),
+            liaison_name: patch.liaison_name.clone().or(Some(current.liaison_name.clone())),
+            liaison_phone: patch.liaison_phone.clone().or(Some(current.liaison_phone.clone())),
+            standard_id: patch.standard_id.clone().or(Some(current.standard_id.clone())),
             status: Some(current.status.clone()),
             established_on: patch.established_on.or(current.established_on),
         };
@@ -300,11 +250,7 @@ pub fn update(
                 return Err(stale(&current));
             }
         };
-        tracing::info!(
-            station_id = id,
-            version = station.version,
-            "station updated"
-        );
+        tracing::info!(station_id = id, version = station.version, "station updated");
         detail(conn, station)
     })
 }
@@ -339,10 +285,7 @@ pub fn change_status(
             None
         }
         Some(None) => {
-            errors.add(
-                "status",
-                format!("未知的状态，可选：{}", StationStatus::expected()),
-            );
+            errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
             None
         }
         Some(s) => s,
@@ -369,10 +312,7 @@ pub fn change_status(
             return Err(stale(&current));
         }
         let from = StationStatus::parse(&current.status).ok_or_else(|| {
-            AppError::internal(
-                "stored status",
-                anyhow::anyhow!("unknown status {:?}", current.status),
-            )
+            AppError::internal("stored status", anyhow::anyhow!("unknown status {:?}", current.status))
         })?;
         if !from.can_move_to(to) {
             let next: Vec<_> = from.next_statuses().iter().map(|s| s.as_str()).collect();
@@ -395,10 +335,7 @@ pub fn change_status(
         if let Some(est) = current.established_on
             && effective_on < est
         {
-            return Err(FieldErrors::single(
-                "effective_on",
-                "生效日期不能早于建站日期",
-            ));
+            return Err(FieldErrors::single("effective_on", "生效日期不能早于建站日期"));
         }
         let established_on = if from == StationStatus::Planned && to == StationStatus::Established {
             Some(effective_on)
@@ -415,6 +352,7 @@ pub fn change_status(
             &reason,
             effective_on,
             db::now(),
+            None,
         )?
         .ok_or_else(|| stale(&current))?;
         tracing::info!(
@@ -440,61 +378,17 @@ pub struct ListQuery {
     pub per_page: Option<String>,
 }
 
-pub const MAX_PER_PAGE: i64 = 100;
-pub const DEFAULT_PER_PAGE: i64 = 20;
-
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-}
-
-fn int_param(
-    errors: &mut FieldErrors,
-    field: &str,
-    value: Option<String>,
-    range: std::ops::RangeInclusive<i64>,
-) -> Option<i64> {
-    let v = clean(value)?;
-    match v.parse::<i64>() {
-        Ok(n) if range.contains(&n) => Some(n),
-        _ => {
-            errors.add(
-                field,
-                format!("应为{}至{}之间的整数", range.start(), range.end()),
-            );
-            None
-        }
-    }
-}
-
 pub fn list(conn: &mut DbConnection, query: ListQuery) -> Result<Page<Station>, AppError> {
     let mut errors = FieldErrors::new();
     let unit_id = int_param(&mut errors, "unit_id", query.unit_id, 1..=i32::MAX as i64);
-    let page = int_param(&mut errors, "page", query.page, 1..=1_000_000).unwrap_or(1);
-    let per_page = int_param(&mut errors, "per_page", query.per_page, 1..=MAX_PER_PAGE)
-        .unwrap_or(DEFAULT_PER_PAGE);
+    let (page, per_page) = paging(&mut errors, query.page, query.per_page);
     let status = clean(query.status);
-    if status
-        .as_deref()
-        .is_some_and(|s| StationStatus::parse(s).is_none())
-    {
-        errors.add(
-            "status",
-            format!("未知的状态，可选：{}", StationStatus::expected()),
-        );
+    if status.as_deref().is_some_and(|s| StationStatus::parse(s).is_none()) {
+        errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
     }
     let category = clean(query.category);
-    if category
-        .as_deref()
-        .is_some_and(|c| Category::parse(c).is_none())
-    {
-        errors.add(
-            "category",
-            format!("未知的类别，可选：{}", Category::expected()),
-        );
+    if category.as_deref().is_some_and(|c| Category::parse(c).is_none()) {
+        errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
     }
     let q = clean(query.q);
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {

@@ -30,11 +30,7 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<U
     let name = clean(input.name);
     match &code {
         None => errors.add("code", "单位代码不能为空"),
-        Some(c)
-            if !c
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') =>
-        {
+        Some(c) if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') => {
             errors.add("code", "单位代码只能包含字母、数字、“-”和“_”")
         }
         _ => {}
@@ -44,17 +40,11 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<U
     }
     let kind = match input.kind.as_deref().map(UnitKind::parse) {
         None => {
-            errors.add(
-                "kind",
-                format!("单位类型不能为空，可选：{}", UnitKind::expected()),
-            );
+            errors.add("kind", format!("单位类型不能为空，可选：{}", UnitKind::expected()));
             None
         }
         Some(None) => {
-            errors.add(
-                "kind",
-                format!("未知的单位类型，可选：{}", UnitKind::expected()),
-            );
+            errors.add("kind", format!("未知的单位类型，可选：{}", UnitKind::expected()));
             None
         }
         Some(k) => k,
@@ -68,10 +58,7 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<U
     };
     db::write_tx(conn, |conn| {
         if store::code_taken(conn, &code)? {
-            return Err(FieldErrors::single(
-                "code",
-                format!("单位代码 {code} 已存在"),
-            ));
+            return Err(FieldErrors::single("code", format!("单位代码 {code} 已存在")));
         }
         let unit = store::insert(
             conn,
@@ -112,20 +99,12 @@ pub fn check_year(year: i32) -> Result<(), AppError> {
     }
 }
 
-pub fn set_plan(
-    conn: &mut DbConnection,
-    unit_id: i32,
-    year: i32,
-    input: PlanInput,
-) -> Result<Plan, AppError> {
+pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, input: PlanInput) -> Result<Plan, AppError> {
     check_year(year)?;
     let target = match input.target {
         None => return Err(FieldErrors::single("target", "目标数不能为空")),
         Some(t) if !(0..=1_000_000).contains(&t) => {
-            return Err(FieldErrors::single(
-                "target",
-                "目标数应为0至1000000之间的整数",
-            ));
+            return Err(FieldErrors::single("target", "目标数应为0至1000000之间的整数"));
         }
         Some(t) => t as i32,
     };

@@ -1,9 +1,11 @@
 //! Storage: one code path over SQLite and PostgreSQL through diesel's
 //! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
 
+pub mod guidance;
 pub mod schema;
 pub mod stations;
 pub mod units;
+pub mod visits;
 
 use std::time::Duration;
 
@@ -97,11 +99,10 @@ impl DbUrl {
     pub fn connect(&self) -> Result<DbConnection, DbError> {
         match self {
             DbUrl::Sqlite(path) => {
-                let mut c =
-                    SqliteConnection::establish(path).map_err(|source| DbError::Connect {
-                        backend: "sqlite",
-                        source,
-                    })?;
+                let mut c = SqliteConnection::establish(path).map_err(|source| DbError::Connect {
+                    backend: "sqlite",
+                    source,
+                })?;
                 // WAL for concurrent readers; FULL sync so an acknowledged
                 // commit survives a power cut; wait for the write lock rather
                 // than failing at once.
@@ -138,11 +139,10 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| DbError::Connect {
-                backend: conn.backend().as_str(),
-                source: ConnectionError::CouldntSetupConfiguration(e),
-            })
+        conn.batch_execute("SELECT 1").map_err(|e| DbError::Connect {
+            backend: conn.backend().as_str(),
+            source: ConnectionError::CouldntSetupConfiguration(e),
+        })
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -183,16 +183,20 @@ pub fn migrate(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// IMMEDIATE`, taking the write lock up front (waiting up to the busy
 /// timeout) so that a transaction that reads before it writes cannot fail
 /// with SQLITE_BUSY when another writer commits in between.
-pub fn write_tx<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     let DbConnection::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()
+        .map_err(E::from)?;
+    if depth.is_some() {
+        // Nested in a transaction that holds the lock already: a savepoint.
+        return conn.transaction(f);
+    }
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     let result = f(conn);
     let DbConnection::Sqlite(inner) = conn else {

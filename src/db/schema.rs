@@ -49,6 +49,66 @@ diesel::table! {
         reason -> Text,
         effective_on -> Date,
         created_at -> Timestamp,
+        visit_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Integer,
+        station_id -> Integer,
+        kind -> Text,
+        visited_on -> Date,
+        inspector -> Text,
+        summary -> Text,
+        standard_id -> Text,
+        standard_version -> Integer,
+        score_bp -> Integer,
+        compliant -> Bool,
+        status_before -> Text,
+        status_after -> Text,
+        voided_at -> Nullable<Timestamp>,
+        void_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_items (visit_id, item_code) {
+        visit_id -> Integer,
+        item_code -> Text,
+        position -> Integer,
+        result -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    guidance (id) {
+        id -> Integer,
+        station_id -> Integer,
+        raised_by -> Integer,
+        item_code -> Text,
+        instruction -> Text,
+        due_on -> Date,
+        status -> Text,
+        resolved_by -> Nullable<Integer>,
+        resolved_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> Integer,
+        visit_id -> Integer,
+        item_code -> Text,
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        file_name -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -62,11 +122,19 @@ diesel::table! {
 diesel::joinable!(plans -> units (unit_id));
 diesel::joinable!(stations -> units (unit_id));
 diesel::joinable!(station_status_changes -> stations (station_id));
+diesel::joinable!(visits -> stations (station_id));
+diesel::joinable!(visit_items -> visits (visit_id));
+diesel::joinable!(guidance -> stations (station_id));
+diesel::joinable!(evidence -> visits (visit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     plans,
     stations,
     station_status_changes,
-    seed_runs
+    seed_runs,
+    visits,
+    visit_items,
+    guidance,
+    evidence,
 );

@@ -53,14 +53,11 @@ pub struct StatusChange {
     pub reason: String,
     pub effective_on: NaiveDate,
     pub created_at: NaiveDateTime,
+    /// The visit that made the change, if a visit did.
+    pub visit_id: Option<i32>,
 }
 
-pub fn insert(
-    conn: &mut DbConnection,
-    f: &StationFields,
-    status: &str,
-    at: NaiveDateTime,
-) -> QueryResult<Station> {
+pub fn insert(conn: &mut DbConnection, f: &StationFields, status: &str, at: NaiveDateTime) -> QueryResult<Station> {
     diesel::insert_into(stations::table)
         .values((
             f,
@@ -95,11 +92,7 @@ pub fn update_if_version(
             .filter(stations::id.eq(id))
             .filter(stations::version.eq(version)),
     )
-    .set((
-        f,
-        stations::version.eq(version + 1),
-        stations::updated_at.eq(at),
-    ))
+    .set((f, stations::version.eq(version + 1), stations::updated_at.eq(at)))
     .execute(conn)?;
     if n == 0 { Ok(None) } else { get(conn, id) }
 }
@@ -115,6 +108,7 @@ pub fn set_status(
     reason: &str,
     effective_on: NaiveDate,
     at: NaiveDateTime,
+    visit_id: Option<i32>,
 ) -> QueryResult<Option<Station>> {
     let n = diesel::update(
         stations::table
@@ -140,6 +134,7 @@ pub fn set_status(
             station_status_changes::reason.eq(reason),
             station_status_changes::effective_on.eq(effective_on),
             station_status_changes::created_at.eq(at),
+            station_status_changes::visit_id.eq(visit_id),
         ))
         .execute(conn)?;
     get(conn, station.id)
@@ -197,12 +192,7 @@ fn escape_like(s: &str) -> String {
 }
 
 /// One page of stations matching `f`, ordered by id, and the total count.
-pub fn list(
-    conn: &mut DbConnection,
-    f: &Filter,
-    page: i64,
-    per_page: i64,
-) -> QueryResult<(Vec<Station>, i64)> {
+pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64)> {
     let total = filtered(f).count().get_result(conn)?;
     let items = filtered(f)
         .order(stations::id.asc())
@@ -211,4 +201,22 @@ pub fn list(
         .select(stations::all_columns)
         .load(conn)?;
     Ok((items, total))
+}
+
+/// The most recent status change of a station.
+pub fn last_status_change(conn: &mut DbConnection, station_id: i32) -> QueryResult<Option<StatusChange>> {
+    station_status_changes::table
+        .filter(station_status_changes::station_id.eq(station_id))
+        .order(station_status_changes::id.desc())
+        .select(station_status_changes::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// Takes the station's row lock for the rest of the transaction (PostgreSQL)
+/// without changing anything a reader sees.
+pub fn touch(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
+    diesel::update(stations::table.find(id))
+        .set(stations::updated_at.eq(stations::updated_at))
+        .execute(conn)
 }

@@ -49,28 +49,15 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Unit>> {
 }
 
 pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Unit>> {
-    units::table
-        .find(id)
-        .select(units::all_columns)
-        .first(conn)
-        .optional()
+    units::table.find(id).select(units::all_columns).first(conn).optional()
 }
 
 pub fn code_taken(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        units::table.filter(units::code.eq(code)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(units::table.filter(units::code.eq(code)))).get_result(conn)
 }
 
 /// Sets the target of one unit for one year; returns the plan as stored.
-pub fn set_plan(
-    conn: &mut DbConnection,
-    unit_id: i32,
-    year: i32,
-    target: i32,
-    at: NaiveDateTime,
-) -> QueryResult<Plan> {
+pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, target: i32, at: NaiveDateTime) -> QueryResult<Plan> {
     let updated = diesel::update(plans::table.find((unit_id, year)))
         .set((plans::target.eq(target), plans::updated_at.eq(at)))
         .execute(conn)?;

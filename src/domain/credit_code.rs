@@ -5,9 +5,7 @@
 //! weighted by 3^(i) mod 31.
 
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum CreditCodeError {
@@ -50,10 +48,7 @@ pub fn normalize(input: &str) -> Result<String, CreditCodeError> {
     if code.chars().count() != 18 {
         return Err(CreditCodeError::Length);
     }
-    if let Some(bad) = code
-        .chars()
-        .find(|c| !c.is_ascii() || value(*c as u8).is_none())
-    {
+    if let Some(bad) = code.chars().find(|c| !c.is_ascii() || value(*c as u8).is_none()) {
         return Err(CreditCodeError::Character(bad));
     }
     let bytes = code.as_bytes();
@@ -70,34 +65,18 @@ mod tests {
     #[test]
     fn accepts_published_codes() {
         // Codes printed on real business licences.
-        for code in [
-            "91350100M000100Y43",
-            "91110000802100433B",
-            "91440300708461136T",
-        ] {
+        for code in ["91350100M000100Y43", "91110000802100433B", "91440300708461136T"] {
             assert_eq!(normalize(code).as_deref(), Ok(code), "{code}");
         }
-        assert_eq!(
-            normalize(" 91350100m000100y43 ").as_deref(),
-            Ok("91350100M000100Y43")
-        );
+        assert_eq!(normalize(" 91350100m000100y43 ").as_deref(), Ok("91350100M000100Y43"));
     }
 
     #[test]
     fn rejects_bad_codes() {
         assert_eq!(normalize("91350100M000100Y4"), Err(CreditCodeError::Length));
-        assert_eq!(
-            normalize("91350100M000100Y44"),
-            Err(CreditCodeError::CheckCharacter)
-        );
-        assert_eq!(
-            normalize("91350100M0001O0Y43"),
-            Err(CreditCodeError::Character('O'))
-        );
-        assert_eq!(
-            normalize("9135010０M000100Y43"),
-            Err(CreditCodeError::Character('０'))
-        );
+        assert_eq!(normalize("91350100M000100Y44"), Err(CreditCodeError::CheckCharacter));
+        assert_eq!(normalize("91350100M0001O0Y43"), Err(CreditCodeError::Character('O')));
+        assert_eq!(normalize("9135010０M000100Y43"), Err(CreditCodeError::Character('０')));
     }
 
     #[test]

@@ -2,5 +2,7 @@
 
 pub mod credit_code;
 pub mod station;
+pub mod visit;
 
 pub use station::{Category, StationStatus, UnitKind};
+pub use visit::{ItemResult, VisitKind};

@@ -1,12 +1,12 @@
 //! Station categories, unit kinds, statuses and the transitions allowed
 //! between statuses.
 
-use serde::{Deserialize, Serialize};
-
+#[macro_export]
+#[doc(hidden)]
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -97,11 +97,7 @@ impl StationStatus {
 
     /// The statuses reachable from `self`, for error messages.
     pub fn next_statuses(self) -> Vec<StationStatus> {
-        Self::ALL
-            .iter()
-            .copied()
-            .filter(|t| self.can_move_to(*t))
-            .collect()
+        Self::ALL.iter().copied().filter(|t| self.can_move_to(*t)).collect()
     }
 }
 

@@ -29,9 +29,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 )));
             }
             let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code()
-                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
-                {
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     AppError::TooLarge(format!("请求体超过 {} 字节的上限", super::JSON_LIMIT))
                 } else {
                     AppError::BadRequest(format!("无法读取请求体：{e}"))
@@ -54,9 +52,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 let field = if path == "." { "body".to_owned() } else { path };
                 FieldErrors::single(field, format!("取值无效：{inner}"))
             }
-            Category::Syntax | Category::Eof | Category::Io => {
-                AppError::BadRequest(format!("JSON 格式错误：{inner}"))
-            }
+            Category::Syntax | Category::Eof | Category::Io => AppError::BadRequest(format!("JSON 格式错误：{inner}")),
         }
     })
 }

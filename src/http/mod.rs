@@ -33,9 +33,7 @@ impl ResponseError for AppError {
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
         match self {
             AppError::Validation(fields) => body["fields"] = json!(fields),
-            AppError::Conflict {
-                current: Some(c), ..
-            } => body["current"] = c.clone(),
+            AppError::Conflict { current: Some(c), .. } => body["current"] = c.clone(),
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             _ => {}

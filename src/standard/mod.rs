@@ -83,11 +83,7 @@ fn is_code(s: &str) -> bool {
 
 fn validate(file: &str, s: &Standard) -> Result<(), LoadError> {
     if !is_code(&s.id) {
-        return Err(err(
-            file,
-            "id",
-            "must be 1-64 characters of a-z, 0-9, '-' or '_'",
-        ));
+        return Err(err(file, "id", "must be 1-64 characters of a-z, 0-9, '-' or '_'"));
     }
     if s.version < 1 {
         return Err(err(file, "version", "must be a whole number of at least 1"));
@@ -108,18 +104,10 @@ fn validate(file: &str, s: &Standard) -> Result<(), LoadError> {
     for (i, item) in s.items.iter().enumerate() {
         let at = |f: &str| format!("items[{i}].{f}");
         if !is_code(&item.code) {
-            return Err(err(
-                file,
-                at("code"),
-                "must be 1-64 characters of a-z, 0-9, '-' or '_'",
-            ));
+            return Err(err(file, at("code"), "must be 1-64 characters of a-z, 0-9, '-' or '_'"));
         }
         if !seen.insert(item.code.as_str()) {
-            return Err(err(
-                file,
-                at("code"),
-                format!("duplicate item code {:?}", item.code),
-            ));
+            return Err(err(file, at("code"), format!("duplicate item code {:?}", item.code)));
         }
         if item.weight == 0 {
             return Err(err(file, at("weight"), "must be greater than 0"));
@@ -163,8 +151,7 @@ impl Registry {
     /// Adds every `*.toml` file of `dir`.
     pub fn add_dir(&mut self, dir: &Path) -> Result<(), LoadError> {
         let shown = dir.display().to_string();
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| err(&shown, "directory", e.to_string()))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| err(&shown, "directory", e.to_string()))?;
         let mut paths = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| err(&shown, "directory", e.to_string()))?;
@@ -176,8 +163,7 @@ impl Registry {
         paths.sort();
         for path in paths {
             let file = path.display().to_string();
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| err(&file, "file", e.to_string()))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| err(&file, "file", e.to_string()))?;
             let std = parse(&file, &text)?;
             self.insert(&file, std)?;
         }
@@ -269,18 +255,12 @@ weight = 1
             "{ONE}\n[[items]]\ncode = \"a\"\ntitle_zh = \"乙\"\ntitle_en = \"B\"\nguidance = \"g\"\nweight = 1\n"
         );
         let e = parse("dup.toml", &dup).unwrap_err();
-        assert_eq!(
-            (e.file.as_str(), e.field.as_str()),
-            ("dup.toml", "items[1].code")
-        );
+        assert_eq!((e.file.as_str(), e.field.as_str()), ("dup.toml", "items[1].code"));
         let e = parse("w.toml", &ONE.replace("weight = 1", "weight = 0")).unwrap_err();
         assert_eq!(e.field, "items[0].weight");
         let none = ONE.split("[[items]]").next().unwrap_or_default().to_owned() + "items = []\n";
         assert_eq!(parse("n.toml", &none).unwrap_err().field, "items");
         let e = parse("t.toml", "id = 3").unwrap_err();
-        assert!(
-            e.to_string().starts_with("checklist t.toml: line 1:"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("checklist t.toml: line 1:"), "{e}");
     }
 }

@@ -9,11 +9,11 @@ async fn demo_matches_the_article_and_loads_once(app: TestApp) {
     let url = app.db_url.clone();
     let load = || {
         let url = url.clone();
+        let data = app.data.path().to_owned();
         tokio::task::spawn_blocking(move || {
-            let ctx =
-                bayige::cli::context(&crate::support::common(&url, None), 2).expect("context");
+            let ctx = bayige::cli::context(&crate::support::common(&url, None, data), 2).expect("context");
             let mut conn = ctx.pool.get().expect("conn");
-            bayige::app::demo::load(&mut conn).expect("demo loads")
+            bayige::app::demo::load(&mut conn, &ctx).expect("demo loads")
         })
     };
     let first = load().await.expect("join");
@@ -47,9 +47,7 @@ async fn demo_matches_the_article_and_loads_once(app: TestApp) {
     let count = |q: String| {
         let app = &app;
         async move {
-            json(app.get(&format!("/api/stations?per_page=1&{q}")).await)
-                .await
-                .1["total"]
+            json(app.get(&format!("/api/stations?per_page=1&{q}")).await).await.1["total"]
                 .as_i64()
                 .unwrap_or(-1)
         }
@@ -73,19 +71,10 @@ async fn demo_matches_the_article_and_loads_once(app: TestApp) {
     let mut branch_2017 = 0;
     let branch_id = units["items"][6]["id"].as_i64().expect("branch id");
     for page in 1..=2 {
-        let (_, list) = json(
-            app.get(&format!("/api/stations?per_page=100&page={page}"))
-                .await,
-        )
-        .await;
+        let (_, list) = json(app.get(&format!("/api/stations?per_page=100&page={page}")).await).await;
         for s in list["items"].as_array().expect("items") {
-            let built = ["established", "model", "rectifying"]
-                .contains(&s["status"].as_str().unwrap_or(""));
-            if built
-                && s["established_on"]
-                    .as_str()
-                    .is_some_and(|d| d.starts_with("2017"))
-            {
+            let built = ["established", "model", "rectifying"].contains(&s["status"].as_str().unwrap_or(""));
+            if built && s["established_on"].as_str().is_some_and(|d| d.starts_with("2017")) {
                 new_2017 += 1;
                 if s["unit_id"].as_i64() == Some(branch_id) {
                     branch_2017 += 1;
@@ -94,6 +83,32 @@ async fn demo_matches_the_article_and_loads_once(app: TestApp) {
         }
     }
     assert_eq!((new_2017, branch_2017), (60, 17));
+    // A visit history: every built station was accepted; shortfalls are open,
+    // overdue in mid-July 2017, or resolved by follow-ups.
+    assert!(first.visits > 164, "{first:?}");
+    let g = |q: &'static str| {
+        let app = &app;
+        async move {
+            json(app.get(&format!("/api/guidance?{q}")).await).await.1["total"]
+                .as_i64()
+                .unwrap_or(-1)
+        }
+    };
+    let overdue = g("status=overdue&as_of=2017-07-14").await;
+    let open = g("status=open").await;
+    assert!(
+        overdue > 0 && open > overdue,
+        "some overdue, some still in time: {overdue} of {open}"
+    );
+    assert!(g("status=resolved").await > 0);
+    let (_, rectifying) = json(app.get("/api/stations?status=rectifying&per_page=1").await).await;
+    let id = rectifying["items"][0]["id"].as_i64().expect("a rectifying station");
+    let (_, state) = json(app.get(&format!("/api/stations/{id}/checklist")).await).await;
+    assert_eq!(
+        state["last_visit"]["compliant"], false,
+        "put under rectification by a failing visit: {state}"
+    );
+
     let (_, telecom) = json(app.get("/api/stations?status=model").await).await;
     assert_eq!(telecom["items"][0]["host_business"], "白山电信");
 }

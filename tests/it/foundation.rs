@@ -28,10 +28,7 @@ async fn standards_are_served_read_only(app: TestApp) {
         .iter()
         .map(|s| s["id"].clone())
         .collect();
-    assert_eq!(
-        ids,
-        vec![json!("baxiangyi-common"), json!("baxiangyi-nanyue")]
-    );
+    assert_eq!(ids, vec![json!("baxiangyi-common"), json!("baxiangyi-nanyue")]);
 
     let (status, common) = json(app.get("/api/standards/baxiangyi-common").await).await;
     assert_eq!(status, 200);
@@ -39,10 +36,7 @@ async fn standards_are_served_read_only(app: TestApp) {
     assert_eq!(items.len(), 8);
     assert_eq!(items[0]["code"], "place");
     assert_eq!(items[0]["title_zh"], "一个相对固定的工作场所");
-    let computer = items
-        .iter()
-        .find(|i| i["code"] == "computer")
-        .expect("computer item");
+    let computer = items.iter().find(|i| i["code"] == "computer").expect("computer item");
     assert_eq!(computer["optional"], true);
     assert!(
         items
@@ -56,21 +50,14 @@ async fn standards_are_served_read_only(app: TestApp) {
     assert_eq!(nanyue["items"][7]["title_zh"], "一块宣传标志牌");
 
     let (status, body) = json(app.get("/api/standards/nope").await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     let (status, _) = json(app.get("/api/standards/baxiangyi-common?version=9").await).await;
     assert_eq!(status, 404);
     let (status, body) = json(app.get("/api/standards/baxiangyi-common?version=x").await).await;
     assert_field_error(status, &body, "version");
 
     let r = app.post("/api/standards", &json!({"id": "x"})).await;
-    assert!(
-        r.status().is_client_error(),
-        "standards are read-only: {}",
-        r.status()
-    );
+    assert!(r.status().is_client_error(), "standards are read-only: {}", r.status());
 }
 
 async fn units_and_plans(app: TestApp) {
@@ -98,29 +85,19 @@ async fn units_and_plans(app: TestApp) {
     assert_eq!(names, vec![json!("浑江区"), json!("市局直属消保分局")]);
 
     let (status, plan) = json(
-        app.put(
-            &format!("/api/units/{hunjiang}/plans/2017"),
-            &json!({"target": 70}),
-        )
-        .await,
+        app.put(&format!("/api/units/{hunjiang}/plans/2017"), &json!({"target": 70}))
+            .await,
     )
     .await;
     assert_eq!(status, 200, "{plan}");
     assert_eq!(
-        (
-            plan["unit_id"].as_i64(),
-            plan["year"].as_i64(),
-            plan["target"].as_i64()
-        ),
+        (plan["unit_id"].as_i64(), plan["year"].as_i64(), plan["target"].as_i64()),
         (Some(hunjiang), Some(2017), Some(70))
     );
     // Setting it again replaces the target.
     let (status, plan) = json(
-        app.put(
-            &format!("/api/units/{hunjiang}/plans/2017"),
-            &json!({"target": 72}),
-        )
-        .await,
+        app.put(&format!("/api/units/{hunjiang}/plans/2017"), &json!({"target": 72}))
+            .await,
     )
     .await;
     assert_eq!((status, plan["target"].as_i64()), (200, Some(72)));
@@ -132,53 +109,32 @@ async fn units_and_plans(app: TestApp) {
     assert_eq!(rows.len(), 2, "every unit is listed: {plans}");
     assert_eq!(rows[0]["target"], 72);
     assert_eq!(rows[1]["unit_id"].as_i64(), Some(branch));
-    assert_eq!(
-        rows[1]["target"],
-        json!(null),
-        "no plan yet is shown as null, not 0"
-    );
+    assert_eq!(rows[1]["target"], json!(null), "no plan yet is shown as null, not 0");
 
     let (status, plans) = json(app.get("/api/plans?year=2018").await).await;
     assert_eq!((status, plans["total_target"].as_i64()), (200, Some(0)));
 
     let (status, body) = json(
-        app.put(
-            &format!("/api/units/{hunjiang}/plans/2017"),
-            &json!({"target": -1}),
-        )
-        .await,
-    )
-    .await;
-    assert_field_error(status, &body, "target");
-    let (status, body) = json(
-        app.put(&format!("/api/units/{hunjiang}/plans/2017"), &json!({}))
+        app.put(&format!("/api/units/{hunjiang}/plans/2017"), &json!({"target": -1}))
             .await,
     )
     .await;
     assert_field_error(status, &body, "target");
+    let (status, body) = json(app.put(&format!("/api/units/{hunjiang}/plans/2017"), &json!({})).await).await;
+    assert_field_error(status, &body, "target");
     let (status, body) = json(
-        app.put(
-            &format!("/api/units/{hunjiang}/plans/1850"),
-            &json!({"target": 3}),
-        )
-        .await,
-    )
-    .await;
-    assert_field_error(status, &body, "year");
-    let (status, body) = json(
-        app.put(
-            &format!("/api/units/{hunjiang}/plans/abc"),
-            &json!({"target": 3}),
-        )
-        .await,
-    )
-    .await;
-    assert_field_error(status, &body, "year");
-    let (status, _) = json(
-        app.put("/api/units/999/plans/2017", &json!({"target": 3}))
+        app.put(&format!("/api/units/{hunjiang}/plans/1850"), &json!({"target": 3}))
             .await,
     )
     .await;
+    assert_field_error(status, &body, "year");
+    let (status, body) = json(
+        app.put(&format!("/api/units/{hunjiang}/plans/abc"), &json!({"target": 3}))
+            .await,
+    )
+    .await;
+    assert_field_error(status, &body, "year");
+    let (status, _) = json(app.put("/api/units/999/plans/2017", &json!({"target": 3})).await).await;
     assert_eq!(status, 404);
     let (status, body) = json(app.get("/api/plans?year=twenty").await).await;
     assert_field_error(status, &body, "year");
@@ -221,10 +177,7 @@ async fn unit_validation(app: TestApp) {
 
 async fn unknown_paths_and_bad_json_get_the_error_shape(app: TestApp) {
     let (status, body) = json(app.get("/api/nothing-here").await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     let (status, body) = json(app.post_raw("/api/units", "{\"code\": \"1\",").await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -8,3 +8,4 @@ mod cli;
 mod demo;
 mod foundation;
 mod stations;
+mod visits;

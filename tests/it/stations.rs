@@ -39,10 +39,7 @@ async fn create(app: &TestApp, body: &Value) -> Value {
 async fn create_read_and_list(app: TestApp) {
     let unit = app.unit("220602", "浑江区").await;
     let r = app
-        .post(
-            "/api/stations",
-            &station(unit, "浑江百货大楼消费维权服务站"),
-        )
+        .post("/api/stations", &station(unit, "浑江百货大楼消费维权服务站"))
         .await;
     let location = r
         .headers()
@@ -70,10 +67,7 @@ async fn create_read_and_list(app: TestApp) {
     old["established_on"] = json!("2016-05-20");
     old["liaison_phone"] = json!("13943912345");
     let old = create(&app, &old).await;
-    assert_eq!(
-        old["credit_code"], "91110000802100433B",
-        "stored normalised"
-    );
+    assert_eq!(old["credit_code"], "91110000802100433B", "stored normalised");
     assert_eq!(old["established_on"], "2016-05-20");
 
     // Optional credit code.
@@ -84,10 +78,7 @@ async fn create_read_and_list(app: TestApp) {
     let (status, list) = json(app.get("/api/stations").await).await;
     assert_eq!(status, 200);
     assert_eq!(list["total"], 3);
-    assert_eq!(
-        (list["page"].as_i64(), list["per_page"].as_i64()),
-        (Some(1), Some(20))
-    );
+    assert_eq!((list["page"].as_i64(), list["per_page"].as_i64()), (Some(1), Some(20)));
 
     for path in ["/api/stations/999", "/api/stations/abc", "/api/stations/-1"] {
         let (status, body) = json(app.get(path).await).await;
@@ -102,11 +93,7 @@ async fn create_read_and_list(app: TestApp) {
 async fn validation_names_each_field_and_writes_nothing(app: TestApp) {
     let unit = app.unit("220605", "江源区").await;
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "credit_code",
-            json!("91350100M000100Y44"),
-            "bad check character",
-        ),
+        ("credit_code", json!("91350100M000100Y44"), "bad check character"),
         ("credit_code", json!("91350100M000100Y4"), "17 characters"),
         (
             "credit_code",
@@ -122,11 +109,7 @@ async fn validation_names_each_field_and_writes_nothing(app: TestApp) {
         ("category", json!("casino"), "unknown category"),
         ("liaison_phone", json!("12315"), "not a phone number"),
         ("standard_id", json!("baxiangyi-2099"), "unknown checklist"),
-        (
-            "status",
-            json!("revoked"),
-            "cannot register a revoked station",
-        ),
+        ("status", json!("revoked"), "cannot register a revoked station"),
         ("status", json!("open"), "unknown status"),
         ("established_on", json!("2017-02-30"), "not a date"),
     ];
@@ -136,8 +119,7 @@ async fn validation_names_each_field_and_writes_nothing(app: TestApp) {
         let (status, err) = json(app.post("/api/stations", &body).await).await;
         assert_eq!(status, 422, "{why}: {err}");
         assert!(
-            err["error"]["fields"][field].is_array()
-                || err["error"]["fields"].to_string().contains(field),
+            err["error"]["fields"][field].is_array() || err["error"]["fields"].to_string().contains(field),
             "{why}: expected {field} to be named: {err}"
         );
     }
@@ -156,11 +138,7 @@ async fn validation_names_each_field_and_writes_nothing(app: TestApp) {
     let (status, err) = json(app.post("/api/stations", &body).await).await;
     assert_field_error(status, &err, "established_on");
     // Several problems at once are all reported.
-    let (status, err) = json(
-        app.post("/api/stations", &json!({"category": "mall"}))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.post("/api/stations", &json!({"category": "mall"})).await).await;
     for field in [
         "unit_id",
         "name",
@@ -173,16 +151,10 @@ async fn validation_names_each_field_and_writes_nothing(app: TestApp) {
         assert_field_error(status, &err, field);
     }
     let (status, err) = json(app.post_raw("/api/stations", "{\"name\": ").await).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (400, Some("bad_request"))
-    );
+    assert_eq!((status, err["error"]["code"].as_str()), (400, Some("bad_request")));
 
     let (_, list) = json(app.get("/api/stations").await).await;
-    assert_eq!(
-        list["total"], 0,
-        "no rejected request wrote anything: {list}"
-    );
+    assert_eq!(list["total"], 0, "no rejected request wrote anything: {list}");
 }
 
 async fn updates_need_the_current_version(app: TestApp) {
@@ -204,53 +176,28 @@ async fn updates_need_the_current_version(app: TestApp) {
     assert_eq!(updated["liaison_name"], "张志强");
     assert_eq!(updated["credit_code"], json!(null), "null clears the code");
     assert_eq!(updated["unit"]["name"], "靖宇县");
-    assert_eq!(
-        updated["name"], "抚松超市服务站",
-        "fields left out are kept"
-    );
+    assert_eq!(updated["name"], "抚松超市服务站", "fields left out are kept");
 
     // A client that still holds version 1 is refused and shown version 2.
-    let (status, err) = json(
-        app.patch(&path, &json!({"version": 1, "liaison_name": "李明"}))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.patch(&path, &json!({"version": 1, "liaison_name": "李明"})).await).await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(err["error"]["code"], "conflict");
     assert_eq!(err["error"]["current"]["version"], 2);
     assert_eq!(err["error"]["current"]["liaison_name"], "张志强");
     let (_, now) = json(app.get(&path).await).await;
-    assert_eq!(
-        now["liaison_name"], "张志强",
-        "the stale write changed nothing"
-    );
+    assert_eq!(now["liaison_name"], "张志强", "the stale write changed nothing");
 
     let (status, err) = json(app.patch(&path, &json!({"liaison_name": "李明"})).await).await;
     assert_field_error(status, &err, "version");
-    let (status, err) = json(
-        app.patch(&path, &json!({"version": 2, "status": "model"}))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.patch(&path, &json!({"version": 2, "status": "model"})).await).await;
     assert_field_error(status, &err, "status");
-    let (status, err) = json(
-        app.patch(&path, &json!({"version": 2, "credit_code": "123"}))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.patch(&path, &json!({"version": 2, "credit_code": "123"})).await).await;
     assert_field_error(status, &err, "credit_code");
-    let (status, err) = json(
-        app.patch(&path, &json!({"version": 2, "unit_id": 999}))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.patch(&path, &json!({"version": 2, "unit_id": 999})).await).await;
     assert_field_error(status, &err, "unit_id");
     let (status, err) = json(
-        app.patch(
-            &path,
-            &json!({"version": 2, "established_on": "2017-01-01"}),
-        )
-        .await,
+        app.patch(&path, &json!({"version": 2, "established_on": "2017-01-01"}))
+            .await,
     )
     .await;
     assert_field_error(status, &err, "established_on");
@@ -267,10 +214,7 @@ async fn concurrent_updates_one_wins(app: TestApp) {
     let names = ["朴春梅", "金德胜", "崔玉兰", "李国庆"];
     let url = app.url(&path);
     let requests = names.iter().map(|n| {
-        let req = app
-            .client
-            .patch(&url)
-            .json(&json!({"version": 1, "liaison_name": n}));
+        let req = app.client.patch(&url).json(&json!({"version": 1, "liaison_name": n}));
         async move { req.send().await.expect("PATCH") }
     });
     let responses = futures_join(requests).await;
@@ -291,9 +235,7 @@ async fn concurrent_updates_one_wins(app: TestApp) {
     );
 }
 
-async fn futures_join<F: std::future::Future + Send + 'static>(
-    futs: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join<F: std::future::Future + Send + 'static>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {
@@ -323,11 +265,7 @@ async fn status_transitions(app: TestApp) {
     let (status, err) = json(app.post(&path, &json!({"status": "established"})).await).await;
     assert_field_error(status, &err, "reason");
 
-    let (status, st) = json(
-        app.post(&path, &go("established", Some("2017-03-15")))
-            .await,
-    )
-    .await;
+    let (status, st) = json(app.post(&path, &go("established", Some("2017-03-15"))).await).await;
     assert_eq!(status, 200, "{st}");
     assert_eq!(
         (st["status"].as_str(), st["established_on"].as_str()),
@@ -337,17 +275,9 @@ async fn status_transitions(app: TestApp) {
     assert_eq!((status, st["status"].as_str()), (200, Some("rectifying")));
     let (status, err) = json(app.post(&path, &go("planned", None)).await).await;
     assert_field_error(status, &err, "status");
-    let (status, err) = json(
-        app.post(&path, &go("established", Some("2016-01-01")))
-            .await,
-    )
-    .await;
+    let (status, err) = json(app.post(&path, &go("established", Some("2016-01-01"))).await).await;
     assert_field_error(status, &err, "effective_on");
-    let (status, st) = json(
-        app.post(&path, &go("established", Some("2017-07-01")))
-            .await,
-    )
-    .await;
+    let (status, st) = json(app.post(&path, &go("established", Some("2017-07-01"))).await).await;
     assert_eq!(
         (status, st["established_on"].as_str()),
         (200, Some("2017-03-15")),
@@ -402,15 +332,8 @@ async fn status_transitions(app: TestApp) {
     let s2 = create(&app, &station(unit, "临江超市服务站")).await;
     let mut body = go("established", None);
     body["version"] = json!(7);
-    let (status, err) = json(
-        app.post(&format!("/api/stations/{}/status", s2["id"]), &body)
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, err["error"]["current"]["version"].as_i64()),
-        (409, Some(1))
-    );
+    let (status, err) = json(app.post(&format!("/api/stations/{}/status", s2["id"]), &body).await).await;
+    assert_eq!((status, err["error"]["current"]["version"].as_i64()), (409, Some(1)));
     let (status, err) = json(
         app.post(
             &format!("/api/stations/{}/status", s2["id"]),
@@ -420,11 +343,7 @@ async fn status_transitions(app: TestApp) {
     )
     .await;
     assert_field_error(status, &err, "effective_on");
-    let (status, _) = json(
-        app.post("/api/stations/999/status", &go("established", None))
-            .await,
-    )
-    .await;
+    let (status, _) = json(app.post("/api/stations/999/status", &go("established", None)).await).await;
     assert_eq!(status, 404);
 }
 
@@ -467,21 +386,14 @@ async fn list_filters_and_pagination(app: TestApp) {
         1,
         "服务站07 matches the name"
     );
-    assert_eq!(
-        total("q=100%25".into()).await,
-        0,
-        "a % in the search is literal"
-    );
+    assert_eq!(total("q=100%25".into()).await, 0, "a % in the search is literal");
 
     let (_, p1) = json(app.get("/api/stations?per_page=10").await).await;
     let (_, p3) = json(app.get("/api/stations?per_page=10&page=3").await).await;
     assert_eq!(p1["items"].as_array().map(Vec::len), Some(10));
     assert_eq!(p3["items"].as_array().map(Vec::len), Some(5));
     assert_eq!(p3["items"][0]["name"], "服务站20");
-    assert_eq!(
-        (p3["total"].as_i64(), p3["page"].as_i64()),
-        (Some(25), Some(3))
-    );
+    assert_eq!((p3["total"].as_i64(), p3["page"].as_i64()), (Some(25), Some(3)));
 
     for (q, field) in [
         ("page=0", "page"),

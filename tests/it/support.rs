@@ -38,8 +38,13 @@ macro_rules! backend_tests {
 }
 
 pub enum DbGuard {
+    /// Another app owns the database (a restart on the same one).
+    Shared,
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl Drop for DbGuard {
@@ -57,14 +62,14 @@ pub struct TestApp {
     pub client: Client,
     pub db_url: String,
     pub backend: &'static str,
+    /// The evidence folder.
+    pub data: tempfile::TempDir,
     _guard: DbGuard,
 }
 
 /// The PostgreSQL server for tests, if configured.
 pub fn pg_admin_url() -> Option<String> {
-    std::env::var("BAYIGE_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    std::env::var("BAYIGE_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
 }
 
 /// A fresh, empty PostgreSQL database; its URL and the guard that drops it.
@@ -79,16 +84,12 @@ pub fn fresh_pg_database() -> Option<(String, DbGuard)> {
             .unwrap_or_default()
             % 1_000_000_000_000
     );
-    let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-        panic!("BAYIGE_TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}")
-    });
+    let mut admin = PgConnection::establish(&admin_url)
+        .unwrap_or_else(|e| panic!("BAYIGE_TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}"));
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create test database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(&admin_url);
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
     let url = format!("{base}/{name}");
     Some((url, DbGuard::Postgres { admin_url, name }))
 }
@@ -99,11 +100,17 @@ pub fn fresh_sqlite() -> (String, DbGuard) {
     (url, DbGuard::Sqlite(dir))
 }
 
-pub fn common(db_url: &str, checklists: Option<PathBuf>) -> Common {
+/// The evidence size limit in tests (small, so the limit is quick to hit).
+pub const TEST_EVIDENCE_LIMIT: usize = 256 * 1024;
+
+pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> Common {
     Common {
         database_url: db_url.to_owned(),
         checklists,
         timezone: "Asia/Shanghai".into(),
+        data_dir,
+        guidance_due_days: 15,
+        evidence_max_bytes: TEST_EVIDENCE_LIMIT,
     }
 }
 
@@ -118,13 +125,9 @@ impl TestApp {
         Some(Self::start(url, guard, "postgres", None).await)
     }
 
-    pub async fn start(
-        db_url: String,
-        guard: DbGuard,
-        backend: &'static str,
-        checklists: Option<PathBuf>,
-    ) -> TestApp {
-        let common = common(&db_url, checklists);
+    pub async fn start(db_url: String, guard: DbGuard, backend: &'static str, checklists: Option<PathBuf>) -> TestApp {
+        let data = tempfile::tempdir().expect("data dir");
+        let common = common(&db_url, checklists, data.path().to_owned());
         let ctx = tokio::task::spawn_blocking(move || bayige::cli::context(&common, 4))
             .await
             .expect("join")
@@ -138,8 +141,15 @@ impl TestApp {
             client: Client::new(),
             db_url,
             backend,
+            data,
             _guard: guard,
         }
+    }
+
+    /// A second server on the same database, as after a restart, with
+    /// extra checklists.
+    pub async fn restart(&self, checklists: Option<PathBuf>) -> TestApp {
+        TestApp::start(self.db_url.clone(), DbGuard::Shared, self.backend, checklists).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -200,8 +210,7 @@ impl TestApp {
 pub async fn json(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.expect("body");
-    let body =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, body)
 }
 
@@ -210,9 +219,7 @@ pub fn assert_field_error(status: u16, body: &Value, field: &str) {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "validation_failed", "{body}");
     assert!(
-        body["error"]["fields"][field]
-            .as_array()
-            .is_some_and(|a| !a.is_empty()),
+        body["error"]["fields"][field].as_array().is_some_and(|a| !a.is_empty()),
         "expected an error for {field}: {body}"
     );
 }

@@ -3,6 +3,7 @@
 mod standards;
 mod stations;
 mod units;
+mod visits;
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -15,7 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api")
             .configure(standards::routes)
             .configure(units::routes)
-            .configure(stations::routes),
+            .configure(stations::routes)
+            .configure(visits::routes),
     );
 }
 

@@ -15,22 +15,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stations/{id}/status", web::post().to(change_status));
 }
 
-async fn list(
-    ctx: web::Data<Ctx>,
-    query: web::Query<stations::ListQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn list(ctx: web::Data<Ctx>, query: web::Query<stations::ListQuery>) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let page = ctx.run(move |conn, _| stations::list(conn, query)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn create(
-    ctx: web::Data<Ctx>,
-    Json(input): Json<stations::StationInput>,
-) -> Result<HttpResponse, AppError> {
-    let station = ctx
-        .run(move |conn, ctx| stations::create(conn, ctx, input))
-        .await?;
+async fn create(ctx: web::Data<Ctx>, Json(input): Json<stations::StationInput>) -> Result<HttpResponse, AppError> {
+    let station = ctx.run(move |conn, ctx| stations::create(conn, ctx, input)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/stations/{}", station.station.id)))
         .json(station))
@@ -48,9 +40,7 @@ async fn update(
     Json(patch): Json<stations::StationPatch>,
 ) -> Result<HttpResponse, AppError> {
     let id = id(&path, "服务站")?;
-    let station = ctx
-        .run(move |conn, ctx| stations::update(conn, ctx, id, patch))
-        .await?;
+    let station = ctx.run(move |conn, ctx| stations::update(conn, ctx, id, patch)).await?;
     Ok(HttpResponse::Ok().json(station))
 }
 

@@ -21,21 +21,15 @@ async fn list(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-async fn create(
-    ctx: web::Data<Ctx>,
-    Json(input): Json<units::UnitInput>,
-) -> Result<HttpResponse, AppError> {
-    let unit = ctx
-        .run(move |conn, ctx| units::create(conn, ctx, input))
-        .await?;
+async fn create(ctx: web::Data<Ctx>, Json(input): Json<units::UnitInput>) -> Result<HttpResponse, AppError> {
+    let unit = ctx.run(move |conn, ctx| units::create(conn, ctx, input)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/units/{}", unit.id)))
         .json(unit))
 }
 
 fn year(raw: &str) -> Result<i32, AppError> {
-    raw.parse()
-        .map_err(|_| FieldErrors::single("year", "年度应为四位整数"))
+    raw.parse().map_err(|_| FieldErrors::single("year", "年度应为四位整数"))
 }
 
 async fn set_plan(
@@ -46,9 +40,7 @@ async fn set_plan(
     let (unit_id, y) = path.into_inner();
     let unit_id = id(&unit_id, "单位")?;
     let y = year(&y)?;
-    let plan = ctx
-        .run(move |conn, _| units::set_plan(conn, unit_id, y, input))
-        .await?;
+    let plan = ctx.run(move |conn, _| units::set_plan(conn, unit_id, y, input)).await?;
     Ok(HttpResponse::Ok().json(plan))
 }
 
@@ -57,10 +49,7 @@ struct PlansQuery {
     year: Option<String>,
 }
 
-async fn plans(
-    ctx: web::Data<Ctx>,
-    query: web::Query<PlansQuery>,
-) -> Result<HttpResponse, AppError> {
+async fn plans(ctx: web::Data<Ctx>, query: web::Query<PlansQuery>) -> Result<HttpResponse, AppError> {
     let y = match query.into_inner().year {
         Some(y) => year(&y)?,
         None => chrono::Datelike::year(&ctx.today()),

@@ -1,0 +1,86 @@
+//! Listing follow-up guidance: open, overdue (as of a date) or resolved.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Page, clean, int_param, paging};
+use crate::db::DbConnection;
+use crate::db::guidance::{self as store, Filter, GuidanceRow, StatusFilter};
+use crate::error::{AppError, FieldErrors};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GuidanceQuery {
+    pub status: Option<String>,
+    pub unit_id: Option<String>,
+    pub station_id: Option<String>,
+    pub as_of: Option<String>,
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GuidanceItem {
+    #[serde(flatten)]
+    pub row: GuidanceRow,
+    /// Open and past its due date as of `as_of`.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GuidancePage {
+    pub as_of: NaiveDate,
+    #[serde(flatten)]
+    pub page: Page<GuidanceItem>,
+}
+
+pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
+    let mut errors = FieldErrors::new();
+    let status = match clean(q.status).as_deref() {
+        None => None,
+        Some("open") => Some(StatusFilter::Open),
+        Some("overdue") => Some(StatusFilter::Overdue),
+        Some("resolved") => Some(StatusFilter::Resolved),
+        Some(_) => {
+            errors.add("status", "应为 open、overdue 或 resolved");
+            None
+        }
+    };
+    let unit_id = int_param(&mut errors, "unit_id", q.unit_id, 1..=i64::from(i32::MAX));
+    let station_id = int_param(&mut errors, "station_id", q.station_id, 1..=i64::from(i32::MAX));
+    let as_of = match clean(q.as_of) {
+        None => ctx.today(),
+        Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(_) => {
+                errors.add("as_of", "日期格式应为 YYYY-MM-DD");
+                ctx.today()
+            }
+        },
+    };
+    let (page, per_page) = paging(&mut errors, q.page, q.per_page);
+    errors.into_result()?;
+    let filter = Filter {
+        status,
+        unit_id: unit_id.map(|u| u as i32),
+        station_id: station_id.map(|s| s as i32),
+        as_of,
+    };
+    let (rows, total) = store::list(conn, &filter, page, per_page)?;
+    let items = rows
+        .into_iter()
+        .map(|row| GuidanceItem {
+            overdue: row.guidance.status == "open" && row.guidance.due_on < as_of,
+            row,
+        })
+        .collect();
+    Ok(GuidancePage {
+        as_of,
+        page: Page {
+            items,
+            total,
+            page,
+            per_page,
+        },
+    })
+}

@@ -1,0 +1,182 @@
+//! Follow-up guidance (整改意见) raised by visits.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::{guidance, stations};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[diesel(table_name = guidance)]
+pub struct Guidance {
+    pub id: i32,
+    pub station_id: i32,
+    pub raised_by: i32,
+    pub item_code: String,
+    pub instruction: String,
+    pub due_on: NaiveDate,
+    pub status: String,
+    pub resolved_by: Option<i32>,
+    pub resolved_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = guidance)]
+pub struct NewGuidance<'a> {
+    pub station_id: i32,
+    pub raised_by: i32,
+    pub item_code: &'a str,
+    pub instruction: &'a str,
+    pub due_on: NaiveDate,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, g: &NewGuidance) -> QueryResult<Guidance> {
+    diesel::insert_into(guidance::table)
+        .values(g)
+        .returning(guidance::all_columns)
+        .get_result(conn)
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Guidance>> {
+    guidance::table
+        .find(id)
+        .select(guidance::all_columns)
+        .first(conn)
+        .optional()
+}
+
+pub fn open_for_station(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<Guidance>> {
+    guidance::table
+        .filter(guidance::station_id.eq(station_id))
+        .filter(guidance::status.eq("open"))
+        .order(guidance::id.asc())
+        .select(guidance::all_columns)
+        .load(conn)
+}
+
+pub fn set_due(conn: &mut DbConnection, id: i32, due_on: NaiveDate, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(guidance::table.find(id))
+        .set((guidance::due_on.eq(due_on), guidance::updated_at.eq(at)))
+        .execute(conn)
+}
+
+pub fn resolve(
+    conn: &mut DbConnection,
+    id: i32,
+    visit_id: i32,
+    on: NaiveDate,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        guidance::table
+            .filter(guidance::id.eq(id))
+            .filter(guidance::status.eq("open")),
+    )
+    .set((
+        guidance::status.eq("resolved"),
+        guidance::resolved_by.eq(Some(visit_id)),
+        guidance::resolved_on.eq(Some(on)),
+        guidance::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+/// Guidance raised by a visit (any status).
+pub fn raised_by(conn: &mut DbConnection, visit_id: i32) -> QueryResult<Vec<Guidance>> {
+    guidance::table
+        .filter(guidance::raised_by.eq(visit_id))
+        .order(guidance::id.asc())
+        .select(guidance::all_columns)
+        .load(conn)
+}
+
+/// Guidance resolved by a visit.
+pub fn resolved_by(conn: &mut DbConnection, visit_id: i32) -> QueryResult<Vec<Guidance>> {
+    guidance::table
+        .filter(guidance::resolved_by.eq(visit_id))
+        .order(guidance::id.asc())
+        .select(guidance::all_columns)
+        .load(conn)
+}
+
+/// Undoes what a voided visit did to guidance: what it raised is
+/// withdrawn, what it resolved is open again.
+pub fn undo_visit(conn: &mut DbConnection, visit_id: i32, at: NaiveDateTime) -> QueryResult<(usize, usize)> {
+    let withdrawn = diesel::update(guidance::table.filter(guidance::raised_by.eq(visit_id)))
+        .set((guidance::status.eq("withdrawn"), guidance::updated_at.eq(at)))
+        .execute(conn)?;
+    let reopened = diesel::update(guidance::table.filter(guidance::resolved_by.eq(visit_id)))
+        .set((
+            guidance::status.eq("open"),
+            guidance::resolved_by.eq(None::<i32>),
+            guidance::resolved_on.eq(None::<NaiveDate>),
+            guidance::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok((withdrawn, reopened))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Open,
+    Overdue,
+    Resolved,
+}
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub status: Option<StatusFilter>,
+    pub unit_id: Option<i32>,
+    pub station_id: Option<i32>,
+    pub as_of: NaiveDate,
+}
+
+type Joined = diesel::dsl::InnerJoin<guidance::table, stations::table>;
+
+fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiBackend> {
+    let mut q = guidance::table.inner_join(stations::table).into_boxed();
+    match f.status {
+        Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
+        Some(StatusFilter::Overdue) => {
+            q = q
+                .filter(guidance::status.eq("open"))
+                .filter(guidance::due_on.lt(f.as_of))
+        }
+        Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
+        None => q = q.filter(guidance::status.ne("withdrawn")),
+    }
+    if let Some(s) = f.station_id {
+        q = q.filter(guidance::station_id.eq(s));
+    }
+    if let Some(u) = f.unit_id {
+        q = q.filter(stations::unit_id.eq(u));
+    }
+    q
+}
+
+/// A guidance row with the station it concerns.
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+pub struct GuidanceRow {
+    #[serde(flatten)]
+    pub guidance: Guidance,
+    pub station_name: String,
+    pub unit_id: i32,
+}
+
+/// One page of guidance, most urgent first (earliest due date), and the total.
+pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<GuidanceRow>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order((guidance::due_on.asc(), guidance::id.asc()))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select((guidance::all_columns, stations::name, stations::unit_id))
+        .load(conn)?;
+    Ok((items, total))
+}
