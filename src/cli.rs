@@ -4,11 +4,17 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::{Ctx, Settings, demo};
+use crate::app::circulars::{self, IssueOptions};
+use crate::app::progress::Period;
+use crate::app::{CircularSettings, Ctx, MailSettings, Settings, demo, schedule};
+use crate::domain::circular::valid_prefix;
+use crate::mail::outbox::{self, Transport};
 use crate::{db, http, standard};
 
 #[derive(Debug, Parser)]
@@ -36,7 +42,10 @@ pub struct Common {
     /// The time zone that decides what "today" is.
     #[arg(long, global = true, env = "BAYIGE_TIMEZONE", default_value = "Asia/Shanghai")]
     pub timezone: String,
-    /// Folder for evidence files.
+    /// Pin "today" to a date (YYYY-MM-DD), for demonstrations and tests.
+    #[arg(long, global = true, env = "BAYIGE_TODAY")]
+    pub today: Option<NaiveDate>,
+    /// Folder for evidence files (and .eml files when no SMTP server is set).
     #[arg(long, global = true, env = "BAYIGE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Days given to fix a failed item when the inspector sets no due date.
@@ -45,11 +54,47 @@ pub struct Common {
     /// The largest evidence upload, in bytes.
     #[arg(long, global = true, env = "BAYIGE_EVIDENCE_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub evidence_max_bytes: usize,
+    /// Agency code of circular numbers (白市工商通 with the demo data).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_PREFIX")]
+    pub circular_prefix: Option<String>,
+    /// Who signs circulars (白山市工商行政管理局 with the demo data).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_ISSUER")]
+    pub circular_issuer: Option<String>,
+    /// The city's copy list: comma-separated `Name <email>` or `email`.
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_CC")]
+    pub circular_cc: Option<String>,
+    /// A unit lags when its rate is below 序时进度 minus this (0 to 1).
+    #[arg(long, global = true, env = "BAYIGE_LAG_TOLERANCE", default_value_t = 0.0)]
+    pub lag_tolerance: f64,
+    /// Issue a circular every month: `monthly:DAY` (on with --demo: monthly:14).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_SCHEDULE")]
+    pub circular_schedule: Option<String>,
+    /// SMTP server: smtp://HOST:PORT, smtp://HOST:PORT?tls=required or
+    /// smtps://USER:PASS@HOST. Without it, emails are written as .eml files.
+    #[arg(long, global = true, env = "BAYIGE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The From mailbox of circular emails.
+    #[arg(
+        long,
+        global = true,
+        env = "BAYIGE_MAIL_FROM",
+        default_value = "bayige <noreply@localhost>"
+    )]
+    pub mail_from: String,
+    /// Attempts per delivery before it is marked failed.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_MAX_ATTEMPTS", default_value_t = 8)]
+    pub mail_max_attempts: i32,
+    /// Wait before the first retry, in milliseconds; doubled each time.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub mail_retry_base_ms: u64,
+    /// How often the outbox worker looks for due deliveries, in milliseconds.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_POLL_MS", default_value_t = 5_000)]
+    pub mail_poll_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP service.
+    /// Run the HTTP service (and its outbox worker and circular schedule).
     Serve {
         /// Address to listen on.
         #[arg(long, env = "BAYIGE_BIND", default_value = "127.0.0.1:8080")]
@@ -68,10 +113,48 @@ pub enum Command {
     Migrate,
     /// Load the Baishan demo data set into the database and exit.
     Demo,
+    /// Preview or issue a progress circular (通报).
+    Circular {
+        #[command(subcommand)]
+        action: CircularAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CircularAction {
+    /// Print the circular as it would be issued now.
+    Preview(PeriodArgs),
+    /// Issue the circular, queue its emails and send what can be sent now.
+    Issue(PeriodArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    #[arg(long)]
+    pub year: Option<i32>,
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Parses the copy list: `Name <a@b>, c@d`.
+pub fn parse_cc(list: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for part in list.split([',', '，', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        let mailbox: lettre::message::Mailbox = part
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid address {part:?} in BAYIGE_CIRCULAR_CC: {e}"))?;
+        let name = mailbox.name.clone().unwrap_or_else(|| mailbox.email.to_string());
+        out.push((name, mailbox.email.to_string()));
+    }
+    Ok(out)
 }
 
 /// Loads settings that every command needs: checklists, time zone, database.
 pub fn context(common: &Common, pool_size: u32) -> Result<Ctx> {
+    context_with(common, pool_size, false)
+}
+
+fn context_with(common: &Common, pool_size: u32, demo_flag: bool) -> Result<Ctx> {
     let mut standards = standard::Registry::embedded().context("built-in checklists are invalid")?;
     if let Some(dir) = &common.checklists {
         standards.add_dir(dir)?;
@@ -80,7 +163,49 @@ pub fn context(common: &Common, pool_size: u32) -> Result<Ctx> {
         .timezone
         .parse()
         .map_err(|_| anyhow::anyhow!("unknown time zone {:?} (BAYIGE_TIMEZONE)", common.timezone))?;
+    if !(0.0..1.0).contains(&common.lag_tolerance) {
+        anyhow::bail!("BAYIGE_LAG_TOLERANCE must be from 0 to 1, not {}", common.lag_tolerance);
+    }
+    if common.mail_max_attempts < 1 {
+        anyhow::bail!("BAYIGE_MAIL_MAX_ATTEMPTS must be at least 1");
+    }
+    common
+        .mail_from
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| anyhow::anyhow!("invalid BAYIGE_MAIL_FROM {:?}: {e}", common.mail_from))?;
+    let cc = match &common.circular_cc {
+        Some(list) => parse_cc(list)?,
+        None => Vec::new(),
+    };
+    let schedule_spec = common
+        .circular_schedule
+        .clone()
+        .or(demo_flag.then(|| "monthly:14".to_owned()));
+    let monthly_day = match schedule_spec.as_deref().filter(|s| !s.is_empty() && *s != "off") {
+        Some(spec) => Some(schedule::parse(spec).map_err(|e| anyhow::anyhow!(e))?),
+        None => None,
+    };
     let (pool, backend) = db::open(&common.database_url, pool_size)?;
+    // With the demo data set, circulars read as Baishan's own by default.
+    let is_demo = demo_flag || {
+        let mut conn = pool.get().context("cannot get a database connection")?;
+        demo::loaded(&mut conn).context("cannot read the database")?
+    };
+    let prefix = common
+        .circular_prefix
+        .clone()
+        .unwrap_or_else(|| if is_demo { "白市工商通" } else { "市监通" }.to_owned());
+    if !valid_prefix(&prefix) {
+        anyhow::bail!("invalid BAYIGE_CIRCULAR_PREFIX {prefix:?}: 1-20 characters, without brackets or 号");
+    }
+    let issuer = common.circular_issuer.clone().unwrap_or_else(|| {
+        if is_demo {
+            "白山市工商行政管理局"
+        } else {
+            "市场监督管理局"
+        }
+        .to_owned()
+    });
     Ok(Ctx {
         pool,
         backend,
@@ -90,8 +215,36 @@ pub fn context(common: &Common, pool_size: u32) -> Result<Ctx> {
             guidance_due_days: common.guidance_due_days,
             data_dir: common.data_dir.clone(),
             evidence_max_bytes: common.evidence_max_bytes,
+            today: common.today,
+            circular: CircularSettings {
+                prefix,
+                issuer,
+                cc,
+                lag_tolerance: common.lag_tolerance,
+                monthly_day,
+            },
+            mail: MailSettings {
+                smtp_url: common.smtp_url.clone().filter(|s| !s.is_empty()),
+                from: common.mail_from.clone(),
+                max_attempts: common.mail_max_attempts,
+                retry_base: Duration::from_millis(common.mail_retry_base_ms),
+                poll: Duration::from_millis(common.mail_poll_ms.max(10)),
+            },
         },
+        outbox: Arc::new(tokio::sync::Notify::new()),
+        stop: Arc::new(tokio::sync::watch::Sender::new(false)),
     })
+}
+
+/// Starts the outbox worker and the circular schedule on the current Tokio
+/// runtime.
+pub fn spawn_background(ctx: &Ctx) -> Result<()> {
+    let transport = Transport::from_settings(ctx)?;
+    tokio::spawn(outbox::run(ctx.clone(), transport));
+    if ctx.settings.circular.monthly_day.is_some() {
+        tokio::spawn(schedule::run(ctx.clone(), Duration::from_secs(60)));
+    }
+    Ok(())
 }
 
 fn load_demo(ctx: &Ctx) -> Result<()> {
@@ -100,9 +253,70 @@ fn load_demo(ctx: &Ctx) -> Result<()> {
     if loaded.already_loaded {
         tracing::info!("demo data already present; nothing loaded");
     } else {
-        tracing::info!(units = loaded.units, stations = loaded.stations, "demo data loaded");
+        tracing::info!(
+            units = loaded.units,
+            stations = loaded.stations,
+            visits = loaded.visits,
+            "demo data loaded"
+        );
     }
     Ok(())
+}
+
+async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
+    match action {
+        CircularAction::Preview(p) => {
+            let period = Period {
+                year: p.year,
+                as_of: p.as_of,
+            };
+            let preview = ctx
+                .run(move |conn, ctx| circulars::preview(conn, ctx, period))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
+            println!("{}\n\n{}", preview.subject, preview.body_text);
+            println!("收件人 {} 名", preview.recipients.len());
+        }
+        CircularAction::Issue(p) => {
+            let period = Period {
+                year: p.year,
+                as_of: p.as_of,
+            };
+            let (c, _) = ctx
+                .run(move |conn, ctx| {
+                    circulars::issue(
+                        conn,
+                        ctx,
+                        period,
+                        IssueOptions {
+                            issued_by: "cli".into(),
+                            idempotency_key: None,
+                            schedule_period: None,
+                        },
+                    )
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
+            println!("issued {} (id {})", c.summary.number, c.summary.id);
+            let transport = Transport::from_settings(&ctx)?;
+            while outbox::run_once(&ctx, &transport).await? > 0 {}
+            let id = c.summary.id;
+            let detail = ctx.run(move |conn, _| circulars::get(conn, id)).await?;
+            let d = detail.summary.deliveries;
+            println!(
+                "deliveries: {} sent, {} waiting for a retry, {} failed (a running server retries them)",
+                d.sent, d.pending, d.failed
+            );
+        }
+    }
+    Ok(())
+}
+
+fn explain(e: &crate::error::AppError) -> String {
+    match e {
+        crate::error::AppError::Validation(f) => serde_json::to_string(f).unwrap_or_default(),
+        _ => e.code().to_owned(),
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -114,8 +328,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("applied {n} migration(s) to the {} database", url.backend().as_str());
         }
         Command::Demo => {
-            let ctx = context(&cli.common, 2)?;
+            let ctx = context_with(&cli.common, 2, true)?;
             load_demo(&ctx)?;
+        }
+        Command::Circular { action } => {
+            let ctx = context(&cli.common, 2)?;
+            circular(ctx, action).await?;
         }
         Command::Serve {
             bind,
@@ -123,17 +341,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             pool_size,
             workers,
         } => {
-            let ctx = context(&cli.common, pool_size)?;
+            let ctx = context_with(&cli.common, pool_size, demo)?;
             if demo {
                 load_demo(&ctx)?;
             }
             let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr().context("listener address")?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            spawn_background(&ctx)?;
             tracing::info!(%addr, database = ctx.backend.as_str(), "bayige listening on http://{addr}/");
-            http::server(ctx, listener, workers)?
-                .await
-                .context("server stopped with an error")?;
+            let result = http::server(ctx.clone(), listener, workers)?.await;
+            ctx.shutdown();
+            result.context("server stopped with an error")?;
         }
     }
     Ok(())

@@ -33,6 +33,17 @@ pub const UNITS: &[(&str, &str, &str, i32, usize, usize)] = &[
     ("220600-ZS", "市局直属消保分局", "branch", 50, 7, 17),
 ];
 
+/// Each unit's circular contact (消保科), by position in [`UNITS`].
+pub const CONTACTS: &[(&str, &str)] = &[
+    ("浑江区局消保科", "hunjiang@baishan.example"),
+    ("江源区局消保科", "jiangyuan@baishan.example"),
+    ("抚松县局消保科", "fusong@baishan.example"),
+    ("靖宇县局消保科", "jingyu@baishan.example"),
+    ("长白县局消保科", "changbai@baishan.example"),
+    ("临江市局消保科", "linjiang@baishan.example"),
+    ("市局直属消保分局", "zhishu@baishan.example"),
+];
+
 /// Stations still planned for 2017 per unit, and revoked ones per unit.
 const PLANNED_PER_UNIT: usize = 2;
 const REVOKED_UNITS: &[usize] = &[0, 3];
@@ -131,8 +142,12 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                     created_at: now,
                 },
             )?;
-            units_store::set_plan(conn, unit.id, 2017, target, now)?;
-            units_store::set_plan(conn, unit.id, 2016, (target * 2) / 3, now)?;
+            // The 2017 plan counts stations standing at the year end (330 in
+            // all, as in the article); 2016's counted new stations.
+            units_store::set_plan(conn, unit.id, 2017, target, "total", now)?;
+            units_store::set_plan(conn, unit.id, 2016, target / 3, "new", now)?;
+            let (contact, email) = CONTACTS[u];
+            crate::db::circulars::replace_contacts(conn, unit.id, &[(contact.to_owned(), email.to_owned())], now)?;
             let short = name
                 .trim_end_matches("朝鲜族自治县")
                 .trim_end_matches(['区', '县', '市']);

@@ -1,9 +1,12 @@
 //! Use cases: one function per user action. Each takes a connection, owns
 //! its transaction, applies the domain rules and returns what the user sees.
 
+pub mod circulars;
 pub mod demo;
 pub mod evidence;
 pub mod guidance;
+pub mod progress;
+pub mod schedule;
 pub mod stations;
 pub mod units;
 pub mod visits;
@@ -26,6 +29,10 @@ pub struct Ctx {
     pub standards: Arc<Registry>,
     pub tz: Tz,
     pub settings: Settings,
+    /// Wakes the outbox worker of this instance when deliveries are queued.
+    pub outbox: Arc<tokio::sync::Notify>,
+    /// Set to true to stop this instance's background tasks.
+    pub stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Tunable rules and places.
@@ -38,12 +45,50 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The largest evidence file accepted, in bytes.
     pub evidence_max_bytes: usize,
+    /// Pins "today" (demonstrations and tests); the real date when None.
+    pub today: Option<NaiveDate>,
+    pub circular: CircularSettings,
+    pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct CircularSettings {
+    /// Agency code of the document number, e.g. 白市工商通.
+    pub prefix: String,
+    /// Who signs the circular, e.g. 白山市工商行政管理局.
+    pub issuer: String,
+    /// The city's copy list: (name, email).
+    pub cc: Vec<(String, String)>,
+    /// A unit lags when its rate is below 序时进度 minus this.
+    pub lag_tolerance: f64,
+    /// Issue one circular a month on this day (None: off).
+    pub monthly_day: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://host:port` or `smtps://...`; None writes .eml files.
+    pub smtp_url: Option<String>,
+    /// The From mailbox, e.g. `白山市工商局 <noreply@baishan.example>`.
+    pub from: String,
+    pub max_attempts: i32,
+    /// The first retry waits this long; each later one twice as long.
+    pub retry_base: std::time::Duration,
+    /// How often the worker looks for due deliveries when not woken.
+    pub poll: std::time::Duration,
 }
 
 impl Ctx {
+    /// Asks the background tasks (outbox worker, schedule) to stop.
+    pub fn shutdown(&self) {
+        self.stop.send_replace(true);
+    }
+
     /// Today's date where the bureau works.
     pub fn today(&self) -> NaiveDate {
-        chrono::Utc::now().with_timezone(&self.tz).date_naive()
+        self.settings
+            .today
+            .unwrap_or_else(|| chrono::Utc::now().with_timezone(&self.tz).date_naive())
     }
 
     /// Runs blocking database work on the thread pool for blocking calls,

@@ -82,6 +82,9 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Unit>, AppError> {
 #[serde(default, deny_unknown_fields)]
 pub struct PlanInput {
     pub target: Option<i64>,
+    /// `new` (the default): the target counts stations established in the
+    /// year; `total`: stations standing at the year end.
+    pub basis: Option<String>,
 }
 
 /// The earliest and latest plan years accepted: the programme began in the
@@ -108,11 +111,21 @@ pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, input: PlanInp
         }
         Some(t) => t as i32,
     };
+    let basis = match clean(input.basis).as_deref() {
+        None | Some("new") => "new",
+        Some("total") => "total",
+        Some(_) => {
+            return Err(FieldErrors::single(
+                "basis",
+                "应为 new（当年新建数）或 total（年末建成总数）",
+            ));
+        }
+    };
     db::write_tx(conn, |conn| {
         if store::get(conn, unit_id)?.is_none() {
             return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
         }
-        let plan = store::set_plan(conn, unit_id, year, target, db::now())?;
+        let plan = store::set_plan(conn, unit_id, year, target, basis, db::now())?;
         tracing::info!(unit_id, year, target, "plan set");
         Ok(plan)
     })
@@ -125,6 +138,7 @@ pub struct PlanRow {
     pub unit_name: String,
     pub year: i32,
     pub target: Option<i32>,
+    pub basis: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,6 +157,7 @@ pub fn plans(conn: &mut DbConnection, year: i32) -> Result<YearPlans, AppError> 
         .into_iter()
         .map(|u| PlanRow {
             target: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.target),
+            basis: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.basis.clone()),
             unit_id: u.id,
             unit_code: u.code,
             unit_name: u.name,

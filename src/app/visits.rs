@@ -313,6 +313,7 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, station_id: i32, input: VisitI
             &rows,
         )?;
 
+        station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visited_on))?;
         let open: HashMap<String, i32> = guidance_store::open_for_station(conn, station_id)?
             .into_iter()
             .map(|g| (g.item_code, g.id))
@@ -491,6 +492,13 @@ pub fn void(conn: &mut DbConnection, ctx: &Ctx, id: i32, input: VoidInput) -> Re
             return Err(AppError::conflict(format!("检查记录 {id} 已作废")));
         }
         guidance_store::undo_visit(conn, id, now)?;
+        let latest = store::latest_counted(conn, v.station_id)?;
+        station_store::set_compliance(
+            conn,
+            v.station_id,
+            latest.as_ref().map(|l| l.compliant),
+            latest.as_ref().map(|l| l.visited_on),
+        )?;
         let station = station_or_404(conn, v.station_id)?;
         // Undo the visit's effect on the status only if nothing came after
         // it: no later counted visit, and no change by hand since.

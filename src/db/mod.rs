@@ -1,7 +1,9 @@
 //! Storage: one code path over SQLite and PostgreSQL through diesel's
 //! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
 
+pub mod circulars;
 pub mod guidance;
+pub mod progress;
 pub mod schema;
 pub mod stations;
 pub mod units;
@@ -16,8 +18,8 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

@@ -16,6 +16,7 @@ diesel::table! {
         year -> Integer,
         target -> Integer,
         updated_at -> Timestamp,
+        basis -> Text,
     }
 }
 
@@ -37,6 +38,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        compliant -> Nullable<Bool>,
+        last_visit_on -> Nullable<Date>,
     }
 }
 
@@ -119,7 +122,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    unit_contacts (id) {
+        id -> Integer,
+        unit_id -> Integer,
+        name -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    circular_serials (prefix, year) {
+        prefix -> Text,
+        year -> Integer,
+        last_serial -> Integer,
+    }
+}
+
+diesel::table! {
+    circulars (id) {
+        id -> Integer,
+        number -> Text,
+        prefix -> Text,
+        year -> Integer,
+        serial -> Integer,
+        as_of -> Date,
+        title -> Text,
+        snapshot -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        attachment_csv -> Text,
+        issued_by -> Text,
+        schedule_period -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    circular_renditions (id) {
+        id -> Integer,
+        circular_id -> Integer,
+        unit_id -> Nullable<Integer>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Integer,
+        circular_id -> Integer,
+        rendition_id -> Integer,
+        recipient_name -> Text,
+        recipient_email -> Text,
+        unit_id -> Nullable<Integer>,
+        copy -> Bool,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(plans -> units (unit_id));
+diesel::joinable!(unit_contacts -> units (unit_id));
+diesel::joinable!(circular_renditions -> circulars (circular_id));
+diesel::joinable!(deliveries -> circulars (circular_id));
+diesel::joinable!(deliveries -> circular_renditions (rendition_id));
 diesel::joinable!(stations -> units (unit_id));
 diesel::joinable!(station_status_changes -> stations (station_id));
 diesel::joinable!(visits -> stations (station_id));
@@ -137,4 +215,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_items,
     guidance,
     evidence,
+    unit_contacts,
+    circular_serials,
+    circulars,
+    circular_renditions,
+    deliveries,
 );

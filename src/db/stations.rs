@@ -26,6 +26,10 @@ pub struct Station {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Whether the latest counted visit found every required item met;
+    /// null before the first visit.
+    pub compliant: Option<bool>,
+    pub last_visit_on: Option<NaiveDate>,
 }
 
 /// The editable fields of a station, all of them, as written.
@@ -218,5 +222,20 @@ pub fn last_status_change(conn: &mut DbConnection, station_id: i32) -> QueryResu
 pub fn touch(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
     diesel::update(stations::table.find(id))
         .set(stations::updated_at.eq(stations::updated_at))
+        .execute(conn)
+}
+
+/// Records the verdict of the station's latest counted visit.
+pub fn set_compliance(
+    conn: &mut DbConnection,
+    id: i32,
+    compliant: Option<bool>,
+    last_visit_on: Option<NaiveDate>,
+) -> QueryResult<usize> {
+    diesel::update(stations::table.find(id))
+        .set((
+            stations::compliant.eq(compliant),
+            stations::last_visit_on.eq(last_visit_on),
+        ))
         .execute(conn)
 }

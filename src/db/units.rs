@@ -32,6 +32,8 @@ pub struct Plan {
     pub year: i32,
     pub target: i32,
     pub updated_at: NaiveDateTime,
+    /// `new`: stations established in the year; `total`: stations standing.
+    pub basis: String,
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUnit) -> QueryResult<Unit> {
@@ -57,9 +59,20 @@ pub fn code_taken(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
 }
 
 /// Sets the target of one unit for one year; returns the plan as stored.
-pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, target: i32, at: NaiveDateTime) -> QueryResult<Plan> {
+pub fn set_plan(
+    conn: &mut DbConnection,
+    unit_id: i32,
+    year: i32,
+    target: i32,
+    basis: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Plan> {
     let updated = diesel::update(plans::table.find((unit_id, year)))
-        .set((plans::target.eq(target), plans::updated_at.eq(at)))
+        .set((
+            plans::target.eq(target),
+            plans::basis.eq(basis),
+            plans::updated_at.eq(at),
+        ))
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(plans::table)
@@ -67,6 +80,7 @@ pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, target: i32, a
                 plans::unit_id.eq(unit_id),
                 plans::year.eq(year),
                 plans::target.eq(target),
+                plans::basis.eq(basis),
                 plans::updated_at.eq(at),
             ))
             .execute(conn)?;

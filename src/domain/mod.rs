@@ -1,6 +1,8 @@
 //! Pure rules of the programme: no I/O, unit-tested without a database.
 
+pub mod circular;
 pub mod credit_code;
+pub mod progress;
 pub mod station;
 pub mod visit;
 

@@ -2,8 +2,10 @@
 //! app on port 0, on SQLite always and on PostgreSQL when
 //! `BAYIGE_TEST_DATABASE_URL` is set.
 
+mod smtp;
 mod support;
 
+mod circulars;
 mod cli;
 mod demo;
 mod foundation;

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub backend: &'static str,
     /// The evidence folder.
     pub data: tempfile::TempDir,
+    /// The app's context, for calling use cases directly.
+    pub ctx: bayige::app::Ctx,
     _guard: DbGuard,
 }
 
@@ -108,9 +110,62 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         database_url: db_url.to_owned(),
         checklists,
         timezone: "Asia/Shanghai".into(),
+        today: None,
         data_dir,
         guidance_due_days: 15,
         evidence_max_bytes: TEST_EVIDENCE_LIMIT,
+        circular_prefix: None,
+        circular_issuer: None,
+        circular_cc: None,
+        lag_tolerance: 0.0,
+        circular_schedule: None,
+        smtp_url: None,
+        mail_from: "白山市工商局 <noreply@baishan.example>".into(),
+        mail_max_attempts: 8,
+        mail_retry_base_ms: 100,
+        mail_poll_ms: 50,
+    }
+}
+
+/// Which database a configurable test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Like `backend_tests!`, for `async fn name(db: Db)` tests that start
+/// their own apps with their own settings.
+#[macro_export]
+macro_rules! backend_cases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::support::pg_admin_url().is_some() {
+                        super::$name($crate::support::Db::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+impl Drop for TestApp {
+    /// Stops the background tasks before the database goes away, so that
+    /// none of them waits on a connection to a dropped database.
+    fn drop(&mut self) {
+        self.ctx.shutdown();
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
@@ -126,12 +181,43 @@ impl TestApp {
     }
 
     pub async fn start(db_url: String, guard: DbGuard, backend: &'static str, checklists: Option<PathBuf>) -> TestApp {
+        Self::start_with(db_url, guard, backend, move |c| c.checklists = checklists).await
+    }
+
+    /// An app on a fresh database of `db`, with settings changed by `f`.
+    pub async fn new(db: Db, f: impl FnOnce(&mut Common) + Send + 'static) -> TestApp {
+        match db {
+            Db::Sqlite => {
+                let (url, guard) = fresh_sqlite();
+                Self::start_with(url, guard, "sqlite", f).await
+            }
+            Db::Postgres => {
+                let (url, guard) = fresh_pg_database().expect("BAYIGE_TEST_DATABASE_URL");
+                Self::start_with(url, guard, "postgres", f).await
+            }
+        }
+    }
+
+    /// A second instance on the same database with settings changed by `f`.
+    pub async fn restart_with(&self, f: impl FnOnce(&mut Common) + Send + 'static) -> TestApp {
+        Self::start_with(self.db_url.clone(), DbGuard::Shared, self.backend, f).await
+    }
+
+    pub async fn start_with(
+        db_url: String,
+        guard: DbGuard,
+        backend: &'static str,
+        f: impl FnOnce(&mut Common) + Send + 'static,
+    ) -> TestApp {
         let data = tempfile::tempdir().expect("data dir");
-        let common = common(&db_url, checklists, data.path().to_owned());
+        let mut common = common(&db_url, None, data.path().to_owned());
+        f(&mut common);
         let ctx = tokio::task::spawn_blocking(move || bayige::cli::context(&common, 4))
             .await
             .expect("join")
             .expect("app context");
+        bayige::cli::spawn_background(&ctx).expect("background tasks");
+        let app_ctx = ctx.clone();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let port = listener.local_addr().expect("addr").port();
         let server = bayige::http::server(ctx, listener, 2).expect("server");
@@ -142,8 +228,20 @@ impl TestApp {
             db_url,
             backend,
             data,
+            ctx: app_ctx,
             _guard: guard,
         }
+    }
+
+    /// Loads the Baishan demo data set into this app's database.
+    pub async fn load_demo(&self) {
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = ctx.pool.get().expect("conn");
+            bayige::app::demo::load(&mut conn, &ctx).expect("demo loads")
+        })
+        .await
+        .expect("join");
     }
 
     /// A second server on the same database, as after a restart, with

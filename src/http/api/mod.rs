@@ -1,5 +1,6 @@
 //! The JSON API. Handlers parse input and call one use case each.
 
+mod circulars;
 mod standards;
 mod stations;
 mod units;
@@ -17,7 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(standards::routes)
             .configure(units::routes)
             .configure(stations::routes)
-            .configure(visits::routes),
+            .configure(visits::routes)
+            .configure(circulars::routes),
     );
 }
 

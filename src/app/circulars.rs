@@ -1,0 +1,395 @@
+//! Circulars (通报): preview, issue (numbered, rendered, queued for email in
+//! one transaction), read back exactly as sent, and retry failed deliveries.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use validator::ValidateEmail;
+
+use super::progress::{self, Period};
+use super::{Ctx, clean};
+use crate::db::circulars::{self as store, Circular, Contact, Delivery, NewCircular, NewDelivery, Rendition};
+use crate::db::units as units_store;
+use crate::db::{self, DbConnection};
+use crate::domain::circular::number;
+use crate::domain::progress::Progress;
+use crate::error::{AppError, FieldErrors};
+use crate::mail::{self, CIRCULAR_TITLE, CircularDoc};
+
+#[derive(Debug, Serialize)]
+pub struct Recipient {
+    pub name: String,
+    pub email: String,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    /// The number the circular would get if issued now (not reserved).
+    pub number: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachment_csv: String,
+    pub progress: Progress,
+    pub recipients: Vec<Recipient>,
+}
+
+/// The data a circular was computed from, stored with it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub year: i32,
+    pub as_of: NaiveDate,
+    pub prefix: String,
+    pub issuer: String,
+    pub tolerance: f64,
+    pub progress: Progress,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CircularView {
+    pub id: i32,
+    pub number: String,
+    pub year: i32,
+    pub serial: i32,
+    pub as_of: NaiveDate,
+    pub title: String,
+    pub subject: String,
+    pub issued_by: String,
+    pub schedule_period: Option<String>,
+    pub issued_at: chrono::NaiveDateTime,
+    pub deliveries: DeliveryCounts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CircularDetail {
+    #[serde(flatten)]
+    pub summary: CircularView,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachment_csv: String,
+    pub snapshot: serde_json::Value,
+    /// The per-unit versions as sent (their own row highlighted).
+    pub renditions: Vec<Rendition>,
+}
+
+/// The recipients of a circular: every unit's lead contacts, then the
+/// city's copy list.
+fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppError> {
+    let mut out: Vec<Recipient> = store::all_contacts(conn)?
+        .into_iter()
+        .map(|c: Contact| Recipient {
+            name: c.name,
+            email: c.email,
+            unit_id: Some(c.unit_id),
+            copy: false,
+        })
+        .collect();
+    for (name, email) in &ctx.settings.circular.cc {
+        out.push(Recipient {
+            name: name.clone(),
+            email: email.clone(),
+            unit_id: None,
+            copy: true,
+        });
+    }
+    Ok(out)
+}
+
+fn check_period(ctx: &Ctx, period: &Period) -> Result<(), AppError> {
+    let (_, as_of) = progress::resolve(ctx, period)?;
+    if as_of > ctx.today() {
+        return Err(FieldErrors::single("as_of", "截止日期不能晚于今天"));
+    }
+    Ok(())
+}
+
+pub fn preview(conn: &mut DbConnection, ctx: &Ctx, period: Period) -> Result<Preview, AppError> {
+    check_period(ctx, &period)?;
+    let progress = progress::compute(conn, ctx, &period)?;
+    let prefix = &ctx.settings.circular.prefix;
+    let serial = store::peek_serial(conn, prefix, progress.year)?;
+    let num = number(prefix, progress.year, serial);
+    let doc = CircularDoc::new(&num, &ctx.settings.circular.issuer, ctx.today(), &progress);
+    let rendered = mail::render(&doc)?;
+    Ok(Preview {
+        number: num,
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        attachment_csv: mail::progress_csv(&doc)?,
+        progress,
+        recipients: recipients(conn, ctx)?,
+    })
+}
+
+/// Who or what issued a circular, and the keys that make a repeat harmless.
+pub struct IssueOptions {
+    pub issued_by: String,
+    pub idempotency_key: Option<String>,
+    pub schedule_period: Option<String>,
+}
+
+/// Issues a circular: the next number, the rendered bodies, and one delivery
+/// per recipient, in one transaction. With an idempotency key or schedule
+/// period already used, returns the circular issued then (`false`).
+pub fn issue(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    period: Period,
+    opts: IssueOptions,
+) -> Result<(CircularDetail, bool), AppError> {
+    check_period(ctx, &period)?;
+    if let Some(k) = &opts.idempotency_key
+        && (k.is_empty() || k.len() > 200)
+    {
+        return Err(AppError::BadRequest("Idempotency-Key 应为1至200个字符".into()));
+    }
+    let result = db::write_tx(conn, |conn| {
+        if let Some(key) = &opts.idempotency_key
+            && let Some(c) = store::by_idempotency_key(conn, key)?
+        {
+            return Ok((c, false));
+        }
+        if let Some(period) = &opts.schedule_period
+            && let Some(c) = store::by_period(conn, period)?
+        {
+            return Ok((c, false));
+        }
+        let progress = progress::compute(conn, ctx, &period)?;
+        let settings = &ctx.settings.circular;
+        let serial = store::next_serial(conn, &settings.prefix, progress.year)?;
+        let num = number(&settings.prefix, progress.year, serial);
+        let doc = CircularDoc::new(&num, &settings.issuer, ctx.today(), &progress);
+        let plain = mail::render(&doc)?;
+        let csv = mail::progress_csv(&doc)?;
+        let snapshot = serde_json::to_string(&Snapshot {
+            year: progress.year,
+            as_of: progress.as_of,
+            prefix: settings.prefix.clone(),
+            issuer: settings.issuer.clone(),
+            tolerance: settings.lag_tolerance,
+            progress: progress.clone(),
+        })
+        .map_err(|e| AppError::internal("cannot store the snapshot", e))?;
+        let now = db::now();
+        let circular = store::insert(
+            conn,
+            &NewCircular {
+                number: &num,
+                prefix: &settings.prefix,
+                year: progress.year,
+                serial,
+                as_of: progress.as_of,
+                title: CIRCULAR_TITLE,
+                snapshot: &snapshot,
+                subject: &plain.subject,
+                body_text: &plain.text,
+                body_html: &plain.html,
+                attachment_csv: &csv,
+                issued_by: &opts.issued_by,
+                schedule_period: opts.schedule_period.as_deref(),
+                idempotency_key: opts.idempotency_key.as_deref(),
+                issued_at: now,
+            },
+        )?;
+        let plain_id = store::insert_rendition(conn, circular.id, None, &plain.subject, &plain.text, &plain.html)?;
+        let mut by_unit: Vec<(i32, i32)> = Vec::new();
+        for r in recipients(conn, ctx)? {
+            let rendition_id = match r.unit_id {
+                None => plain_id,
+                Some(unit) => match by_unit.iter().find(|(u, _)| *u == unit) {
+                    Some((_, id)) => *id,
+                    None => {
+                        let own = mail::render(&doc.for_unit(unit))?;
+                        let id =
+                            store::insert_rendition(conn, circular.id, Some(unit), &own.subject, &own.text, &own.html)?;
+                        by_unit.push((unit, id));
+                        id
+                    }
+                },
+            };
+            store::insert_delivery(
+                conn,
+                &NewDelivery {
+                    circular_id: circular.id,
+                    rendition_id,
+                    name: &r.name,
+                    email: &r.email,
+                    unit_id: r.unit_id,
+                    copy: r.copy,
+                },
+                now,
+            )?;
+        }
+        tracing::info!(circular_id = circular.id, number = %circular.number, by = %opts.issued_by, "circular issued");
+        Ok::<_, AppError>((circular, true))
+    });
+    let (circular, created) = match result {
+        // Two instances ran the same schedule period at once: the other won.
+        Err(AppError::Conflict { .. }) if opts.schedule_period.is_some() => {
+            let period = opts.schedule_period.as_deref().unwrap_or_default();
+            let c = store::by_period(conn, period)?
+                .ok_or_else(|| AppError::conflict("通报正在由另一实例印发，请稍后查看"))?;
+            (c, false)
+        }
+        other => other?,
+    };
+    if created {
+        ctx.outbox.notify_one();
+    }
+    Ok((detail(conn, circular)?, created))
+}
+
+fn counts(all: &[(i32, String, i64)], id: i32) -> DeliveryCounts {
+    let n = |s: &str| {
+        all.iter()
+            .filter(|(c, st, _)| *c == id && st == s)
+            .map(|(_, _, n)| *n)
+            .sum()
+    };
+    DeliveryCounts {
+        pending: n("pending"),
+        sending: n("sending"),
+        sent: n("sent"),
+        failed: n("failed"),
+    }
+}
+
+fn summary(c: &Circular, all: &[(i32, String, i64)]) -> CircularView {
+    CircularView {
+        id: c.id,
+        number: c.number.clone(),
+        year: c.year,
+        serial: c.serial,
+        as_of: c.as_of,
+        title: c.title.clone(),
+        subject: c.subject.clone(),
+        issued_by: c.issued_by.clone(),
+        schedule_period: c.schedule_period.clone(),
+        issued_at: c.issued_at,
+        deliveries: counts(all, c.id),
+    }
+}
+
+fn detail(conn: &mut DbConnection, c: Circular) -> Result<CircularDetail, AppError> {
+    let all = store::delivery_counts(conn, &[c.id])?;
+    let renditions = store::renditions_of(conn, c.id)?;
+    let snapshot = serde_json::from_str(&c.snapshot).map_err(|e| AppError::internal("stored snapshot", e))?;
+    Ok(CircularDetail {
+        summary: summary(&c, &all),
+        body_text: c.body_text,
+        body_html: c.body_html,
+        attachment_csv: c.attachment_csv,
+        snapshot,
+        renditions,
+    })
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> Result<CircularDetail, AppError> {
+    let c = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    detail(conn, c)
+}
+
+pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::Page<CircularView>, AppError> {
+    let (items, total) = store::list(conn, per_page, (page - 1) * per_page)?;
+    let ids: Vec<i32> = items.iter().map(|c| c.id).collect();
+    let all = store::delivery_counts(conn, &ids)?;
+    Ok(super::Page {
+        items: items.iter().map(|c| summary(c, &all)).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+pub fn deliveries(conn: &mut DbConnection, id: i32) -> Result<Vec<Delivery>, AppError> {
+    store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    Ok(store::deliveries_of(conn, id)?)
+}
+
+/// Puts a failed delivery back in the queue.
+pub fn retry(conn: &mut DbConnection, ctx: &Ctx, circular_id: i32, delivery_id: i32) -> Result<Delivery, AppError> {
+    let d = db::write_tx(conn, |conn| {
+        let d = store::get_delivery(conn, delivery_id)?
+            .filter(|d| d.circular_id == circular_id)
+            .ok_or_else(|| AppError::NotFound(format!("通报 {circular_id} 没有投递记录 {delivery_id}")))?;
+        if d.status != "failed" {
+            return Err(AppError::conflict(format!(
+                "只有发送失败的投递可以重发（当前状态：{}）",
+                d.status
+            )));
+        }
+        store::requeue(conn, delivery_id, db::now())?;
+        tracing::info!(delivery_id, "failed delivery queued again");
+        Ok(store::get_delivery(conn, delivery_id)?)
+    })?;
+    ctx.outbox.notify_one();
+    d.ok_or_else(|| AppError::NotFound(format!("投递记录 {delivery_id} 不存在")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactsInput {
+    pub contacts: Option<Vec<ContactInput>>,
+}
+
+/// Replaces a unit's lead contacts (the circular's recipients for it).
+pub fn set_contacts(conn: &mut DbConnection, unit_id: i32, input: ContactsInput) -> Result<Vec<Contact>, AppError> {
+    let mut errors = FieldErrors::new();
+    let Some(list) = input.contacts else {
+        return Err(FieldErrors::single("contacts", "须提供联系人列表（可为空）"));
+    };
+    if list.len() > 50 {
+        errors.add("contacts", "每个单位最多50名联系人");
+    }
+    let mut clean_list = Vec::new();
+    for (i, c) in list.into_iter().enumerate() {
+        let name = clean(c.name);
+        let email = clean(c.email);
+        match &name {
+            None => errors.add(format!("contacts[{i}].name"), "须填写姓名"),
+            Some(n) if n.chars().count() > 50 => errors.add(format!("contacts[{i}].name"), "姓名不超过50个字符"),
+            _ => {}
+        }
+        match &email {
+            None => errors.add(format!("contacts[{i}].email"), "须填写电子邮箱"),
+            Some(e) if !e.validate_email() || e.parse::<lettre::Address>().is_err() => {
+                errors.add(format!("contacts[{i}].email"), format!("电子邮箱“{e}”格式不正确"))
+            }
+            _ => {}
+        }
+        if let (Some(n), Some(e)) = (name, email) {
+            clean_list.push((n, e));
+        }
+    }
+    errors.into_result()?;
+    db::write_tx(conn, |conn| {
+        if units_store::get(conn, unit_id)?.is_none() {
+            return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
+        }
+        Ok(store::replace_contacts(conn, unit_id, &clean_list, db::now())?)
+    })
+}
+
+pub fn contacts(conn: &mut DbConnection, unit_id: i32) -> Result<Vec<Contact>, AppError> {
+    if units_store::get(conn, unit_id)?.is_none() {
+        return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
+    }
+    Ok(store::contacts_of(conn, unit_id)?)
+}

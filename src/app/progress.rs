@@ -1,0 +1,75 @@
+//! Progress of every unit against its annual plan as of a date.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+use super::{Ctx, clean};
+use crate::db::{DbConnection, progress as store};
+use crate::domain::progress::{self, Progress, ProgressError};
+use crate::error::{AppError, FieldErrors};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Period {
+    pub year: Option<i32>,
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Query-string form of [`Period`], parsed by hand so errors name the field.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PeriodQuery {
+    pub year: Option<String>,
+    pub as_of: Option<String>,
+}
+
+impl PeriodQuery {
+    pub fn parse(self) -> Result<Period, AppError> {
+        let mut errors = FieldErrors::new();
+        let year = clean(self.year).and_then(|y| match y.parse::<i32>() {
+            Ok(y) => Some(y),
+            Err(_) => {
+                errors.add("year", "年度应为四位整数");
+                None
+            }
+        });
+        let as_of = clean(self.as_of).and_then(|d| match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.add("as_of", "日期格式应为 YYYY-MM-DD");
+                None
+            }
+        });
+        errors.into_result()?;
+        Ok(Period { year, as_of })
+    }
+}
+
+/// The year and date a request is about: `as_of` defaults to today, moved
+/// into the year when the year is another; the year defaults to `as_of`'s.
+pub fn resolve(ctx: &Ctx, period: &Period) -> Result<(i32, NaiveDate), AppError> {
+    let today = ctx.today();
+    let year = period.year.or(period.as_of.map(|d| d.year())).unwrap_or(today.year());
+    super::units::check_year(year)?;
+    let as_of = match period.as_of {
+        Some(d) => d,
+        None if year == today.year() => today,
+        None if year < today.year() => NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today),
+        None => NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(today),
+    };
+    if as_of.year() != year {
+        return Err(FieldErrors::single("as_of", format!("截止日期应在{year}年内")));
+    }
+    Ok((year, as_of))
+}
+
+pub fn compute(conn: &mut DbConnection, ctx: &Ctx, period: &Period) -> Result<Progress, AppError> {
+    let (year, as_of) = resolve(ctx, period)?;
+    if !store::year_has_plans(conn, year)? {
+        return Err(FieldErrors::single("year", format!("{year}年度尚未下达建站计划")));
+    }
+    let counts = store::unit_counts(conn, year, as_of)?;
+    progress::compute(year, as_of, ctx.settings.circular.lag_tolerance, counts).map_err(|e| match e {
+        ProgressError::AsOfOutsideYear => FieldErrors::single("as_of", format!("截止日期应在{year}年内")),
+    })
+}

@@ -1,0 +1,434 @@
+//! Circulars, their renditions, recipients and the delivery outbox.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::{circular_renditions, circular_serials, circulars, deliveries, unit_contacts};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[diesel(table_name = circulars)]
+pub struct Circular {
+    pub id: i32,
+    pub number: String,
+    pub prefix: String,
+    pub year: i32,
+    pub serial: i32,
+    pub as_of: NaiveDate,
+    pub title: String,
+    pub snapshot: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachment_csv: String,
+    pub issued_by: String,
+    pub schedule_period: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub issued_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = circulars)]
+pub struct NewCircular<'a> {
+    pub number: &'a str,
+    pub prefix: &'a str,
+    pub year: i32,
+    pub serial: i32,
+    pub as_of: NaiveDate,
+    pub title: &'a str,
+    pub snapshot: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub attachment_csv: &'a str,
+    pub issued_by: &'a str,
+    pub schedule_period: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub issued_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+pub struct Rendition {
+    pub id: i32,
+    pub circular_id: i32,
+    pub unit_id: Option<i32>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[diesel(table_name = deliveries)]
+pub struct Delivery {
+    pub id: i32,
+    pub circular_id: i32,
+    pub rendition_id: i32,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+pub struct Contact {
+    pub id: i32,
+    pub unit_id: i32,
+    pub name: String,
+    pub email: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Takes the next serial for `prefix` and `year`. Called inside the
+/// transaction that writes the circular, so a rolled-back issue leaves no
+/// gap; the row lock (PostgreSQL) or the write lock (SQLite) makes two
+/// concurrent issues wait for each other instead of sharing a number.
+pub fn next_serial(conn: &mut DbConnection, prefix: &str, year: i32) -> QueryResult<i32> {
+    let key = circular_serials::table.find((prefix, year));
+    let bumped = diesel::update(key)
+        .set(circular_serials::last_serial.eq(circular_serials::last_serial + 1))
+        .execute(conn)?;
+    if bumped == 0 {
+        // First circular of the year. Another instance may insert the same
+        // row at the same moment: do it in a savepoint and bump on conflict.
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(circular_serials::table)
+                .values((
+                    circular_serials::prefix.eq(prefix),
+                    circular_serials::year.eq(year),
+                    circular_serials::last_serial.eq(1),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                diesel::update(key)
+                    .set(circular_serials::last_serial.eq(circular_serials::last_serial + 1))
+                    .execute(conn)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    key.select(circular_serials::last_serial).first(conn)
+}
+
+/// The serial the next circular would get (for a preview; not reserved).
+pub fn peek_serial(conn: &mut DbConnection, prefix: &str, year: i32) -> QueryResult<i32> {
+    let last: Option<i32> = circular_serials::table
+        .find((prefix, year))
+        .select(circular_serials::last_serial)
+        .first(conn)
+        .optional()?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+pub fn insert(conn: &mut DbConnection, c: &NewCircular) -> QueryResult<Circular> {
+    diesel::insert_into(circulars::table)
+        .values(c)
+        .returning(circulars::all_columns)
+        .get_result(conn)
+}
+
+pub fn insert_rendition(
+    conn: &mut DbConnection,
+    circular_id: i32,
+    unit_id: Option<i32>,
+    subject: &str,
+    body_text: &str,
+    body_html: &str,
+) -> QueryResult<i32> {
+    diesel::insert_into(circular_renditions::table)
+        .values((
+            circular_renditions::circular_id.eq(circular_id),
+            circular_renditions::unit_id.eq(unit_id),
+            circular_renditions::subject.eq(subject),
+            circular_renditions::body_text.eq(body_text),
+            circular_renditions::body_html.eq(body_html),
+        ))
+        .returning(circular_renditions::id)
+        .get_result(conn)
+}
+
+pub struct NewDelivery<'a> {
+    pub circular_id: i32,
+    pub rendition_id: i32,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+}
+
+pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::insert_into(deliveries::table)
+        .values((
+            deliveries::circular_id.eq(d.circular_id),
+            deliveries::rendition_id.eq(d.rendition_id),
+            deliveries::recipient_name.eq(d.name),
+            deliveries::recipient_email.eq(d.email),
+            deliveries::unit_id.eq(d.unit_id),
+            deliveries::copy.eq(d.copy),
+            deliveries::status.eq("pending"),
+            deliveries::attempts.eq(0),
+            deliveries::next_attempt_at.eq(at),
+            deliveries::created_at.eq(at),
+            deliveries::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Circular>> {
+    circulars::table
+        .find(id)
+        .select(circulars::all_columns)
+        .first(conn)
+        .optional()
+}
+
+pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Circular>> {
+    circulars::table
+        .filter(circulars::idempotency_key.eq(key))
+        .select(circulars::all_columns)
+        .first(conn)
+        .optional()
+}
+
+pub fn by_period(conn: &mut DbConnection, period: &str) -> QueryResult<Option<Circular>> {
+    circulars::table
+        .filter(circulars::schedule_period.eq(period))
+        .select(circulars::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// Newest first.
+pub fn list(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<(Vec<Circular>, i64)> {
+    let total = circulars::table.count().get_result(conn)?;
+    let items = circulars::table
+        .order(circulars::id.desc())
+        .limit(limit)
+        .offset(offset)
+        .select(circulars::all_columns)
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// Delivery counts per circular and status, for the given circulars.
+pub fn delivery_counts(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<(i32, String, i64)>> {
+    deliveries::table
+        .filter(deliveries::circular_id.eq_any(ids))
+        .group_by((deliveries::circular_id, deliveries::status))
+        .select((deliveries::circular_id, deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+pub fn deliveries_of(conn: &mut DbConnection, circular_id: i32) -> QueryResult<Vec<Delivery>> {
+    deliveries::table
+        .filter(deliveries::circular_id.eq(circular_id))
+        .order(deliveries::id.asc())
+        .select(deliveries::all_columns)
+        .load(conn)
+}
+
+pub fn renditions_of(conn: &mut DbConnection, circular_id: i32) -> QueryResult<Vec<Rendition>> {
+    circular_renditions::table
+        .filter(circular_renditions::circular_id.eq(circular_id))
+        .order(circular_renditions::id.asc())
+        .select(circular_renditions::all_columns)
+        .load(conn)
+}
+
+pub fn get_delivery(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Delivery>> {
+    deliveries::table
+        .find(id)
+        .select(deliveries::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// A claimed delivery with what is needed to send it.
+pub struct Claimed {
+    pub delivery: Delivery,
+    pub rendition: Rendition,
+    pub number: String,
+    pub attachment_csv: String,
+}
+
+/// Claims up to `limit` deliveries that are due (pending and past their
+/// next attempt, or claimed by a worker whose lease ran out), marking them
+/// `sending` until `lease_until`. On PostgreSQL the rows are locked with
+/// `FOR UPDATE SKIP LOCKED`, so two instances never claim the same row; on
+/// SQLite the write transaction serialises claimers. Runs in the caller's
+/// transaction.
+pub fn claim(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    let due = deliveries::status
+        .eq("pending")
+        .and(deliveries::next_attempt_at.le(now))
+        .or(deliveries::status.eq("sending").and(deliveries::claimed_until.lt(now)));
+    let ids: Vec<i32> = match conn {
+        DbConnection::Pg(pg) => deliveries::table
+            .filter(due)
+            .order(deliveries::id.asc())
+            .limit(limit)
+            .select(deliveries::id)
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        DbConnection::Sqlite(_) => deliveries::table
+            .filter(due)
+            .order(deliveries::id.asc())
+            .limit(limit)
+            .select(deliveries::id)
+            .load(conn)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+        .set((
+            deliveries::status.eq("sending"),
+            deliveries::claimed_until.eq(Some(lease_until)),
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let rows: Vec<(Delivery, Rendition, String, String)> = deliveries::table
+        .inner_join(circular_renditions::table)
+        .inner_join(circulars::table)
+        .filter(deliveries::id.eq_any(&ids))
+        .order(deliveries::id.asc())
+        .select((
+            deliveries::all_columns,
+            circular_renditions::all_columns,
+            circulars::number,
+            circulars::attachment_csv,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(delivery, rendition, number, attachment_csv)| Claimed {
+            delivery,
+            rendition,
+            number,
+            attachment_csv,
+        })
+        .collect())
+}
+
+/// Records a successful send, if this worker still holds the claim.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i32,
+    claim: NaiveDateTime,
+    message_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq(id))
+            .filter(deliveries::status.eq("sending"))
+            .filter(deliveries::claimed_until.eq(Some(claim))),
+    )
+    .set((
+        deliveries::status.eq("sent"),
+        deliveries::message_id.eq(Some(message_id)),
+        deliveries::sent_at.eq(Some(at)),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        deliveries::last_error.eq(None::<String>),
+        deliveries::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+/// Records a failed attempt: back to `pending` with the next attempt time,
+/// or `failed` for good (`next` = None).
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: i32,
+    claim: NaiveDateTime,
+    error: &str,
+    next: Option<NaiveDateTime>,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let status = if next.is_some() { "pending" } else { "failed" };
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq(id))
+            .filter(deliveries::status.eq("sending"))
+            .filter(deliveries::claimed_until.eq(Some(claim))),
+    )
+    .set((
+        deliveries::status.eq(status),
+        deliveries::last_error.eq(Some(error)),
+        deliveries::next_attempt_at.eq(next.unwrap_or(at)),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        deliveries::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+/// Puts a failed delivery back in the queue with a fresh set of attempts.
+pub fn requeue(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq(id))
+            .filter(deliveries::status.eq("failed")),
+    )
+    .set((
+        deliveries::status.eq("pending"),
+        deliveries::attempts.eq(0),
+        deliveries::next_attempt_at.eq(at),
+        deliveries::updated_at.eq(at),
+    ))
+    .execute(conn)
+}
+
+pub fn contacts_of(conn: &mut DbConnection, unit_id: i32) -> QueryResult<Vec<Contact>> {
+    unit_contacts::table
+        .filter(unit_contacts::unit_id.eq(unit_id))
+        .order(unit_contacts::id.asc())
+        .select(unit_contacts::all_columns)
+        .load(conn)
+}
+
+pub fn all_contacts(conn: &mut DbConnection) -> QueryResult<Vec<Contact>> {
+    unit_contacts::table
+        .order((unit_contacts::unit_id.asc(), unit_contacts::id.asc()))
+        .select(unit_contacts::all_columns)
+        .load(conn)
+}
+
+/// Replaces a unit's contact list.
+pub fn replace_contacts(
+    conn: &mut DbConnection,
+    unit_id: i32,
+    contacts: &[(String, String)],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<Contact>> {
+    diesel::delete(unit_contacts::table.filter(unit_contacts::unit_id.eq(unit_id))).execute(conn)?;
+    for (name, email) in contacts {
+        diesel::insert_into(unit_contacts::table)
+            .values((
+                unit_contacts::unit_id.eq(unit_id),
+                unit_contacts::name.eq(name),
+                unit_contacts::email.eq(email),
+                unit_contacts::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    contacts_of(conn, unit_id)
+}

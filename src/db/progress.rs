@@ -1,0 +1,113 @@
+//! The progress aggregate: a constant number of queries (units with their
+//! plans, one GROUP BY over stations, one over overdue guidance), whatever
+//! the number of stations.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Integer};
+
+use super::schema::{guidance, plans, stations, units};
+use super::{Backend, DbConnection};
+use crate::domain::progress::{Basis, UnitCounts};
+
+#[derive(QueryableByName, Debug)]
+struct StationAgg {
+    #[diesel(sql_type = Integer)]
+    unit_id: i32,
+    #[diesel(sql_type = BigInt)]
+    built_total: i64,
+    #[diesel(sql_type = BigInt)]
+    built_new: i64,
+    #[diesel(sql_type = BigInt)]
+    compliant_total: i64,
+    #[diesel(sql_type = BigInt)]
+    compliant_new: i64,
+}
+
+/// A unit with its plan for the year: id, code, name, kind, target, basis.
+type UnitPlan = (i32, String, String, String, Option<i32>, Option<String>);
+
+/// Numbers `?` placeholders as `$1, $2, ...` for PostgreSQL.
+fn placeholders(sql: &str, backend: Backend) -> String {
+    if backend == Backend::Sqlite {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Stations standing at `as_of` per unit: all of them, those established
+/// since `year_start`, and of each how many were compliant at their latest
+/// visit. One scan of the stations standing at `as_of`.
+const STATION_AGG: &str = "\
+SELECT unit_id,
+       COUNT(*) AS built_total,
+       COALESCE(SUM(CASE WHEN established_on >= ? THEN 1 ELSE 0 END), 0) AS built_new,
+       COALESCE(SUM(CASE WHEN compliant THEN 1 ELSE 0 END), 0) AS compliant_total,
+       COALESCE(SUM(CASE WHEN compliant AND established_on >= ? THEN 1 ELSE 0 END), 0) AS compliant_new
+FROM stations
+WHERE established_on <= ? AND (revoked_on IS NULL OR revoked_on > ?)
+GROUP BY unit_id";
+
+pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> QueryResult<Vec<UnitCounts>> {
+    let year_start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(as_of);
+    let listed: Vec<UnitPlan> = units::table
+        .left_join(plans::table.on(plans::unit_id.eq(units::id).and(plans::year.eq(year))))
+        .order(units::id.asc())
+        .select((
+            units::id,
+            units::code,
+            units::name,
+            units::kind,
+            plans::target.nullable(),
+            plans::basis.nullable(),
+        ))
+        .load(conn)?;
+    let sql = placeholders(STATION_AGG, conn.backend());
+    let aggs: Vec<StationAgg> = diesel::sql_query(sql)
+        .bind::<Date, _>(year_start)
+        .bind::<Date, _>(year_start)
+        .bind::<Date, _>(as_of)
+        .bind::<Date, _>(as_of)
+        .load(conn)?;
+    let overdue: Vec<(i32, i64)> = guidance::table
+        .inner_join(stations::table)
+        .filter(guidance::status.eq("open"))
+        .filter(guidance::due_on.lt(as_of))
+        .group_by(stations::unit_id)
+        .select((stations::unit_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(listed
+        .into_iter()
+        .map(|(unit_id, code, name, kind, target, basis)| {
+            let agg = aggs.iter().find(|a| a.unit_id == unit_id);
+            UnitCounts {
+                unit_id,
+                code,
+                name,
+                kind,
+                target,
+                basis: basis.as_deref().and_then(Basis::parse).unwrap_or(Basis::New),
+                built_new: agg.map_or(0, |a| a.built_new),
+                built_total: agg.map_or(0, |a| a.built_total),
+                compliant_new: agg.map_or(0, |a| a.compliant_new),
+                compliant_total: agg.map_or(0, |a| a.compliant_total),
+                overdue_guidance: overdue.iter().find(|(u, _)| *u == unit_id).map_or(0, |(_, n)| *n),
+            }
+        })
+        .collect())
+}
+
+/// Whether any unit has a plan for the year.
+pub fn year_has_plans(conn: &mut DbConnection, year: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(plans::table.filter(plans::year.eq(year)))).get_result(conn)
+}

@@ -1,0 +1,524 @@
+//! Progress, numbered circulars and their delivery by email to a real SMTP
+//! server on 127.0.0.1.
+
+use std::time::Duration;
+
+use bayige::cli::Common;
+use serde_json::{Value, json};
+
+use crate::backend_cases;
+use crate::smtp::{Mail, SmtpServer};
+use crate::support::{Db, TestApp, assert_field_error, json};
+
+backend_cases!(
+    baishan_progress_and_circular_end_to_end,
+    numbers_are_unique_and_gap_free_across_two_instances,
+    smtp_down_then_up_delivers_each_email_once,
+    failure_past_max_attempts_shows_and_can_be_retried,
+    unit_names_are_escaped_in_html,
+    bad_requests_write_nothing,
+    monthly_schedule_issues_once_per_month,
+);
+
+const LAGGING: [&str; 4] = ["江源区", "靖宇县", "临江市", "市局直属消保分局"];
+const OFFICE: &str = "市局办公室 <office@baishan.example>";
+
+/// Baishan's settings on 14 July 2017 with mail going to `smtp`.
+fn baishan_config(smtp: &SmtpServer) -> impl Fn(&mut Common) + Clone + Send + 'static {
+    let url = smtp.url();
+    move |c: &mut Common| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.circular_prefix = Some("白市工商通".into());
+        c.circular_issuer = Some("白山市工商行政管理局".into());
+        c.circular_cc = Some(OFFICE.into());
+        c.smtp_url = Some(url.clone());
+    }
+}
+
+/// The Baishan demo on 14 July 2017 with mail going to `smtp`.
+async fn baishan(db: Db, smtp: &SmtpServer) -> TestApp {
+    let app = TestApp::new(db, baishan_config(smtp)).await;
+    app.load_demo().await;
+    app
+}
+
+fn period() -> Value {
+    json!({"year": 2017, "as_of": "2017-07-14"})
+}
+
+async fn issue(app: &TestApp) -> Value {
+    let (status, c) = json(app.post("/api/circulars", &period()).await).await;
+    assert_eq!(status, 201, "{c}");
+    c
+}
+
+fn to(mail: &Mail) -> String {
+    mail.to.join(",")
+}
+
+async fn deliveries(app: &TestApp, circular: &Value) -> Vec<Value> {
+    let (status, d) = json(app.get(&format!("/api/circulars/{}/deliveries", circular["id"])).await).await;
+    assert_eq!(status, 200, "{d}");
+    d["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until every delivery of `circular` is in one of `states`.
+async fn settle(app: &TestApp, circular: &Value, states: &[&str]) -> Vec<Value> {
+    for _ in 0..400 {
+        let ds = deliveries(app, circular).await;
+        if ds.iter().all(|d| states.contains(&d["status"].as_str().unwrap_or(""))) {
+            return ds;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "deliveries did not settle in {states:?}: {:?}",
+        deliveries(app, circular).await
+    );
+}
+
+async fn baishan_progress_and_circular_end_to_end(db: Db) {
+    let smtp = SmtpServer::start();
+    let app = baishan(db, &smtp).await;
+
+    let (status, p) = json(app.get("/api/progress?year=2017&as_of=2017-07-14").await).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        (p["expected"].as_f64(), p["days_elapsed"].as_i64()),
+        (Some(0.5342), Some(195))
+    );
+    assert_eq!(
+        (p["totals"]["target"].as_i64(), p["totals"]["built"].as_i64()),
+        (Some(330), Some(164))
+    );
+    let rows = p["rows"].as_array().expect("rows");
+    let lagging: Vec<_> = rows
+        .iter()
+        .filter(|r| r["lagging"] == true)
+        .map(|r| r["unit_name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(lagging, LAGGING);
+    let jiangyuan = &rows[1];
+    assert_eq!(
+        (
+            jiangyuan["built"].as_i64(),
+            jiangyuan["rate"].as_f64(),
+            jiangyuan["gap"].as_f64()
+        ),
+        (Some(18), Some(0.45), Some(3.37))
+    );
+    assert_eq!((rows[0]["rank"].as_i64(), rows[3]["rank"].as_i64()), (Some(1), Some(7)));
+    assert!(rows.iter().all(|r| r["compliant"].as_i64() <= r["built"].as_i64()));
+    assert!(p["totals"]["overdue_guidance"].as_i64().unwrap_or(0) > 0);
+
+    // Preview: the number it would get, the text, the recipients.
+    let (status, pv) = json(app.post("/api/circulars/preview", &period()).await).await;
+    assert_eq!(status, 200, "{pv}");
+    assert_eq!(pv["number"], "白市工商通〔2017〕1号");
+    assert!(
+        pv["body_text"].as_str().unwrap_or("").contains(&LAGGING.join("、")),
+        "{}",
+        pv["body_text"]
+    );
+    assert_eq!(
+        pv["recipients"].as_array().map(Vec::len),
+        Some(8),
+        "seven unit leads and the office"
+    );
+    let (_, list) = json(app.get("/api/circulars").await).await;
+    assert_eq!(list["total"], 0, "a preview issues nothing");
+
+    let c = issue(&app).await;
+    assert_eq!(c["number"], "白市工商通〔2017〕1号");
+    assert_eq!((c["year"].as_i64(), c["serial"].as_i64()), (Some(2017), Some(1)));
+    let text = c["body_text"].as_str().unwrap_or("");
+    for needle in [
+        "关于全市12315消费维权服务站建设工作进度情况的通报",
+        "各县（市、区）局",
+        "截至2017年7月14日",
+        "330",
+        "164",
+        "白山市工商行政管理局",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from {text}");
+    }
+    assert!(text.contains(&format!("{}等4个单位未达到序时进度", LAGGING.join("、"))));
+
+    let mails = smtp.wait_for(8, Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), 8);
+    let mut recipients: Vec<String> = mails.iter().map(to).collect();
+    recipients.sort();
+    assert_eq!(recipients.len(), 8);
+    recipients.dedup();
+    assert_eq!(recipients.len(), 8, "each recipient once");
+    let jy = mails
+        .iter()
+        .find(|m| to(m) == "jiangyuan@baishan.example")
+        .expect("江源区's lead got it");
+    assert_eq!(
+        jy.from, "noreply@baishan.example",
+        "the envelope sender is BAYIGE_MAIL_FROM"
+    );
+    assert_eq!(
+        jy.subject(),
+        "白市工商通〔2017〕1号 关于全市12315消费维权服务站建设工作进度情况的通报"
+    );
+    assert!(jy.text().contains("江源区、靖宇县"), "Chinese text arrives intact");
+    assert!(
+        jy.html().contains("font-weight: bold;\"><td>5</td><td>江源区</td>"),
+        "own row highlighted: {}",
+        jy.html()
+    );
+    assert!(jy.text().contains("★江源区"));
+    let office = mails
+        .iter()
+        .find(|m| to(m) == "office@baishan.example")
+        .expect("the office's copy");
+    assert!(
+        !office.html().contains("font-weight: bold;\"><td>"),
+        "the copy highlights nothing"
+    );
+    let attachments = office.attachments();
+    assert_eq!(attachments.len(), 1);
+    assert!(attachments[0].0.ends_with(".csv"));
+    let csv = String::from_utf8(attachments[0].1.clone()).expect("UTF-8 CSV");
+    assert!(
+        csv.starts_with('\u{feff}') && csv.contains("江源区") && csv.contains("合计"),
+        "{csv}"
+    );
+
+    let ds = settle(&app, &c, &["sent"]).await;
+    assert_eq!(ds.len(), 8);
+    for d in &ds {
+        let mail = mails
+            .iter()
+            .find(|m| to(m) == d["recipient_email"])
+            .expect("mail for delivery");
+        assert_eq!(
+            mail.message_id(),
+            d["message_id"].as_str().unwrap_or("").trim_matches(['<', '>'])
+        );
+        assert_eq!(d["attempts"], 1);
+    }
+
+    // Reading it later shows what was sent, even after the data changed.
+    let (_, units) = json(app.get("/api/units").await).await;
+    let jiangyuan_id = units["items"][1]["id"].as_i64().expect("id");
+    let (status, _) = json(
+        app.put(
+            &format!("/api/units/{jiangyuan_id}/plans/2017"),
+            &json!({"target": 10, "basis": "total"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, later) = json(app.get(&format!("/api/circulars/{}", c["id"])).await).await;
+    assert_eq!(later["body_text"], c["body_text"]);
+    assert_eq!(later["body_html"], c["body_html"]);
+    assert_eq!(later["snapshot"]["progress"]["rows"][1]["target"], 40);
+    assert_eq!(
+        later["renditions"].as_array().map(Vec::len),
+        Some(8),
+        "plain + one per unit"
+    );
+    assert_eq!(later["deliveries"]["sent"], 8);
+
+    // The next one gets the next number; a repeated request with the same
+    // Idempotency-Key gets the same circular back.
+    let send = |key: &'static str| {
+        app.client
+            .post(app.url("/api/circulars"))
+            .header("Idempotency-Key", key)
+            .json(&period())
+            .send()
+    };
+    let (s1, c2) = json(send("retry-me").await.expect("post")).await;
+    let (s2, again) = json(send("retry-me").await.expect("post")).await;
+    assert_eq!((s1, s2), (201, 200));
+    assert_eq!(c2["number"], "白市工商通〔2017〕2号");
+    assert_eq!(again["id"], c2["id"]);
+    let (_, list) = json(app.get("/api/circulars").await).await;
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"][0]["number"], "白市工商通〔2017〕2号", "newest first");
+}
+
+async fn numbers_are_unique_and_gap_free_across_two_instances(db: Db) {
+    let smtp = SmtpServer::start();
+    let a = baishan(db, &smtp).await;
+    let b = a.restart_with(baishan_config(&smtp)).await;
+    // A rejected request in between must not use up a number.
+    let (status, _) = json(
+        a.post("/api/circulars", &json!({"year": 2017, "as_of": "2018-01-01"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let handles: Vec<_> = (0..10)
+        .map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            let req = app.client.post(app.url("/api/circulars")).json(&period());
+            tokio::spawn(async move { req.send().await.expect("POST") })
+        })
+        .collect();
+    let mut serials = Vec::new();
+    for h in handles {
+        let (status, c) = json(h.await.expect("task")).await;
+        assert_eq!(status, 201, "{c}");
+        assert_eq!(c["number"], format!("白市工商通〔2017〕{}号", c["serial"]));
+        serials.push(c["serial"].as_i64().expect("serial"));
+    }
+    serials.sort();
+    assert_eq!(serials, (1..=10).collect::<Vec<_>>(), "unique and gap-free");
+    // Two workers on one database: every email once.
+    let mails = smtp.wait_for(80, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.mails().len(), 80, "10 circulars × 8 recipients, each once");
+    let mut ids: Vec<String> = mails.iter().map(Mail::message_id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 80);
+}
+
+async fn smtp_down_then_up_delivers_each_email_once(db: Db) {
+    // A port with nothing listening: the server is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = TestApp::new(db, move |c| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.smtp_url = Some(url);
+        c.mail_max_attempts = 50;
+        c.mail_retry_base_ms = 50;
+    })
+    .await;
+    app.load_demo().await;
+    let c = issue(&app).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let ds = deliveries(&app, &c).await;
+    assert_eq!(ds.len(), 7);
+    assert!(ds.iter().all(|d| d["status"] != "sent"), "nothing can be sent yet");
+    assert!(
+        ds.iter()
+            .all(|d| d["attempts"].as_i64().unwrap_or(0) >= 1 && d["last_error"].is_string()),
+        "{ds:?}"
+    );
+
+    let smtp = SmtpServer::start_on(port);
+    let ds = settle(&app, &c, &["sent"]).await;
+    assert!(
+        ds.iter().all(|d| d["attempts"].as_i64().unwrap_or(0) >= 2),
+        "retried: {ds:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 7, "each email exactly once");
+    let mut to_list: Vec<String> = mails.iter().map(to).collect();
+    to_list.sort();
+    to_list.dedup();
+    assert_eq!(to_list.len(), 7);
+}
+
+async fn failure_past_max_attempts_shows_and_can_be_retried(db: Db) {
+    let smtp = SmtpServer::start();
+    smtp.set_rejecting(true);
+    let url = smtp.url();
+    let app = TestApp::new(db, move |c| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.smtp_url = Some(url);
+        c.mail_max_attempts = 3;
+        c.mail_retry_base_ms = 20;
+    })
+    .await;
+    app.load_demo().await;
+    let c = issue(&app).await;
+    let ds = settle(&app, &c, &["failed"]).await;
+    for d in &ds {
+        assert_eq!(d["attempts"], 3);
+        assert!(d["last_error"].as_str().unwrap_or("").contains("451"), "{d}");
+    }
+    let (_, detail) = json(app.get(&format!("/api/circulars/{}", c["id"])).await).await;
+    assert_eq!(detail["deliveries"]["failed"], 7);
+    assert!(smtp.mails().is_empty());
+
+    smtp.set_rejecting(false);
+    let first = &ds[0];
+    let path = format!("/api/circulars/{}/deliveries/{}/retry", c["id"], first["id"]);
+    let (status, d) = json(app.post(&path, &json!({})).await).await;
+    assert_eq!((status, d["status"].as_str()), (200, Some("pending")), "{d}");
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(to(&mails[0]), first["recipient_email"].as_str().unwrap_or(""));
+    for _ in 0..200 {
+        let (_, now) = json(app.get(&format!("/api/circulars/{}", c["id"])).await).await;
+        if now["deliveries"]["sent"] == 1 {
+            assert_eq!(now["deliveries"]["failed"], 6, "the others stay failed");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (status, err) = json(app.post(&path, &json!({})).await).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "a sent delivery is not resent"
+    );
+    let (status, _) = json(
+        app.post(
+            &format!("/api/circulars/{}/deliveries/99999/retry", c["id"]),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+async fn unit_names_are_escaped_in_html(db: Db) {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::new(db, move |c| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.smtp_url = Some(url);
+    })
+    .await;
+    let (status, unit) = json(
+        app.post(
+            "/api/units",
+            &json!({"code": "X1", "name": "<b>甲&乙</b>县", "kind": "county"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{unit}");
+    let id = unit["id"].as_i64().expect("id");
+    let (status, _) = json(
+        app.put(&format!("/api/units/{id}/plans/2017"), &json!({"target": 10}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, contacts) = json(
+        app.put(
+            &format!("/api/units/{id}/contacts"),
+            &json!({"contacts": [{"name": "李明", "email": "li@x.example"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{contacts}");
+    let c = issue(&app).await;
+    let html = c["body_html"].as_str().unwrap_or("");
+    assert!(
+        html.contains("&lt;b&gt;甲&amp;乙&lt;&#x2f;b&gt;县") || html.contains("&lt;b&gt;甲&amp;乙&lt;/b&gt;县"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>甲"), "never raw");
+    assert!(
+        c["body_text"].as_str().unwrap_or("").contains("<b>甲&乙</b>县"),
+        "plain text keeps the name"
+    );
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert!(!mails[0].html().contains("<b>甲"));
+    assert!(mails[0].subject().contains("〔2017〕1号"));
+}
+
+async fn bad_requests_write_nothing(db: Db) {
+    let app = TestApp::new(db, |c| c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)).await;
+    let (status, err) = json(app.post("/api/circulars", &period()).await).await;
+    assert_field_error(status, &err, "year");
+    let (status, err) = json(app.get("/api/progress?year=2017").await).await;
+    assert_field_error(status, &err, "year");
+    app.load_demo().await;
+    let cases = [
+        (json!({"year": 2017, "as_of": "2018-03-01"}), "as_of"),
+        (json!({"year": 2017, "as_of": "2017-09-01"}), "as_of"),
+        (json!({"year": 2016, "as_of": "2016-07-01"}), "nothing"),
+        (json!({"year": 2017, "as_of": "14.7.2017"}), "as_of"),
+        (json!({"year": "2017"}), "year"),
+        (json!({"year": 2017, "colour": 1}), "colour"),
+    ];
+    for (body, field) in cases {
+        let (status, err) = json(app.post("/api/circulars", &body).await).await;
+        if field == "nothing" {
+            assert_eq!(status, 201, "2016 has plans: {err}");
+            continue;
+        }
+        assert_eq!(status, 422, "{body}: {err}");
+        assert!(err["error"]["fields"].to_string().contains(field), "{body}: {err}");
+    }
+    let (status, err) = json(app.get("/api/progress?year=2017&as_of=2016-12-31").await).await;
+    assert_field_error(status, &err, "as_of");
+    let (status, err) = json(app.get("/api/progress?year=abc").await).await;
+    assert_field_error(status, &err, "year");
+    let (status, _) = json(app.post_raw("/api/circulars", "{\"year\": 20").await).await;
+    assert_eq!(status, 400);
+
+    let (_, units) = json(app.get("/api/units").await).await;
+    let unit = units["items"][0]["id"].as_i64().expect("id");
+    let path = format!("/api/units/{unit}/contacts");
+    let (status, err) = json(
+        app.put(&path, &json!({"contacts": [{"name": "张三", "email": "not-an-email"}]}))
+            .await,
+    )
+    .await;
+    assert_field_error(status, &err, "contacts[0].email");
+    let (status, err) = json(app.put(&path, &json!({"contacts": [{"email": "a@b.example"}]})).await).await;
+    assert_field_error(status, &err, "contacts[0].name");
+    let (status, _) = json(app.put("/api/units/999/contacts", &json!({"contacts": []})).await).await;
+    assert_eq!(status, 404);
+    let (_, kept) = json(app.get(&path).await).await;
+    assert_eq!(
+        kept["items"][0]["email"], "hunjiang@baishan.example",
+        "a rejected list changes nothing"
+    );
+    let (status, replaced) = json(
+        app.put(
+            &path,
+            &json!({"contacts": [{"name": "王五", "email": "w5@baishan.example"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, replaced["items"].as_array().map(Vec::len)), (200, Some(1)));
+
+    let (_, list) = json(app.get("/api/circulars").await).await;
+    assert_eq!(list["total"], 1, "only the valid 2016 circular was written");
+    assert_eq!(list["items"][0]["number"], "市监通〔2016〕1号");
+}
+
+async fn monthly_schedule_issues_once_per_month(db: Db) {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let config = move |c: &mut Common| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 8, 14);
+        c.circular_schedule = Some("monthly:14".into());
+        c.smtp_url = Some(url);
+    };
+    let app = TestApp::new(db, config.clone()).await;
+    app.load_demo().await;
+    // The schedule checks at start-up: restart to have it see the demo data.
+    let again = app.restart_with(config.clone()).await;
+    let mut list = Value::Null;
+    for _ in 0..200 {
+        list = json(app.get("/api/circulars").await).await.1;
+        if list["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["issued_by"], "schedule");
+    assert_eq!(list["items"][0]["schedule_period"], "monthly:2017-08");
+    assert_eq!(list["items"][0]["as_of"], "2017-08-14");
+    // Another restart the same day, and a third instance: still one.
+    let third = again.restart_with(config).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, list) = json(third.get("/api/circulars").await).await;
+    assert_eq!(list["total"], 1, "idempotent per period");
+    let mails = smtp.wait_for(7, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 7);
+}
