@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::Period;
 use crate::app::{CircularSettings, Ctx, MailSettings, Settings, demo, schedule};
+use crate::auth::Principal;
 use crate::domain::circular::valid_prefix;
 use crate::mail::outbox::{self, Transport};
 use crate::{db, http, standard};
@@ -87,6 +88,10 @@ pub struct Common {
     /// Wait before the first retry, in milliseconds; doubled each time.
     #[arg(long, global = true, env = "BAYIGE_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
     pub mail_retry_base_ms: u64,
+    /// Mark the session cookie Secure (sent over HTTPS only). Default: on,
+    /// except when serving on a loopback address (local demo).
+    #[arg(long, global = true, env = "BAYIGE_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
     /// How often the outbox worker looks for due deliveries, in milliseconds.
     #[arg(long, global = true, env = "BAYIGE_MAIL_POLL_MS", default_value_t = 5_000)]
     pub mail_poll_ms: u64,
@@ -117,6 +122,53 @@ pub enum Command {
     Circular {
         #[command(subcommand)]
         action: CircularAction,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, inspector, county_lead or viewer.
+        #[arg(long)]
+        role: String,
+        /// A unit code the user acts in (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (it can no longer sign in or use its tokens).
+    Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -155,6 +207,10 @@ pub fn context(common: &Common, pool_size: u32) -> Result<Ctx> {
 }
 
 fn context_with(common: &Common, pool_size: u32, demo_flag: bool) -> Result<Ctx> {
+    context_full(common, pool_size, demo_flag, true)
+}
+
+fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_default: bool) -> Result<Ctx> {
     let mut standards = standard::Registry::embedded().context("built-in checklists are invalid")?;
     if let Some(dir) = &common.checklists {
         standards.add_dir(dir)?;
@@ -223,6 +279,7 @@ fn context_with(common: &Common, pool_size: u32, demo_flag: bool) -> Result<Ctx>
                 lag_tolerance: common.lag_tolerance,
                 monthly_day,
             },
+            cookie_secure: common.cookie_secure.unwrap_or(cookie_secure_default),
             mail: MailSettings {
                 smtp_url: common.smtp_url.clone().filter(|s| !s.is_empty()),
                 from: common.mail_from.clone(),
@@ -247,9 +304,17 @@ pub fn spawn_background(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-fn load_demo(ctx: &Ctx) -> Result<()> {
+fn load_demo(ctx: &Ctx, print_accounts: bool) -> Result<()> {
     let mut conn = ctx.pool.get().context("cannot get a database connection")?;
     let loaded = demo::load(&mut conn, ctx).map_err(|e| anyhow::anyhow!("cannot load the demo data: {e}"))?;
+    if print_accounts {
+        let accounts =
+            demo::reset_demo_passwords(&mut conn).map_err(|e| anyhow::anyhow!("cannot set the demo passwords: {e}"))?;
+        println!("演示账户（仅演示模式显示，每次启动重新生成密码）/ demo accounts:");
+        for (username, role, password) in accounts {
+            println!("  {username:<15} {:<8} {password}", role.label_zh());
+        }
+    }
     if loaded.already_loaded {
         tracing::info!("demo data already present; nothing loaded");
     } else {
@@ -271,7 +336,7 @@ async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                 as_of: p.as_of,
             };
             let preview = ctx
-                .run(move |conn, ctx| circulars::preview(conn, ctx, period))
+                .run(move |conn, ctx| circulars::preview(conn, ctx, &Principal::system("cli"), period))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
             println!("{}\n\n{}", preview.subject, preview.body_text);
@@ -287,6 +352,7 @@ async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                     circulars::issue(
                         conn,
                         ctx,
+                        &Principal::system("cli"),
                         period,
                         IssueOptions {
                             issued_by: "cli".into(),
@@ -312,6 +378,114 @@ async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
     Ok(())
 }
 
+async fn user(ctx: Ctx, action: UserAction) -> Result<()> {
+    use crate::app::users::{self, UserInput};
+    let p = Principal::system("cli");
+    match action {
+        UserAction::Add {
+            username,
+            role,
+            units,
+            email,
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let u = ctx
+                .run(move |conn, _| {
+                    let all = crate::db::units::list(conn)?;
+                    let mut ids = Vec::new();
+                    for code in &units {
+                        let unit = all.iter().find(|u| &u.code == code).ok_or_else(|| {
+                            crate::error::FieldErrors::single("unit", format!("单位代码 {code} 不存在"))
+                        })?;
+                        ids.push(unit.id);
+                    }
+                    let input = UserInput {
+                        username: Some(username),
+                        display_name: name,
+                        email,
+                        role: Some(role),
+                        units: Some(ids),
+                        password,
+                        active: Some(true),
+                    };
+                    users::create(conn, &p, input)
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
+            println!("created user {} (id {}, {})", u.user.username, u.user.id, u.user.role);
+        }
+        UserAction::List => {
+            let list = ctx.run(move |conn, _| users::list(conn, &p)).await?;
+            for u in list {
+                println!(
+                    "{:<5} {:<20} {:<12} {:<8} units={:?} {}",
+                    u.user.id,
+                    u.user.username,
+                    u.user.role,
+                    if u.user.active { "active" } else { "disabled" },
+                    u.units,
+                    u.user.email.unwrap_or_default()
+                );
+            }
+        }
+        UserAction::Disable { username } => {
+            let name = username.clone();
+            ctx.run(move |conn, _| {
+                let user = users::by_username(conn, &username)?;
+                users::update(
+                    conn,
+                    &p,
+                    user.id,
+                    UserInput {
+                        active: Some(false),
+                        ..UserInput::default()
+                    },
+                )
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
+            println!("disabled {name}");
+        }
+    }
+    Ok(())
+}
+
+async fn token(ctx: Ctx, action: TokenAction) -> Result<()> {
+    use crate::app::users::{self, TokenInput};
+    let p = Principal::system("cli");
+    match action {
+        TokenAction::Create { username, name } => {
+            let t = ctx
+                .run(move |conn, _| {
+                    let user = users::by_username(conn, &username)?;
+                    users::create_token(
+                        conn,
+                        &p,
+                        TokenInput {
+                            name: Some(name),
+                            user_id: Some(user.id),
+                        },
+                    )
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
+            eprintln!("token {} created; it is shown once:", t.token.id);
+            println!("{}", t.secret);
+        }
+    }
+    Ok(())
+}
+
 fn explain(e: &crate::error::AppError) -> String {
     match e {
         crate::error::AppError::Validation(f) => serde_json::to_string(f).unwrap_or_default(),
@@ -329,11 +503,19 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => {
             let ctx = context_with(&cli.common, 2, true)?;
-            load_demo(&ctx)?;
+            load_demo(&ctx, false)?;
         }
         Command::Circular { action } => {
             let ctx = context(&cli.common, 2)?;
             circular(ctx, action).await?;
+        }
+        Command::User { action } => {
+            let ctx = context(&cli.common, 2)?;
+            user(ctx, action).await?;
+        }
+        Command::Token { action } => {
+            let ctx = context(&cli.common, 2)?;
+            token(ctx, action).await?;
         }
         Command::Serve {
             bind,
@@ -341,9 +523,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             pool_size,
             workers,
         } => {
-            let ctx = context_with(&cli.common, pool_size, demo)?;
+            let loopback = bind
+                .parse::<std::net::SocketAddr>()
+                .map(|a| a.ip().is_loopback())
+                .unwrap_or(bind.starts_with("localhost:"));
+            let ctx = context_full(&cli.common, pool_size, demo, !loopback)?;
             if demo {
-                load_demo(&ctx)?;
+                load_demo(&ctx, true)?;
             }
             let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr().context("listener address")?;

@@ -61,6 +61,15 @@ pub enum AppError {
     /// The request cannot be parsed at all (400).
     #[error("{0}")]
     BadRequest(String),
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Credentials are valid but do not allow this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins: locked for a while (429).
+    #[error("{0}")]
+    Locked(String),
     #[error("{0}")]
     NotFound(String),
     /// The body is larger than allowed (413).
@@ -89,6 +98,9 @@ impl AppError {
         match self {
             AppError::Validation(_) => "validation_failed",
             AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Locked(_) => "locked",
             AppError::NotFound(_) => "not_found",
             AppError::TooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",

@@ -2,6 +2,7 @@
 //! (消费维权服务站) and the 八个一 standard.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod domain;

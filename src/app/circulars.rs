@@ -3,12 +3,13 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use validator::ValidateEmail;
 
+use super::Ctx;
+use super::audit::{self, snapshot};
 use super::progress::{self, Period};
-use super::{Ctx, clean};
-use crate::db::circulars::{self as store, Circular, Contact, Delivery, NewCircular, NewDelivery, Rendition};
-use crate::db::units as units_store;
+use crate::auth::Principal;
+use crate::auth::policy::{self, Admin};
+use crate::db::circulars::{self as store, Circular, Delivery, NewCircular, NewDelivery, Rendition};
 use crate::db::{self, DbConnection};
 use crate::domain::circular::number;
 use crate::domain::progress::Progress;
@@ -84,12 +85,12 @@ pub struct CircularDetail {
 /// The recipients of a circular: every unit's lead contacts, then the
 /// city's copy list.
 fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppError> {
-    let mut out: Vec<Recipient> = store::all_contacts(conn)?
+    let mut out: Vec<Recipient> = store::lead_recipients(conn)?
         .into_iter()
-        .map(|c: Contact| Recipient {
-            name: c.name,
-            email: c.email,
-            unit_id: Some(c.unit_id),
+        .map(|(name, email, unit)| Recipient {
+            name,
+            email,
+            unit_id: Some(unit),
             copy: false,
         })
         .collect();
@@ -112,7 +113,8 @@ fn check_period(ctx: &Ctx, period: &Period) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn preview(conn: &mut DbConnection, ctx: &Ctx, period: Period) -> Result<Preview, AppError> {
+pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period) -> Result<Preview, AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
     check_period(ctx, &period)?;
     let progress = progress::compute(conn, ctx, &period)?;
     let prefix = &ctx.settings.circular.prefix;
@@ -144,9 +146,11 @@ pub struct IssueOptions {
 pub fn issue(
     conn: &mut DbConnection,
     ctx: &Ctx,
+    p: &Principal,
     period: Period,
     opts: IssueOptions,
 ) -> Result<(CircularDetail, bool), AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
     check_period(ctx, &period)?;
     if let Some(k) = &opts.idempotency_key
         && (k.is_empty() || k.len() > 200)
@@ -231,6 +235,11 @@ pub fn issue(
             )?;
         }
         tracing::info!(circular_id = circular.id, number = %circular.number, by = %opts.issued_by, "circular issued");
+        let recorded = serde_json::json!({
+            "number": circular.number, "year": circular.year, "as_of": circular.as_of,
+            "issued_by": circular.issued_by, "schedule_period": circular.schedule_period,
+        });
+        audit::record(conn, p, "circular.issue", "circular", circular.id, None, Some(recorded))?;
         Ok::<_, AppError>((circular, true))
     });
     let (circular, created) = match result {
@@ -311,13 +320,21 @@ pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::
     })
 }
 
-pub fn deliveries(conn: &mut DbConnection, id: i32) -> Result<Vec<Delivery>, AppError> {
+pub fn deliveries(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<Vec<Delivery>, AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
     store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
     Ok(store::deliveries_of(conn, id)?)
 }
 
 /// Puts a failed delivery back in the queue.
-pub fn retry(conn: &mut DbConnection, ctx: &Ctx, circular_id: i32, delivery_id: i32) -> Result<Delivery, AppError> {
+pub fn retry(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    circular_id: i32,
+    delivery_id: i32,
+) -> Result<Delivery, AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
     let d = db::write_tx(conn, |conn| {
         let d = store::get_delivery(conn, delivery_id)?
             .filter(|d| d.circular_id == circular_id)
@@ -330,66 +347,18 @@ pub fn retry(conn: &mut DbConnection, ctx: &Ctx, circular_id: i32, delivery_id: 
         }
         store::requeue(conn, delivery_id, db::now())?;
         tracing::info!(delivery_id, "failed delivery queued again");
-        Ok(store::get_delivery(conn, delivery_id)?)
+        let after = store::get_delivery(conn, delivery_id)?;
+        audit::record(
+            conn,
+            p,
+            "delivery.retry",
+            "delivery",
+            delivery_id,
+            snapshot(&d),
+            after.as_ref().and_then(snapshot),
+        )?;
+        Ok(after)
     })?;
     ctx.outbox.notify_one();
     d.ok_or_else(|| AppError::NotFound(format!("投递记录 {delivery_id} 不存在")))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ContactInput {
-    pub name: Option<String>,
-    pub email: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ContactsInput {
-    pub contacts: Option<Vec<ContactInput>>,
-}
-
-/// Replaces a unit's lead contacts (the circular's recipients for it).
-pub fn set_contacts(conn: &mut DbConnection, unit_id: i32, input: ContactsInput) -> Result<Vec<Contact>, AppError> {
-    let mut errors = FieldErrors::new();
-    let Some(list) = input.contacts else {
-        return Err(FieldErrors::single("contacts", "须提供联系人列表（可为空）"));
-    };
-    if list.len() > 50 {
-        errors.add("contacts", "每个单位最多50名联系人");
-    }
-    let mut clean_list = Vec::new();
-    for (i, c) in list.into_iter().enumerate() {
-        let name = clean(c.name);
-        let email = clean(c.email);
-        match &name {
-            None => errors.add(format!("contacts[{i}].name"), "须填写姓名"),
-            Some(n) if n.chars().count() > 50 => errors.add(format!("contacts[{i}].name"), "姓名不超过50个字符"),
-            _ => {}
-        }
-        match &email {
-            None => errors.add(format!("contacts[{i}].email"), "须填写电子邮箱"),
-            Some(e) if !e.validate_email() || e.parse::<lettre::Address>().is_err() => {
-                errors.add(format!("contacts[{i}].email"), format!("电子邮箱“{e}”格式不正确"))
-            }
-            _ => {}
-        }
-        if let (Some(n), Some(e)) = (name, email) {
-            clean_list.push((n, e));
-        }
-    }
-    errors.into_result()?;
-    db::write_tx(conn, |conn| {
-        if units_store::get(conn, unit_id)?.is_none() {
-            return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
-        }
-        Ok(store::replace_contacts(conn, unit_id, &clean_list, db::now())?)
-    })
-}
-
-pub fn contacts(conn: &mut DbConnection, unit_id: i32) -> Result<Vec<Contact>, AppError> {
-    if units_store::get(conn, unit_id)?.is_none() {
-        return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
-    }
-    Ok(store::contacts_of(conn, unit_id)?)
 }

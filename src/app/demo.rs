@@ -10,11 +10,14 @@ use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 
 use super::Ctx;
+use super::audit;
 use super::stations::{self, StatusInput};
 use super::visits::{self, ItemInput, VisitInput};
+use crate::auth::{self, Principal, Role};
 use crate::db::schema::seed_runs;
 use crate::db::stations::{self as store, StationFields};
 use crate::db::units::{self as units_store, NewUnit};
+use crate::db::users::{self as users_store, NewUser};
 use crate::db::{self, DbConnection};
 use crate::domain::{Category, ItemResult, StationStatus, VisitKind, credit_code};
 use crate::error::AppError;
@@ -33,15 +36,16 @@ pub const UNITS: &[(&str, &str, &str, i32, usize, usize)] = &[
     ("220600-ZS", "市局直属消保分局", "branch", 50, 7, 17),
 ];
 
-/// Each unit's circular contact (消保科), by position in [`UNITS`].
-pub const CONTACTS: &[(&str, &str)] = &[
-    ("浑江区局消保科", "hunjiang@baishan.example"),
-    ("江源区局消保科", "jiangyuan@baishan.example"),
-    ("抚松县局消保科", "fusong@baishan.example"),
-    ("靖宇县局消保科", "jingyu@baishan.example"),
-    ("长白县局消保科", "changbai@baishan.example"),
-    ("临江市局消保科", "linjiang@baishan.example"),
-    ("市局直属消保分局", "zhishu@baishan.example"),
+/// Each unit's county lead (消保科), the circular's recipient, by position
+/// in [`UNITS`]: (username, name, email).
+pub const LEADS: &[(&str, &str, &str)] = &[
+    ("lead-hunjiang", "浑江区局消保科", "hunjiang@baishan.example"),
+    ("lead-jiangyuan", "江源区局消保科", "jiangyuan@baishan.example"),
+    ("lead-fusong", "抚松县局消保科", "fusong@baishan.example"),
+    ("lead-jingyu", "靖宇县局消保科", "jingyu@baishan.example"),
+    ("lead-changbai", "长白县局消保科", "changbai@baishan.example"),
+    ("lead-linjiang", "临江市局消保科", "linjiang@baishan.example"),
+    ("lead-zhishu", "市局直属消保分局", "zhishu@baishan.example"),
 ];
 
 /// Stations still planned for 2017 per unit, and revoked ones per unit.
@@ -124,6 +128,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
             });
         }
         let now = db::now();
+        let system = Principal::system("demo");
         let mut n = 0usize; // running station number, drives every choice
         let mut stations = 0usize;
         let mut visits = 0usize;
@@ -146,8 +151,22 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
             // all, as in the article); 2016's counted new stations.
             units_store::set_plan(conn, unit.id, 2017, target, "total", now)?;
             units_store::set_plan(conn, unit.id, 2016, target / 3, "new", now)?;
-            let (contact, email) = CONTACTS[u];
-            crate::db::circulars::replace_contacts(conn, unit.id, &[(contact.to_owned(), email.to_owned())], now)?;
+            let (username, lead, email) = LEADS[u];
+            users_store::insert(
+                conn,
+                &NewUser {
+                    username,
+                    display_name: lead,
+                    email: Some(email),
+                    role: Role::CountyLead.as_str(),
+                    password_hash: "",
+                    active: true,
+                    failed_logins: 0,
+                    created_at: now,
+                    updated_at: now,
+                },
+                &[unit.id],
+            )?;
             let short = name
                 .trim_end_matches("朝鲜族自治县")
                 .trim_end_matches(['区', '县', '市']);
@@ -201,6 +220,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                 let station = store::insert(conn, &fields, StationStatus::Planned.as_str(), now)?;
                 stations += 1;
                 let mut history = History {
+                    p: &system,
                     conn,
                     ctx,
                     station: station.id,
@@ -266,6 +286,8 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
         diesel::insert_into(seed_runs::table)
             .values((seed_runs::name.eq(SEED_NAME), seed_runs::loaded_at.eq(now)))
             .execute(conn)?;
+        let summary = serde_json::json!({ "units": UNITS.len(), "stations": stations, "visits": visits });
+        audit::record(conn, &system, "demo.load", "seed", SEED_NAME, None, Some(summary))?;
         tracing::info!(units = UNITS.len(), stations, visits, "Baishan demo data loaded");
         Ok(Loaded {
             units: UNITS.len(),
@@ -286,6 +308,7 @@ const INSPECTORS: &[&str] = &["吴晓伟", "孙立新", "赵春雨", "高明远"
 
 /// Records one station's history through the use cases.
 struct History<'a> {
+    p: &'a Principal,
     conn: &'a mut DbConnection,
     ctx: &'a Ctx,
     station: i32,
@@ -331,7 +354,7 @@ impl History<'_> {
             }),
             items: Some(items),
         };
-        visits::record(self.conn, self.ctx, self.station, input)?;
+        visits::record(self.conn, self.ctx, self.p, self.station, input)?;
         *self.visits += 1;
         Ok(())
     }
@@ -343,7 +366,66 @@ impl History<'_> {
             effective_on: Some(on),
             version: None,
         };
-        stations::change_status(self.conn, self.ctx, self.station, input)?;
+        stations::change_status(self.conn, self.ctx, self.p, self.station, input)?;
         Ok(())
     }
+}
+
+/// The demo's sign-in accounts, one per role: (username, role, units by
+/// position in [`UNITS`]).
+pub const ACCOUNTS: &[(&str, &str, Role, &[usize])] = &[
+    ("admin", "市局管理员", Role::Admin, &[]),
+    ("inspector", "吴晓伟", Role::Inspector, &[0, 1]),
+    ("lead-linjiang", "临江市局消保科", Role::CountyLead, &[5]),
+    ("viewer", "市局只读用户", Role::Viewer, &[]),
+];
+
+/// Gives every demo account a fresh random password (creating the
+/// accounts the first time) and returns them, to be printed at start-up in
+/// demo mode only. Nothing else ever shows a password.
+pub fn reset_demo_passwords(conn: &mut DbConnection) -> Result<Vec<(String, Role, String)>, AppError> {
+    let mut out = Vec::new();
+    for (username, name, role, units) in ACCOUNTS {
+        let password = auth::new_secret("")?.chars().take(16).collect::<String>();
+        let hash = auth::hash_password(&password)?;
+        db::write_tx(conn, |conn| {
+            let unit_ids: Vec<i32> = units_store::list(conn)?
+                .into_iter()
+                .filter(|u| units.iter().any(|i| UNITS.get(*i).is_some_and(|d| d.0 == u.code)))
+                .map(|u| u.id)
+                .collect();
+            let now = db::now();
+            let user = match users_store::by_username(conn, username)? {
+                Some(u) => u,
+                None => users_store::insert(
+                    conn,
+                    &NewUser {
+                        username,
+                        display_name: name,
+                        email: None,
+                        role: role.as_str(),
+                        password_hash: "",
+                        active: true,
+                        failed_logins: 0,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    &unit_ids,
+                )?,
+            };
+            users_store::set_password(conn, user.id, &hash, now)?;
+            audit::record(
+                conn,
+                &Principal::system("demo"),
+                "user.password",
+                "user",
+                user.id,
+                None,
+                None,
+            )?;
+            Ok::<_, AppError>(())
+        })?;
+        out.push(((*username).to_owned(), *role, password));
+    }
+    Ok(out)
 }

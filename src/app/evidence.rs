@@ -8,6 +8,10 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
+use super::audit::{self, snapshot};
+use crate::auth::Principal;
+use crate::auth::policy;
+use crate::db::stations as station_store;
 use crate::db::visits::{self as store, Evidence, NewEvidence};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldErrors};
@@ -59,8 +63,21 @@ pub fn store_file(ctx: &Ctx, bytes: &[u8]) -> Result<String, AppError> {
 }
 
 /// Checks that evidence may be attached to this visit item.
-pub fn check_target(conn: &mut DbConnection, visit_id: i32, item_code: &str) -> Result<(), AppError> {
+/// Checks that `p` may attach evidence to this visit (and, when given, this
+/// item of it).
+pub fn check_target(
+    conn: &mut DbConnection,
+    p: &Principal,
+    visit_id: i32,
+    item_code: Option<&str>,
+) -> Result<(), AppError> {
     let visit = store::get(conn, visit_id)?.ok_or_else(|| AppError::NotFound(format!("检查记录 {visit_id} 不存在")))?;
+    let station = station_store::get(conn, visit.station_id)?
+        .ok_or_else(|| AppError::NotFound(format!("服务站 {} 不存在", visit.station_id)))?;
+    policy::can_record_visit(p, station.unit_id)?;
+    let Some(item_code) = item_code else {
+        return Ok(());
+    };
     if visit.voided_at.is_some() {
         return Err(AppError::conflict(format!(
             "检查记录 {visit_id} 已作废，不能再添加证据"
@@ -81,6 +98,7 @@ pub fn check_target(conn: &mut DbConnection, visit_id: i32, item_code: &str) -> 
 pub fn attach(
     conn: &mut DbConnection,
     ctx: &Ctx,
+    p: &Principal,
     visit_id: i32,
     item_code: &str,
     file_name: &str,
@@ -90,7 +108,7 @@ pub fn attach(
         return Err(FieldErrors::single("file", "文件为空"));
     }
     let content_type = sniff(bytes)?;
-    check_target(conn, visit_id, item_code)?;
+    check_target(conn, p, visit_id, Some(item_code))?;
     let sha = store_file(ctx, bytes)?;
     let name: String = file_name
         .chars()
@@ -98,8 +116,8 @@ pub fn attach(
         .take(200)
         .collect();
     let e = db::write_tx(conn, |conn| {
-        check_target(conn, visit_id, item_code)?;
-        Ok::<_, AppError>(store::insert_evidence(
+        check_target(conn, p, visit_id, Some(item_code))?;
+        let e = store::insert_evidence(
             conn,
             &NewEvidence {
                 visit_id,
@@ -110,15 +128,21 @@ pub fn attach(
                 file_name: if name.is_empty() { "evidence" } else { &name },
                 created_at: db::now(),
             },
-        )?)
+        )?;
+        audit::record(conn, p, "evidence.add", "evidence", e.id, None, snapshot(&e))?;
+        Ok::<_, AppError>(e)
     })?;
     tracing::info!(evidence_id = e.id, visit_id, sha256 = %e.sha256, size = e.size_bytes, "evidence stored");
     Ok(e)
 }
 
 /// The attachment and its bytes.
-pub fn read(conn: &mut DbConnection, ctx: &Ctx, id: i32) -> Result<(Evidence, Vec<u8>), AppError> {
+pub fn read(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(Evidence, Vec<u8>), AppError> {
     let e = store::get_evidence(conn, id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
+    let visit = store::get(conn, e.visit_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
+    let station =
+        station_store::get(conn, visit.station_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
+    policy::can_read_unit(p, station.unit_id)?;
     let bytes = std::fs::read(path_for(ctx, &e.sha256)).map_err(|err| {
         AppError::internal(
             "cannot read the evidence file",

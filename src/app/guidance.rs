@@ -4,8 +4,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Page, clean, int_param, paging};
+use crate::auth::Principal;
+use crate::auth::policy;
 use crate::db::DbConnection;
 use crate::db::guidance::{self as store, Filter, GuidanceRow, StatusFilter};
+use crate::db::stations as station_store;
 use crate::error::{AppError, FieldErrors};
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,7 +37,8 @@ pub struct GuidancePage {
     pub page: Page<GuidanceItem>,
 }
 
-pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
+/// Guidance in the principal's scope.
+pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
     let mut errors = FieldErrors::new();
     let status = match clean(q.status).as_deref() {
         None => None,
@@ -60,7 +64,16 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: GuidanceQuery) -> Result<Guid
     };
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
     errors.into_result()?;
+    if let Some(u) = unit_id {
+        policy::can_read_unit(p, u as i32)?;
+    }
+    if let Some(s) = station_id {
+        let station =
+            station_store::get(conn, s as i32)?.ok_or_else(|| AppError::NotFound(format!("服务站 {s} 不存在")))?;
+        policy::can_read_unit(p, station.unit_id)?;
+    }
     let filter = Filter {
+        units: policy::read_scope(p).units().map(<[i32]>::to_vec),
         status,
         unit_id: unit_id.map(|u| u as i32),
         station_id: station_id.map(|s| s as i32),

@@ -1,14 +1,17 @@
 //! Use cases: one function per user action. Each takes a connection, owns
 //! its transaction, applies the domain rules and returns what the user sees.
 
+pub mod audit;
 pub mod circulars;
 pub mod demo;
 pub mod evidence;
 pub mod guidance;
 pub mod progress;
+pub mod review;
 pub mod schedule;
 pub mod stations;
 pub mod units;
+pub mod users;
 pub mod visits;
 
 use std::path::PathBuf;
@@ -49,6 +52,8 @@ pub struct Settings {
     pub today: Option<NaiveDate>,
     pub circular: CircularSettings,
     pub mail: MailSettings,
+    /// Mark the session cookie Secure (HTTPS only).
+    pub cookie_secure: bool,
 }
 
 #[derive(Debug, Clone)]

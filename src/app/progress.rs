@@ -4,6 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::{Ctx, clean};
+use crate::auth::Principal;
+use crate::auth::policy::{self, Scope};
 use crate::db::{DbConnection, progress as store};
 use crate::domain::progress::{self, Progress, ProgressError};
 use crate::error::{AppError, FieldErrors};
@@ -63,6 +65,36 @@ pub fn resolve(ctx: &Ctx, period: &Period) -> Result<(i32, NaiveDate), AppError>
     Ok((year, as_of))
 }
 
+/// Progress as the principal may see it: city-wide readers get every row
+/// and the city totals; others get their units' rows (ranked among all
+/// units, as circulars publish them) and no city totals.
+#[derive(Debug, serde::Serialize)]
+pub struct ScopedProgress {
+    #[serde(flatten)]
+    pub progress: Progress,
+    pub city_wide: bool,
+}
+
+pub fn for_principal(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    period: &Period,
+) -> Result<ScopedProgress, AppError> {
+    let mut progress = compute(conn, ctx, period)?;
+    let scope = policy::read_scope(p);
+    let city_wide = scope == Scope::City;
+    if !city_wide {
+        progress.rows.retain(|r| scope.contains(r.unit_id));
+        // The exact 序时进度, not the rounded one shown.
+        let (elapsed, days) = (progress.days_elapsed, progress.days_in_year);
+        let expected = f64::from(elapsed) / f64::from(days);
+        progress.totals = crate::domain::progress::totals(&progress.rows, expected, progress.tolerance);
+    }
+    Ok(ScopedProgress { progress, city_wide })
+}
+
+/// The whole city's progress (for circulars and city-wide readers).
 pub fn compute(conn: &mut DbConnection, ctx: &Ctx, period: &Period) -> Result<Progress, AppError> {
     let (year, as_of) = resolve(ctx, period)?;
     if !store::year_has_plans(conn, year)? {

@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use super::Ctx;
 use super::circulars::{self, IssueOptions};
 use super::progress::Period;
+use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::db::progress as progress_store;
 use crate::error::AppError;
@@ -45,6 +46,7 @@ pub fn run_once(conn: &mut DbConnection, ctx: &Ctx) -> Result<Option<String>, Ap
     let (c, created) = circulars::issue(
         conn,
         ctx,
+        &Principal::system("schedule"),
         Period {
             year: Some(today.year()),
             as_of: Some(today),

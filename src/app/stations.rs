@@ -4,7 +4,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
+use super::audit::{self, snapshot};
 use super::{Ctx, Page, clean, int_param, paging};
+use crate::auth::Principal;
+use crate::auth::policy::{self, Admin};
 pub use crate::db::stations::Station;
 use crate::db::stations::{self as store, Filter, StationFields, StatusChange};
 use crate::db::units::{self as units_store, Unit};
@@ -174,18 +177,34 @@ fn detail(conn: &mut DbConnection, station: Station) -> Result<StationDetail, Ap
     })
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &Ctx, input: StationInput) -> Result<StationDetail, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    input: StationInput,
+) -> Result<StationDetail, AppError> {
+    policy::require_admin(p, Admin::ManageStations)?;
     let (fields, status) = check(ctx, input, true)?;
     db::write_tx(conn, |conn| {
         unit_must_exist(conn, fields.unit_id)?;
         let station = store::insert(conn, &fields, status.as_str(), db::now())?;
         tracing::info!(station_id = station.id, unit_id = station.unit_id, "station created");
+        audit::record(
+            conn,
+            p,
+            "station.create",
+            "station",
+            station.id,
+            None,
+            snapshot(&station),
+        )?;
         detail(conn, station)
     })
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<StationDetail, AppError> {
+pub fn get(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<StationDetail, AppError> {
     let station = store::get(conn, id)?.ok_or_else(|| not_found(id))?;
+    policy::can_read_unit(p, station.unit_id)?;
     detail(conn, station)
 }
 
@@ -200,7 +219,14 @@ fn stale(current: &Station) -> AppError {
     }
 }
 
-pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: i32, patch: StationPatch) -> Result<StationDetail, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    id: i32,
+    patch: StationPatch,
+) -> Result<StationDetail, AppError> {
+    policy::require_admin(p, Admin::ManageStations)?;
     let Some(version) = patch.version else {
         return Err(FieldErrors::single("version", "须提供读取时的版本号 version"));
     };
@@ -251,6 +277,15 @@ pub fn update(conn: &mut DbConnection, ctx: &Ctx, id: i32, patch: StationPatch) 
             }
         };
         tracing::info!(station_id = id, version = station.version, "station updated");
+        audit::record(
+            conn,
+            p,
+            "station.update",
+            "station",
+            id,
+            snapshot(&current),
+            snapshot(&station),
+        )?;
         detail(conn, station)
     })
 }
@@ -272,9 +307,11 @@ pub struct StatusInput {
 pub fn change_status(
     conn: &mut DbConnection,
     ctx: &Ctx,
+    p: &Principal,
     id: i32,
     input: StatusInput,
 ) -> Result<StationDetail, AppError> {
+    policy::require_admin(p, Admin::ManageStations)?;
     let mut errors = FieldErrors::new();
     if let Err(e) = input.validate() {
         errors.absorb(e);
@@ -361,6 +398,15 @@ pub fn change_status(
             to = to.as_str(),
             "station status changed"
         );
+        audit::record(
+            conn,
+            p,
+            "station.status",
+            "station",
+            id,
+            snapshot(&current),
+            snapshot(&station),
+        )?;
         detail(conn, station)
     })
 }
@@ -378,7 +424,8 @@ pub struct ListQuery {
     pub per_page: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, query: ListQuery) -> Result<Page<Station>, AppError> {
+/// Stations the principal may read, filtered and paginated.
+pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<Page<Station>, AppError> {
     let mut errors = FieldErrors::new();
     let unit_id = int_param(&mut errors, "unit_id", query.unit_id, 1..=i32::MAX as i64);
     let (page, per_page) = paging(&mut errors, query.page, query.per_page);
@@ -395,7 +442,12 @@ pub fn list(conn: &mut DbConnection, query: ListQuery) -> Result<Page<Station>, 
         errors.add("q", "搜索词不超过100个字符");
     }
     errors.into_result()?;
+    let scope = policy::read_scope(p);
+    if let Some(u) = unit_id {
+        policy::can_read_unit(p, u as i32)?;
+    }
     let filter = Filter {
+        units: scope.units().map(<[i32]>::to_vec),
         unit_id: unit_id.map(|u| u as i32),
         status,
         category,

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::audit::{self, snapshot};
 use super::{Ctx, clean};
+use crate::auth::Principal;
+use crate::auth::policy::{self, Admin};
 use crate::db::units::{self as store, NewUnit, Plan, Unit};
 use crate::db::{self, DbConnection};
 use crate::domain::UnitKind;
@@ -21,7 +24,8 @@ pub struct UnitInput {
     pub kind: Option<String>,
 }
 
-pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<Unit, AppError> {
+pub fn create(conn: &mut DbConnection, _ctx: &Ctx, p: &Principal, input: UnitInput) -> Result<Unit, AppError> {
+    policy::require_admin(p, Admin::ManageUnits)?;
     let mut errors = FieldErrors::new();
     if let Err(e) = input.validate() {
         errors.absorb(e);
@@ -70,6 +74,7 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, input: UnitInput) -> Result<U
             },
         )?;
         tracing::info!(unit_id = unit.id, code = %unit.code, "unit created");
+        audit::record(conn, p, "unit.create", "unit", unit.id, None, snapshot(&unit))?;
         Ok(unit)
     })
 }
@@ -102,7 +107,14 @@ pub fn check_year(year: i32) -> Result<(), AppError> {
     }
 }
 
-pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, input: PlanInput) -> Result<Plan, AppError> {
+pub fn set_plan(
+    conn: &mut DbConnection,
+    p: &Principal,
+    unit_id: i32,
+    year: i32,
+    input: PlanInput,
+) -> Result<Plan, AppError> {
+    policy::require_admin(p, Admin::ManagePlans)?;
     check_year(year)?;
     let target = match input.target {
         None => return Err(FieldErrors::single("target", "目标数不能为空")),
@@ -125,7 +137,19 @@ pub fn set_plan(conn: &mut DbConnection, unit_id: i32, year: i32, input: PlanInp
         if store::get(conn, unit_id)?.is_none() {
             return Err(AppError::NotFound(format!("单位 {unit_id} 不存在")));
         }
+        let before = store::plans_for_year(conn, year)?
+            .into_iter()
+            .find(|p| p.unit_id == unit_id);
         let plan = store::set_plan(conn, unit_id, year, target, basis, db::now())?;
+        audit::record(
+            conn,
+            p,
+            "plan.set",
+            "plan",
+            format!("{unit_id}/{year}"),
+            before.as_ref().and_then(snapshot),
+            snapshot(&plan),
+        )?;
         tracing::info!(unit_id, year, target, "plan set");
         Ok(plan)
     })
@@ -149,9 +173,14 @@ pub struct YearPlans {
     pub items: Vec<PlanRow>,
 }
 
-pub fn plans(conn: &mut DbConnection, year: i32) -> Result<YearPlans, AppError> {
+/// Every unit the principal may read, with its target for the year.
+pub fn plans(conn: &mut DbConnection, p: &Principal, year: i32) -> Result<YearPlans, AppError> {
     check_year(year)?;
-    let units = store::list(conn)?;
+    let scope = policy::read_scope(p);
+    let units: Vec<Unit> = store::list(conn)?
+        .into_iter()
+        .filter(|u| scope.contains(u.id))
+        .collect();
     let plans = store::plans_for_year(conn, year)?;
     let items: Vec<PlanRow> = units
         .into_iter()

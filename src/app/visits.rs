@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, snapshot};
 use super::{Ctx, clean};
+use crate::auth::policy::{self, Admin};
+use crate::auth::{Principal, Via};
 use crate::db::guidance::{self as guidance_store, Guidance, NewGuidance};
 use crate::db::stations::{self as station_store, Station};
 use crate::db::visits::{self as store, Evidence, NewVisit, Visit, VisitItem};
@@ -246,8 +249,18 @@ fn check_input(
 
 /// Records a visit: scores it, moves the station, raises, keeps and
 /// resolves guidance — all in one transaction.
-pub fn record(conn: &mut DbConnection, ctx: &Ctx, station_id: i32, input: VisitInput) -> Result<VisitView, AppError> {
+pub fn record(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
+    mut input: VisitInput,
+) -> Result<VisitView, AppError> {
     let station = station_or_404(conn, station_id)?;
+    policy::can_record_visit(p, station.unit_id)?;
+    if input.inspector.is_none() && p.via != Via::System {
+        input.inspector = Some(p.username.clone());
+    }
     let standard = latest_standard(ctx, &station.standard_id)?;
     let (kind, visited_on, inspector, summary, checked) = check_input(ctx, standard, &input)?;
     let items_in = input.items.unwrap_or_default();
@@ -397,7 +410,9 @@ pub fn record(conn: &mut DbConnection, ctx: &Ctx, station_id: i32, input: VisitI
             to = after.as_str(),
             "visit recorded"
         );
-        view(ctx, conn, visit, kept)
+        let v = view(ctx, conn, visit, kept)?;
+        audit::record(conn, p, "visit.record", "visit", v.id, None, snapshot(&v))?;
+        Ok(v)
     })
 }
 
@@ -423,8 +438,10 @@ fn item_input<'a>(
     (given, spec)
 }
 
-pub fn get(conn: &mut DbConnection, ctx: &Ctx, id: i32) -> Result<VisitView, AppError> {
+pub fn get(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<VisitView, AppError> {
     let v = visit_or_404(conn, id)?;
+    let station = station_or_404(conn, v.station_id)?;
+    policy::can_read_unit(p, station.unit_id)?;
     view(ctx, conn, v, Vec::new())
 }
 
@@ -442,8 +459,13 @@ pub struct VisitSummary {
     pub voided: bool,
 }
 
-pub fn list_for_station(conn: &mut DbConnection, station_id: i32) -> Result<Vec<VisitSummary>, AppError> {
-    station_or_404(conn, station_id)?;
+pub fn list_for_station(
+    conn: &mut DbConnection,
+    p: &Principal,
+    station_id: i32,
+) -> Result<Vec<VisitSummary>, AppError> {
+    let station = station_or_404(conn, station_id)?;
+    policy::can_read_unit(p, station.unit_id)?;
     Ok(store::for_station(conn, station_id)?
         .into_iter()
         .map(|v| VisitSummary {
@@ -479,7 +501,8 @@ pub struct Voided {
 /// Voids a visit: it stays visible and stops counting. Guidance it raised is
 /// withdrawn, guidance it resolved is open again, and a status change it made
 /// is undone if it is still the station's latest.
-pub fn void(conn: &mut DbConnection, ctx: &Ctx, id: i32, input: VoidInput) -> Result<Voided, AppError> {
+pub fn void(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32, input: VoidInput) -> Result<Voided, AppError> {
+    policy::require_admin(p, Admin::VoidVisit)?;
     let reason = clean(input.reason).ok_or_else(|| FieldErrors::single("reason", "须说明作废理由"))?;
     if reason.chars().count() > 500 {
         return Err(FieldErrors::single("reason", "作废理由不超过500个字符"));
@@ -530,9 +553,10 @@ pub fn void(conn: &mut DbConnection, ctx: &Ctx, id: i32, input: VoidInput) -> Re
             status_reverted = true;
         }
         tracing::info!(visit_id = id, status_reverted, "visit voided");
-        let v = visit_or_404(conn, id)?;
+        let after = visit_or_404(conn, id)?;
+        audit::record(conn, p, "visit.void", "visit", id, snapshot(&v), snapshot(&after))?;
         Ok(Voided {
-            visit: view(ctx, conn, v, Vec::new())?,
+            visit: view(ctx, conn, after, Vec::new())?,
             status_reverted,
         })
     })
@@ -589,8 +613,14 @@ fn item_states(standard: &Standard, latest: &[(VisitItem, Visit)], open: &[Guida
 
 /// Each item of the station's checklist: its latest counted result, from
 /// which visit and date, and its open guidance.
-pub fn checklist(conn: &mut DbConnection, ctx: &Ctx, station_id: i32) -> Result<ChecklistState, AppError> {
+pub fn checklist(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
+) -> Result<ChecklistState, AppError> {
     let station = station_or_404(conn, station_id)?;
+    policy::can_read_unit(p, station.unit_id)?;
     let last = store::latest_counted(conn, station_id)?;
     let standard = match &last {
         Some(v) => standard_of(ctx, &v.standard_id, v.standard_version)?,
@@ -636,8 +666,9 @@ pub struct VisitTemplate {
 }
 
 /// The form for the next visit, pre-filled with what is still open.
-pub fn template(conn: &mut DbConnection, ctx: &Ctx, station_id: i32) -> Result<VisitTemplate, AppError> {
+pub fn template(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, station_id: i32) -> Result<VisitTemplate, AppError> {
     let station = station_or_404(conn, station_id)?;
+    policy::can_read_unit(p, station.unit_id)?;
     let status = stored_status(&station)?;
     if status == StationStatus::Revoked {
         return Err(AppError::conflict(rules::VisitRefused::Revoked.message_zh()));

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::DbConnection;
-use super::schema::{circular_renditions, circular_serials, circulars, deliveries, unit_contacts};
+use super::schema::{circular_renditions, circular_serials, circulars, deliveries, user_units, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
 #[diesel(table_name = circulars)]
@@ -77,15 +77,6 @@ pub struct Delivery {
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
-pub struct Contact {
-    pub id: i32,
-    pub unit_id: i32,
-    pub name: String,
-    pub email: String,
-    pub created_at: NaiveDateTime,
 }
 
 /// Takes the next serial for `prefix` and `year`. Called inside the
@@ -397,38 +388,19 @@ pub fn requeue(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> QueryResu
     .execute(conn)
 }
 
-pub fn contacts_of(conn: &mut DbConnection, unit_id: i32) -> QueryResult<Vec<Contact>> {
-    unit_contacts::table
-        .filter(unit_contacts::unit_id.eq(unit_id))
-        .order(unit_contacts::id.asc())
-        .select(unit_contacts::all_columns)
-        .load(conn)
-}
-
-pub fn all_contacts(conn: &mut DbConnection) -> QueryResult<Vec<Contact>> {
-    unit_contacts::table
-        .order((unit_contacts::unit_id.asc(), unit_contacts::id.asc()))
-        .select(unit_contacts::all_columns)
-        .load(conn)
-}
-
-/// Replaces a unit's contact list.
-pub fn replace_contacts(
-    conn: &mut DbConnection,
-    unit_id: i32,
-    contacts: &[(String, String)],
-    at: NaiveDateTime,
-) -> QueryResult<Vec<Contact>> {
-    diesel::delete(unit_contacts::table.filter(unit_contacts::unit_id.eq(unit_id))).execute(conn)?;
-    for (name, email) in contacts {
-        diesel::insert_into(unit_contacts::table)
-            .values((
-                unit_contacts::unit_id.eq(unit_id),
-                unit_contacts::name.eq(name),
-                unit_contacts::email.eq(email),
-                unit_contacts::created_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    contacts_of(conn, unit_id)
+/// Every active county lead with an email address, with their unit: the
+/// circular's recipients for the units.
+pub fn lead_recipients(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i32)>> {
+    let rows: Vec<(String, Option<String>, i32)> = users::table
+        .inner_join(user_units::table)
+        .filter(users::role.eq("county_lead"))
+        .filter(users::active.eq(true))
+        .filter(users::email.is_not_null())
+        .order((user_units::unit_id.asc(), users::id.asc()))
+        .select((users::display_name, users::email, user_units::unit_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(name, email, unit)| email.map(|e| (name, e, unit)))
+        .collect())
 }

@@ -133,6 +133,8 @@ pub enum StatusFilter {
 pub struct Filter {
     pub status: Option<StatusFilter>,
     pub unit_id: Option<i32>,
+    /// Only these units (the reader's scope); None = all.
+    pub units: Option<Vec<i32>>,
     pub station_id: Option<i32>,
     pub as_of: NaiveDate,
 }
@@ -156,6 +158,9 @@ fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiB
     }
     if let Some(u) = f.unit_id {
         q = q.filter(stations::unit_id.eq(u));
+    }
+    if let Some(units) = &f.units {
+        q = q.filter(stations::unit_id.eq_any(units.clone()));
     }
     q
 }

@@ -1,12 +1,14 @@
 //! Storage: one code path over SQLite and PostgreSQL through diesel's
 //! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
 
+pub mod audit;
 pub mod circulars;
 pub mod guidance;
 pub mod progress;
 pub mod schema;
 pub mod stations;
 pub mod units;
+pub mod users;
 pub mod visits;
 
 use std::time::Duration;

@@ -123,11 +123,73 @@ diesel::table! {
 }
 
 diesel::table! {
-    unit_contacts (id) {
+    users (id) {
         id -> Integer,
+        username -> Text,
+        display_name -> Text,
+        email -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_units (user_id, unit_id) {
+        user_id -> Integer,
         unit_id -> Integer,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Integer,
+        token_hash -> Text,
+        user_id -> Integer,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Integer,
+        user_id -> Integer,
         name -> Text,
-        email -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Integer,
+        at -> Timestamp,
+        user_id -> Nullable<Integer>,
+        username -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        before_value -> Nullable<Text>,
+        after_value -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    acknowledgements (id) {
+        id -> Integer,
+        kind -> Text,
+        target_id -> Text,
+        unit_id -> Integer,
+        user_id -> Integer,
+        comment -> Text,
         created_at -> Timestamp,
     }
 }
@@ -194,7 +256,11 @@ diesel::table! {
 }
 
 diesel::joinable!(plans -> units (unit_id));
-diesel::joinable!(unit_contacts -> units (unit_id));
+diesel::joinable!(user_units -> users (user_id));
+diesel::joinable!(user_units -> units (unit_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(acknowledgements -> users (user_id));
 diesel::joinable!(circular_renditions -> circulars (circular_id));
 diesel::joinable!(deliveries -> circulars (circular_id));
 diesel::joinable!(deliveries -> circular_renditions (rendition_id));
@@ -215,7 +281,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_items,
     guidance,
     evidence,
-    unit_contacts,
+    users,
+    user_units,
+    sessions,
+    api_tokens,
+    audit_log,
+    acknowledgements,
     circular_serials,
     circulars,
     circular_renditions,

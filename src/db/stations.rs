@@ -155,6 +155,8 @@ pub fn status_history(conn: &mut DbConnection, station_id: i32) -> QueryResult<V
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub unit_id: Option<i32>,
+    /// Only these units (the reader's scope); None = all.
+    pub units: Option<Vec<i32>>,
     pub status: Option<String>,
     pub category: Option<String>,
     pub q: Option<String>,
@@ -164,6 +166,9 @@ fn filtered<'a>(f: &'a Filter) -> stations::BoxedQuery<'a, super::MultiBackend> 
     let mut query = stations::table.into_boxed();
     if let Some(u) = f.unit_id {
         query = query.filter(stations::unit_id.eq(u));
+    }
+    if let Some(units) = &f.units {
+        query = query.filter(stations::unit_id.eq_any(units));
     }
     if let Some(s) = &f.status {
         query = query.filter(stations::status.eq(s));
@@ -238,4 +243,15 @@ pub fn set_compliance(
             stations::last_visit_on.eq(last_visit_on),
         ))
         .execute(conn)
+}
+
+/// Built stations of a unit whose latest counted visit was not compliant.
+pub fn non_compliant(conn: &mut DbConnection, unit_id: i32) -> QueryResult<Vec<Station>> {
+    stations::table
+        .filter(stations::unit_id.eq(unit_id))
+        .filter(stations::status.eq_any(["established", "model", "rectifying"]))
+        .filter(stations::compliant.eq(false))
+        .order(stations::id.asc())
+        .select(stations::all_columns)
+        .load(conn)
 }

@@ -121,6 +121,25 @@ pub fn elapsed(year: i32, as_of: NaiveDate) -> Result<(u32, u32), ProgressError>
     Ok((as_of.ordinal(), days_in_year))
 }
 
+/// The totals over `rows` (the whole city, or the rows a reader may see).
+pub fn totals(rows: &[Row], expected: f64, tolerance: f64) -> Totals {
+    let target: i64 = rows.iter().filter_map(|r| r.target).map(i64::from).sum();
+    let built: i64 = rows.iter().map(|r| r.built).sum();
+    let rate = (target > 0).then(|| built as f64 / target as f64);
+    let expected_built = target as f64 * expected;
+    Totals {
+        target,
+        built,
+        compliant: rows.iter().map(|r| r.compliant).sum(),
+        rate: rate.map(round4),
+        expected_built: round2(expected_built),
+        gap: round2(expected_built - built as f64),
+        lagging: rate.is_some_and(|r| r < expected - tolerance),
+        lagging_units: rows.iter().filter(|r| r.lagging).count(),
+        overdue_guidance: rows.iter().map(|r| r.overdue_guidance).sum(),
+    }
+}
+
 pub fn compute(year: i32, as_of: NaiveDate, tolerance: f64, units: Vec<UnitCounts>) -> Result<Progress, ProgressError> {
     let (days_elapsed, days_in_year) = elapsed(year, as_of)?;
     let expected = f64::from(days_elapsed) / f64::from(days_in_year);
@@ -162,21 +181,7 @@ pub fn compute(year: i32, as_of: NaiveDate, tolerance: f64, units: Vec<UnitCount
             .and_then(|r| rates.iter().position(|x| *x == r))
             .map(|p| p as u32 + 1);
     }
-    let target: i64 = rows.iter().filter_map(|r| r.target).map(i64::from).sum();
-    let built: i64 = rows.iter().map(|r| r.built).sum();
-    let rate = (target > 0).then(|| built as f64 / target as f64);
-    let expected_built = target as f64 * expected;
-    let totals = Totals {
-        target,
-        built,
-        compliant: rows.iter().map(|r| r.compliant).sum(),
-        rate: rate.map(round4),
-        expected_built: round2(expected_built),
-        gap: round2(expected_built - built as f64),
-        lagging: rate.is_some_and(|r| r < expected - tolerance),
-        lagging_units: rows.iter().filter(|r| r.lagging).count(),
-        overdue_guidance: rows.iter().map(|r| r.overdue_guidance).sum(),
-    };
+    let totals = totals(&rows, expected, tolerance);
     Ok(Progress {
         year,
         as_of,

@@ -1,6 +1,7 @@
 //! HTTP: the actix-web application, JSON in and out, errors as one shape.
 
 pub mod api;
+pub mod auth;
 pub mod json;
 
 use std::net::TcpListener;
@@ -20,6 +21,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -36,9 +40,22 @@ impl ResponseError for AppError {
             AppError::Conflict { current: Some(c), .. } => body["current"] = c.clone(),
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            AppError::Unauthorized(e) | AppError::Forbidden(e) | AppError::Locked(e) => {
+                tracing::warn!(error = %e, code = self.code(), "request refused")
+            }
             _ => {}
         }
-        HttpResponse::build(self.status_code()).json(json!({ "error": body }))
+        let mut resp = HttpResponse::build(self.status_code());
+        match self {
+            AppError::Unauthorized(_) => {
+                resp.insert_header(("WWW-Authenticate", "Bearer realm=\"bayige\""));
+            }
+            AppError::Locked(_) => {
+                resp.insert_header(("Retry-After", "900"));
+            }
+            _ => {}
+        }
+        resp.json(json!({ "error": body }))
     }
 }
 

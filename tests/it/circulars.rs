@@ -401,15 +401,15 @@ async fn unit_names_are_escaped_in_html(db: Db) {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, contacts) = json(
-        app.put(
-            &format!("/api/units/{id}/contacts"),
-            &json!({"contacts": [{"name": "李明", "email": "li@x.example"}]}),
+    let (status, lead) = json(
+        app.post(
+            "/api/users",
+            &json!({"username": "li", "display_name": "李明", "email": "li@x.example", "role": "county_lead", "units": [id]}),
         )
         .await,
     )
     .await;
-    assert_eq!(status, 200, "{contacts}");
+    assert_eq!(status, 201, "{lead}");
     let c = issue(&app).await;
     let html = c["body_html"].as_str().unwrap_or("");
     assert!(
@@ -456,34 +456,6 @@ async fn bad_requests_write_nothing(db: Db) {
     assert_field_error(status, &err, "year");
     let (status, _) = json(app.post_raw("/api/circulars", "{\"year\": 20").await).await;
     assert_eq!(status, 400);
-
-    let (_, units) = json(app.get("/api/units").await).await;
-    let unit = units["items"][0]["id"].as_i64().expect("id");
-    let path = format!("/api/units/{unit}/contacts");
-    let (status, err) = json(
-        app.put(&path, &json!({"contacts": [{"name": "张三", "email": "not-an-email"}]}))
-            .await,
-    )
-    .await;
-    assert_field_error(status, &err, "contacts[0].email");
-    let (status, err) = json(app.put(&path, &json!({"contacts": [{"email": "a@b.example"}]})).await).await;
-    assert_field_error(status, &err, "contacts[0].name");
-    let (status, _) = json(app.put("/api/units/999/contacts", &json!({"contacts": []})).await).await;
-    assert_eq!(status, 404);
-    let (_, kept) = json(app.get(&path).await).await;
-    assert_eq!(
-        kept["items"][0]["email"], "hunjiang@baishan.example",
-        "a rejected list changes nothing"
-    );
-    let (status, replaced) = json(
-        app.put(
-            &path,
-            &json!({"contacts": [{"name": "王五", "email": "w5@baishan.example"}]}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!((status, replaced["items"].as_array().map(Vec::len)), (200, Some(1)));
 
     let (_, list) = json(app.get("/api/circulars").await).await;
     assert_eq!(list["total"], 1, "only the valid 2016 circular was written");

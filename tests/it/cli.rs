@@ -232,3 +232,93 @@ fn migrations_revert_and_reapply() {
         assert_eq!(bayige::db::migrate(&mut conn).expect("again"), applied, "{url}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_tokens_from_the_command_line() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (url, guard) = fresh_sqlite();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bayige"))
+            .args(args)
+            .env("BAYIGE_DATABASE_URL", &url)
+            .env("BAYIGE_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write");
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().expect("output")
+    };
+    assert!(run(&["demo"], None).status.success());
+    let o = run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "zhou",
+            "--role",
+            "inspector",
+            "--unit",
+            "220681",
+            "--password-stdin",
+        ],
+        Some("a very long password\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "bad",
+            "--role",
+            "county_lead",
+            "--unit",
+            "999999",
+        ],
+        None,
+    );
+    assert!(error_line(&o).contains("999999"));
+    let o = run(&["token", "create", "--username", "zhou", "--name", "巡检平板"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(token.starts_with("byg_"), "{token}");
+    let listed = String::from_utf8_lossy(&run(&["user", "list"], None).stdout).into_owned();
+    assert!(
+        listed.contains("zhou") && listed.contains("inspector") && listed.contains("lead-linjiang"),
+        "{listed}"
+    );
+
+    // The token works against the service, for the user's unit only.
+    let app = TestApp::start(url.clone(), guard, "sqlite", None).await;
+    let zhou = app.with_client(crate::support::client_with(&token));
+    let (status, me) = json(zhou.get("/api/me").await).await;
+    assert_eq!(
+        (status, me["username"].as_str(), me["role"].as_str()),
+        (200, Some("zhou"), Some("inspector"))
+    );
+    let (_, list) = json(zhou.get("/api/stations?per_page=100").await).await;
+    let units: std::collections::BTreeSet<i64> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["unit_id"].as_i64())
+        .collect();
+    assert_eq!(units.len(), 1, "临江市 only: {units:?}");
+    assert!(run(&["user", "disable", "zhou"], None).status.success());
+    assert_eq!(
+        zhou.get("/api/me").await.status(),
+        401,
+        "a disabled user's token stops working"
+    );
+}

@@ -5,6 +5,7 @@
 mod smtp;
 mod support;
 
+mod auth;
 mod circulars;
 mod cli;
 mod demo;

@@ -66,6 +66,8 @@ pub struct TestApp {
     pub data: tempfile::TempDir,
     /// The app's context, for calling use cases directly.
     pub ctx: bayige::app::Ctx,
+    /// Whether this value started the app (and stops it when dropped).
+    owner: bool,
     _guard: DbGuard,
 }
 
@@ -124,6 +126,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         mail_max_attempts: 8,
         mail_retry_base_ms: 100,
         mail_poll_ms: 50,
+        cookie_secure: Some(true),
     }
 }
 
@@ -164,8 +167,10 @@ impl Drop for TestApp {
     /// Stops the background tasks before the database goes away, so that
     /// none of them waits on a connection to a dropped database.
     fn drop(&mut self) {
-        self.ctx.shutdown();
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        if self.owner {
+            self.ctx.shutdown();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }
 
@@ -218,17 +223,23 @@ impl TestApp {
             .expect("app context");
         bayige::cli::spawn_background(&ctx).expect("background tasks");
         let app_ctx = ctx.clone();
+        // Every app has an administrator; the default client acts as them.
+        let admin_ctx = ctx.clone();
+        let admin_token = tokio::task::spawn_blocking(move || issue_token(&admin_ctx, "admin", "admin", &[]))
+            .await
+            .expect("join");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let port = listener.local_addr().expect("addr").port();
         let server = bayige::http::server(ctx, listener, 2).expect("server");
         tokio::spawn(server);
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
-            client: Client::new(),
+            client: client_with(&admin_token),
             db_url,
             backend,
             data,
             ctx: app_ctx,
+            owner: true,
             _guard: guard,
         }
     }
@@ -248,6 +259,30 @@ impl TestApp {
     /// extra checklists.
     pub async fn restart(&self, checklists: Option<PathBuf>) -> TestApp {
         TestApp::start(self.db_url.clone(), DbGuard::Shared, self.backend, checklists).await
+    }
+
+    /// A client acting as a new user with `role` in `units`.
+    pub async fn as_user(&self, username: &str, role: &str, units: &[i32]) -> TestApp {
+        let ctx = self.ctx.clone();
+        let (name, role, units) = (username.to_owned(), role.to_owned(), units.to_vec());
+        let token = tokio::task::spawn_blocking(move || issue_token(&ctx, &name, &role, &units))
+            .await
+            .expect("join");
+        self.with_client(client_with(&token))
+    }
+
+    /// The same app seen through another client.
+    pub fn with_client(&self, client: Client) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client,
+            db_url: self.db_url.clone(),
+            backend: self.backend,
+            data: tempfile::tempdir().expect("dir"),
+            ctx: self.ctx.clone(),
+            owner: false,
+            _guard: DbGuard::Shared,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -302,6 +337,41 @@ impl TestApp {
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().expect("unit id")
     }
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Client::builder().default_headers(headers).build().expect("client")
+}
+
+/// Creates a user (or reuses it) and returns a fresh API token for it.
+pub fn issue_token(ctx: &bayige::app::Ctx, username: &str, role: &str, units: &[i32]) -> String {
+    use bayige::app::users::{self, TokenInput, UserInput};
+    let system = bayige::auth::Principal::system("test");
+    let mut conn = ctx.pool.get().expect("conn");
+    let user = match users::by_username(&mut conn, username) {
+        Ok(u) => u.id,
+        Err(_) => {
+            let input = UserInput {
+                username: Some(username.to_owned()),
+                display_name: Some(format!("测试{username}")),
+                email: Some(format!("{username}@test.example")),
+                role: Some(role.to_owned()),
+                units: Some(units.to_vec()),
+                password: Some("correct horse battery".to_owned()),
+                active: Some(true),
+            };
+            users::create(&mut conn, &system, input).expect("create user").user.id
+        }
+    };
+    let input = TokenInput {
+        name: Some(format!("test token of {username}")),
+        user_id: Some(user),
+    };
+    users::create_token(&mut conn, &system, input).expect("token").secret
 }
 
 /// Status and JSON body of a response.

@@ -9,6 +9,7 @@ use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::{self, Period, PeriodQuery};
 use crate::app::{Ctx, paging};
 use crate::error::{AppError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -18,25 +19,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/circulars", web::get().to(list))
         .route("/circulars/{id}", web::get().to(get))
         .route("/circulars/{id}/deliveries", web::get().to(deliveries))
-        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry))
-        .route("/units/{id}/contacts", web::put().to(set_contacts))
-        .route("/units/{id}/contacts", web::get().to(contacts));
+        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry));
 }
 
-async fn get_progress(ctx: web::Data<Ctx>, query: web::Query<PeriodQuery>) -> Result<HttpResponse, AppError> {
+async fn get_progress(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
     let period = query.into_inner().parse()?;
-    let p = ctx.run(move |conn, ctx| progress::compute(conn, ctx, &period)).await?;
+    let p = ctx
+        .run(move |conn, ctx| progress::for_principal(conn, ctx, &p, &period))
+        .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
-async fn preview(ctx: web::Data<Ctx>, Json(period): Json<Period>) -> Result<HttpResponse, AppError> {
-    let p = ctx.run(move |conn, ctx| circulars::preview(conn, ctx, period)).await?;
+async fn preview(ctx: web::Data<Ctx>, Auth(p): Auth, Json(period): Json<Period>) -> Result<HttpResponse, AppError> {
+    let p = ctx
+        .run(move |conn, ctx| circulars::preview(conn, ctx, &p, period))
+        .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
 /// Issues a circular. An `Idempotency-Key` header makes a retried request
 /// return the circular issued the first time (200) instead of a new one.
-async fn issue(ctx: web::Data<Ctx>, req: HttpRequest, Json(period): Json<Period>) -> Result<HttpResponse, AppError> {
+async fn issue(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    req: HttpRequest,
+    Json(period): Json<Period>,
+) -> Result<HttpResponse, AppError> {
     let key = match req.headers().get("Idempotency-Key") {
         None => None,
         Some(v) => Some(
@@ -51,7 +63,7 @@ async fn issue(ctx: web::Data<Ctx>, req: HttpRequest, Json(period): Json<Period>
         schedule_period: None,
     };
     let (c, created) = ctx
-        .run(move |conn, ctx| circulars::issue(conn, ctx, period, opts))
+        .run(move |conn, ctx| circulars::issue(conn, ctx, &p, period, opts))
         .await?;
     let mut resp = if created {
         HttpResponse::Created()
@@ -69,7 +81,7 @@ struct ListQuery {
     per_page: Option<String>,
 }
 
-async fn list(ctx: web::Data<Ctx>, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
@@ -78,39 +90,27 @@ async fn list(ctx: web::Data<Ctx>, query: web::Query<ListQuery>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(items))
 }
 
-async fn get(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn get(ctx: web::Data<Ctx>, Auth(_p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
     let c = ctx.run(move |conn, _| circulars::get(conn, cid)).await?;
     Ok(HttpResponse::Ok().json(c))
 }
 
-async fn deliveries(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn deliveries(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
-    let items = ctx.run(move |conn, _| circulars::deliveries(conn, cid)).await?;
+    let items = ctx.run(move |conn, _| circulars::deliveries(conn, &p, cid)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-async fn retry(ctx: web::Data<Ctx>, path: web::Path<(String, String)>) -> Result<HttpResponse, AppError> {
+async fn retry(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
     let (c, d) = path.into_inner();
     let (cid, did) = (id(&c, "通报")?, id(&d, "投递记录")?);
-    let delivery = ctx.run(move |conn, ctx| circulars::retry(conn, ctx, cid, did)).await?;
-    Ok(HttpResponse::Ok().json(delivery))
-}
-
-async fn set_contacts(
-    ctx: web::Data<Ctx>,
-    path: web::Path<String>,
-    Json(input): Json<circulars::ContactsInput>,
-) -> Result<HttpResponse, AppError> {
-    let unit = id(&path, "单位")?;
-    let items = ctx
-        .run(move |conn, _| circulars::set_contacts(conn, unit, input))
+    let delivery = ctx
+        .run(move |conn, ctx| circulars::retry(conn, ctx, &p, cid, did))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
-}
-
-async fn contacts(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let unit = id(&path, "单位")?;
-    let items = ctx.run(move |conn, _| circulars::contacts(conn, unit)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(delivery))
 }

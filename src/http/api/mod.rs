@@ -4,6 +4,7 @@ mod circulars;
 mod standards;
 mod stations;
 mod units;
+mod users;
 mod visits;
 
 use actix_web::{HttpResponse, web};
@@ -13,14 +14,18 @@ use crate::app::Ctx;
 use crate::error::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).service(
-        web::scope("/api")
-            .configure(standards::routes)
-            .configure(units::routes)
-            .configure(stations::routes)
-            .configure(visits::routes)
-            .configure(circulars::routes),
-    );
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/login", web::post().to(crate::http::auth::login))
+        .route("/logout", web::post().to(crate::http::auth::logout))
+        .service(
+            web::scope("/api")
+                .configure(standards::routes)
+                .configure(units::routes)
+                .configure(stations::routes)
+                .configure(visits::routes)
+                .configure(circulars::routes)
+                .configure(users::routes),
+        );
 }
 
 /// Liveness and database reachability.

@@ -6,13 +6,14 @@ use serde_json::json;
 
 use crate::app::Ctx;
 use crate::error::{AppError, FieldErrors};
+use crate::http::auth::Auth;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/standards", web::get().to(list))
         .route("/standards/{id}", web::get().to(get));
 }
 
-async fn list(ctx: web::Data<Ctx>) -> HttpResponse {
+async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
     let items: Vec<_> = ctx
         .standards
         .latest_all()
@@ -36,6 +37,7 @@ struct VersionQuery {
 /// The newest version, or `?version=N`.
 async fn get(
     ctx: web::Data<Ctx>,
+    _auth: Auth,
     path: web::Path<String>,
     query: web::Query<VersionQuery>,
 ) -> Result<HttpResponse, AppError> {

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::id;
 use crate::app::{Ctx, units};
 use crate::error::{AppError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -16,13 +17,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/plans", web::get().to(plans));
 }
 
-async fn list(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppError> {
-    let items = ctx.run(|conn, _| units::list(conn)).await?;
+async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
+    let items = ctx.run(move |conn, _| units::list(conn)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-async fn create(ctx: web::Data<Ctx>, Json(input): Json<units::UnitInput>) -> Result<HttpResponse, AppError> {
-    let unit = ctx.run(move |conn, ctx| units::create(conn, ctx, input)).await?;
+async fn create(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    Json(input): Json<units::UnitInput>,
+) -> Result<HttpResponse, AppError> {
+    let unit = ctx.run(move |conn, ctx| units::create(conn, ctx, &p, input)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/units/{}", unit.id)))
         .json(unit))
@@ -34,13 +39,16 @@ fn year(raw: &str) -> Result<i32, AppError> {
 
 async fn set_plan(
     ctx: web::Data<Ctx>,
+    Auth(p): Auth,
     path: web::Path<(String, String)>,
     Json(input): Json<units::PlanInput>,
 ) -> Result<HttpResponse, AppError> {
     let (unit_id, y) = path.into_inner();
     let unit_id = id(&unit_id, "单位")?;
     let y = year(&y)?;
-    let plan = ctx.run(move |conn, _| units::set_plan(conn, unit_id, y, input)).await?;
+    let plan = ctx
+        .run(move |conn, _| units::set_plan(conn, &p, unit_id, y, input))
+        .await?;
     Ok(HttpResponse::Ok().json(plan))
 }
 
@@ -49,11 +57,11 @@ struct PlansQuery {
     year: Option<String>,
 }
 
-async fn plans(ctx: web::Data<Ctx>, query: web::Query<PlansQuery>) -> Result<HttpResponse, AppError> {
+async fn plans(ctx: web::Data<Ctx>, Auth(p): Auth, query: web::Query<PlansQuery>) -> Result<HttpResponse, AppError> {
     let y = match query.into_inner().year {
         Some(y) => year(&y)?,
         None => chrono::Datelike::year(&ctx.today()),
     };
-    let plans = ctx.run(move |conn, _| units::plans(conn, y)).await?;
+    let plans = ctx.run(move |conn, _| units::plans(conn, &p, y)).await?;
     Ok(HttpResponse::Ok().json(plans))
 }

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use super::id;
 use crate::app::{Ctx, evidence, guidance, visits};
 use crate::error::{AppError, FieldErrors};
+use crate::http::auth::Auth;
 use crate::http::json::Json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -24,65 +25,81 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn record(
     ctx: web::Data<Ctx>,
+    Auth(p): Auth,
     path: web::Path<String>,
     Json(input): Json<visits::VisitInput>,
 ) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
     let visit = ctx
-        .run(move |conn, ctx| visits::record(conn, ctx, station, input))
+        .run(move |conn, ctx| visits::record(conn, ctx, &p, station, input))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/visits/{}", visit.id)))
         .json(visit))
 }
 
-async fn list(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn list(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
-    let items = ctx.run(move |conn, _| visits::list_for_station(conn, station)).await?;
+    let items = ctx
+        .run(move |conn, _| visits::list_for_station(conn, &p, station))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
-async fn checklist(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn checklist(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
-    let state = ctx.run(move |conn, ctx| visits::checklist(conn, ctx, station)).await?;
+    let state = ctx
+        .run(move |conn, ctx| visits::checklist(conn, ctx, &p, station))
+        .await?;
     Ok(HttpResponse::Ok().json(state))
 }
 
-async fn template(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn template(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
-    let t = ctx.run(move |conn, ctx| visits::template(conn, ctx, station)).await?;
+    let t = ctx
+        .run(move |conn, ctx| visits::template(conn, ctx, &p, station))
+        .await?;
     Ok(HttpResponse::Ok().json(t))
 }
 
-async fn get(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
-    let v = ctx.run(move |conn, ctx| visits::get(conn, ctx, visit)).await?;
+    let v = ctx.run(move |conn, ctx| visits::get(conn, ctx, &p, visit)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 async fn void(
     ctx: web::Data<Ctx>,
+    Auth(p): Auth,
     path: web::Path<String>,
     Json(input): Json<visits::VoidInput>,
 ) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
-    let v = ctx.run(move |conn, ctx| visits::void(conn, ctx, visit, input)).await?;
+    let v = ctx
+        .run(move |conn, ctx| visits::void(conn, ctx, &p, visit, input))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 async fn list_guidance(
     ctx: web::Data<Ctx>,
+    Auth(p): Auth,
     query: web::Query<guidance::GuidanceQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
-    let page = ctx.run(move |conn, ctx| guidance::list(conn, ctx, q)).await?;
+    let page = ctx.run(move |conn, ctx| guidance::list(conn, ctx, &p, q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// `multipart/form-data` with a text field `item_code` and a file field
 /// `file`. The file is read up to the configured limit; beyond it, 413 and
 /// nothing is stored.
-async fn upload(ctx: web::Data<Ctx>, path: web::Path<String>, mut form: Multipart) -> Result<HttpResponse, AppError> {
+async fn upload(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    mut form: Multipart,
+) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
     let limit = ctx.settings.evidence_max_bytes;
     let mut item_code: Option<String> = None;
@@ -133,7 +150,7 @@ async fn upload(ctx: web::Data<Ctx>, path: web::Path<String>, mut form: Multipar
         return Err(AppError::internal("upload", anyhow::anyhow!("checked fields missing")));
     };
     let e = ctx
-        .run(move |conn, ctx| evidence::attach(conn, ctx, visit, &item_code, &file_name, &bytes))
+        .run(move |conn, ctx| evidence::attach(conn, ctx, &p, visit, &item_code, &file_name, &bytes))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/evidence/{}", e.id)))
@@ -150,9 +167,9 @@ fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     }
 }
 
-async fn download(ctx: web::Data<Ctx>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn download(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let eid = id(&path, "证据")?;
-    let (e, bytes) = ctx.run(move |conn, ctx| evidence::read(conn, ctx, eid)).await?;
+    let (e, bytes) = ctx.run(move |conn, ctx| evidence::read(conn, ctx, &p, eid)).await?;
     let disposition = ContentDisposition {
         disposition: DispositionType::Inline,
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {

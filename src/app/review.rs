@@ -1,0 +1,165 @@
+//! The county lead's review queue: the unit's non-compliant stations, its
+//! overdue guidance and its progress row, each with its acknowledgement.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, snapshot};
+use super::{Ctx, clean};
+use crate::auth::policy;
+use crate::auth::{Principal, Role};
+use crate::db::guidance::{self as guidance_store, Filter, GuidanceRow, StatusFilter};
+use crate::db::stations::{self as station_store, Station};
+use crate::db::units::{self as units_store, Unit};
+use crate::db::users::{self as store, Acknowledgement};
+use crate::db::{self, DbConnection, progress as progress_store};
+use crate::domain::progress::{self, Row};
+use crate::error::{AppError, FieldErrors};
+
+/// The most overdue guidance listed in one queue.
+pub const MAX_ITEMS: i64 = 500;
+
+#[derive(Debug, Serialize)]
+pub struct Item<T: Serialize> {
+    #[serde(flatten)]
+    pub item: T,
+    /// The latest acknowledgement, if any.
+    pub acknowledgement: Option<Acknowledgement>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Review {
+    pub unit: Unit,
+    pub as_of: NaiveDate,
+    pub progress: Option<Item<Row>>,
+    pub stations: Vec<Item<Station>>,
+    pub overdue_guidance: Vec<Item<GuidanceRow>>,
+}
+
+/// Which unit's queue: a county lead's own; others name one they may read.
+fn unit_for(p: &Principal, requested: Option<i32>) -> Result<i32, AppError> {
+    let unit = match (p.role, requested, p.units.as_slice()) {
+        (Role::CountyLead, None, [own]) => *own,
+        (_, Some(u), _) => u,
+        _ => return Err(FieldErrors::single("unit_id", "须指定单位")),
+    };
+    policy::can_read_unit(p, unit)?;
+    Ok(unit)
+}
+
+fn latest<'a>(acks: &'a [Acknowledgement], kind: &str, target: &str) -> Option<&'a Acknowledgement> {
+    acks.iter().find(|a| a.kind == kind && a.target_id == target)
+}
+
+pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<i32>) -> Result<Review, AppError> {
+    let unit_id = unit_for(p, unit_id)?;
+    let unit = units_store::get(conn, unit_id)?.ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
+    let today = ctx.today();
+    let acks = store::acknowledgements_of(conn, unit_id)?;
+    let progress = if progress_store::year_has_plans(conn, today.year())? {
+        let counts = progress_store::unit_counts(conn, today.year(), today)?;
+        progress::compute(today.year(), today, ctx.settings.circular.lag_tolerance, counts)
+            .ok()
+            .and_then(|p| p.rows.into_iter().find(|r| r.unit_id == unit_id))
+            .map(|row| Item {
+                acknowledgement: latest(&acks, "progress", &today.year().to_string()).cloned(),
+                item: row,
+            })
+    } else {
+        None
+    };
+    let stations = station_store::non_compliant(conn, unit_id)?
+        .into_iter()
+        .map(|s| Item {
+            acknowledgement: latest(&acks, "station", &s.id.to_string()).cloned(),
+            item: s,
+        })
+        .collect();
+    let filter = Filter {
+        status: Some(StatusFilter::Overdue),
+        unit_id: Some(unit_id),
+        units: None,
+        station_id: None,
+        as_of: today,
+    };
+    let (rows, _) = guidance_store::list(conn, &filter, 1, MAX_ITEMS)?;
+    let overdue_guidance = rows
+        .into_iter()
+        .map(|g| Item {
+            acknowledgement: latest(&acks, "guidance", &g.guidance.id.to_string()).cloned(),
+            item: g,
+        })
+        .collect();
+    Ok(Review {
+        unit,
+        as_of: today,
+        progress,
+        stations,
+        overdue_guidance,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AckInput {
+    pub comment: Option<String>,
+}
+
+/// A county lead acknowledges one shortfall of their unit with a comment.
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    kind: &str,
+    id: &str,
+    input: AckInput,
+) -> Result<Acknowledgement, AppError> {
+    let comment = clean(input.comment).ok_or_else(|| FieldErrors::single("comment", "须填写说明"))?;
+    if comment.chars().count() > 1000 {
+        return Err(FieldErrors::single("comment", "说明不超过1000个字符"));
+    }
+    let number = |what: &str| {
+        id.parse::<i32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| AppError::NotFound(format!("{what} {id} 不存在")))
+    };
+    db::write_tx(conn, |conn| {
+        let unit = match kind {
+            "station" => {
+                station_store::get(conn, number("服务站")?)?
+                    .ok_or_else(|| AppError::NotFound(format!("服务站 {id} 不存在")))?
+                    .unit_id
+            }
+            "guidance" => {
+                let g = guidance_store::get(conn, number("整改意见")?)?
+                    .ok_or_else(|| AppError::NotFound(format!("整改意见 {id} 不存在")))?;
+                station_store::get(conn, g.station_id)?
+                    .ok_or_else(|| AppError::NotFound(format!("服务站 {} 不存在", g.station_id)))?
+                    .unit_id
+            }
+            "progress" => {
+                let year = number("年度")?;
+                if year != ctx.today().year() && !progress_store::year_has_plans(conn, year)? {
+                    return Err(AppError::NotFound(format!("{year}年度没有建站计划")));
+                }
+                match p.units.as_slice() {
+                    [own] => *own,
+                    _ => return Err(AppError::Forbidden("无权确认问题（仅限县级负责人）".into())),
+                }
+            }
+            other => {
+                return Err(AppError::NotFound(format!(
+                    "没有“{other}”类的问题，应为 station、guidance 或 progress"
+                )));
+            }
+        };
+        policy::can_acknowledge(p, unit)?;
+        let user_id = p
+            .user_id
+            .ok_or_else(|| AppError::Forbidden("须以用户身份确认".into()))?;
+        let ack = store::acknowledge(conn, kind, id, unit, user_id, &comment, db::now())?;
+        audit::record(conn, p, "review.ack", kind, id, None, snapshot(&ack))?;
+        Ok(ack)
+    })
+}

@@ -1,0 +1,159 @@
+//! The one place that decides who may do what.
+//!
+//! - admin (the city bureau): everything, city-wide;
+//! - inspector: read and record visits (with evidence) in assigned units;
+//! - county_lead: read everything of one unit, acknowledge its shortfalls;
+//! - viewer: read only, city-wide or in its units.
+//!
+//! Reading outside one's units is 403; lists are filtered to the units a
+//! principal may read, so nothing of other units leaks, not even counts.
+
+use super::{Principal, Role};
+use crate::error::AppError;
+
+/// What a principal may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    City,
+    Units(Vec<i32>),
+}
+
+impl Scope {
+    pub fn contains(&self, unit: i32) -> bool {
+        match self {
+            Scope::City => true,
+            Scope::Units(u) => u.contains(&unit),
+        }
+    }
+
+    /// The unit filter for a list query: None = all units.
+    pub fn units(&self) -> Option<&[i32]> {
+        match self {
+            Scope::City => None,
+            Scope::Units(u) => Some(u),
+        }
+    }
+}
+
+/// Actions reserved to the city bureau.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    ManageUnits,
+    ManagePlans,
+    ManageStations,
+    VoidVisit,
+    Circulars,
+    ManageUsers,
+    ReadAudit,
+}
+
+fn forbidden(what: &str) -> AppError {
+    AppError::Forbidden(format!("无权{what}"))
+}
+
+pub fn read_scope(p: &Principal) -> Scope {
+    match (p.role, p.units.is_empty()) {
+        (Role::Admin, _) | (Role::Viewer, true) => Scope::City,
+        _ => Scope::Units(p.units.clone()),
+    }
+}
+
+pub fn require_admin(p: &Principal, action: Admin) -> Result<(), AppError> {
+    if p.role == Role::Admin {
+        return Ok(());
+    }
+    let what = match action {
+        Admin::ManageUnits => "管理单位",
+        Admin::ManagePlans => "下达计划",
+        Admin::ManageStations => "管理服务站名录",
+        Admin::VoidVisit => "作废检查记录",
+        Admin::Circulars => "印发或管理通报",
+        Admin::ManageUsers => "管理用户",
+        Admin::ReadAudit => "查看审计日志",
+    };
+    Err(forbidden(what))
+}
+
+pub fn can_read_unit(p: &Principal, unit: i32) -> Result<(), AppError> {
+    if read_scope(p).contains(unit) {
+        Ok(())
+    } else {
+        Err(forbidden("查看其他单位的数据"))
+    }
+}
+
+/// Recording a visit or attaching evidence at a station of `unit`.
+pub fn can_record_visit(p: &Principal, unit: i32) -> Result<(), AppError> {
+    match p.role {
+        Role::Admin => Ok(()),
+        Role::Inspector if p.units.contains(&unit) => Ok(()),
+        Role::Inspector => Err(forbidden("在未分配的单位记录检查")),
+        _ => Err(forbidden("记录检查")),
+    }
+}
+
+/// Acknowledging a shortfall of `unit`: its county lead.
+pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
+    match p.role {
+        Role::CountyLead if p.units.contains(&unit) => Ok(()),
+        Role::CountyLead => Err(forbidden("确认其他单位的问题")),
+        _ => Err(forbidden("确认问题（仅限县级负责人）")),
+    }
+}
+
+/// The shape of a user's unit list for their role.
+pub fn check_units_for_role(role: Role, units: &[i32]) -> Result<(), &'static str> {
+    match (role, units.len()) {
+        (Role::Admin, 0) => Ok(()),
+        (Role::Admin, _) => Err("管理员不限定单位"),
+        (Role::Inspector, 0) => Err("检查员至少分配一个单位"),
+        (Role::CountyLead, 1) => Ok(()),
+        (Role::CountyLead, _) => Err("县级负责人须且只能属于一个单位"),
+        (Role::Viewer, 0 | 1) | (Role::Inspector, _) => Ok(()),
+        (Role::Viewer, _) => Err("只读用户为全市或一个单位"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Via;
+
+    fn p(role: Role, units: &[i32]) -> Principal {
+        Principal {
+            user_id: Some(1),
+            username: "u".into(),
+            role,
+            units: units.to_vec(),
+            via: Via::Token,
+        }
+    }
+
+    #[test]
+    fn roles_and_scopes() {
+        let admin = p(Role::Admin, &[]);
+        let inspector = p(Role::Inspector, &[1, 2]);
+        let lead = p(Role::CountyLead, &[6]);
+        let city_viewer = p(Role::Viewer, &[]);
+        let unit_viewer = p(Role::Viewer, &[3]);
+        assert_eq!(read_scope(&admin), Scope::City);
+        assert_eq!(read_scope(&city_viewer), Scope::City);
+        assert_eq!(read_scope(&unit_viewer), Scope::Units(vec![3]));
+        assert!(can_read_unit(&lead, 6).is_ok() && can_read_unit(&lead, 3).is_err());
+        assert!(can_record_visit(&inspector, 2).is_ok());
+        assert!(can_record_visit(&inspector, 6).is_err());
+        assert!(can_record_visit(&lead, 6).is_err(), "a lead reads, does not inspect");
+        assert!(can_record_visit(&city_viewer, 1).is_err());
+        assert!(can_acknowledge(&lead, 6).is_ok() && can_acknowledge(&lead, 1).is_err());
+        assert!(can_acknowledge(&admin, 6).is_err(), "acknowledging is the lead's");
+        for action in [Admin::VoidVisit, Admin::Circulars, Admin::ManageUsers, Admin::ReadAudit] {
+            assert!(require_admin(&admin, action).is_ok());
+            for other in [&inspector, &lead, &city_viewer] {
+                assert!(require_admin(other, action).is_err());
+            }
+        }
+        assert!(check_units_for_role(Role::CountyLead, &[1, 2]).is_err());
+        assert!(check_units_for_role(Role::Inspector, &[]).is_err());
+        assert!(check_units_for_role(Role::Viewer, &[]).is_ok());
+    }
+}

@@ -1,0 +1,79 @@
+//! The audit log: append-only (this module has no update or delete).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConnection;
+use super::schema::audit_log;
+
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i32,
+    pub at: NaiveDateTime,
+    pub user_id: Option<i32>,
+    pub username: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewEntry<'a> {
+    pub at: NaiveDateTime,
+    pub user_id: Option<i32>,
+    pub username: &'a str,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub before_value: Option<&'a str>,
+    pub after_value: Option<&'a str>,
+}
+
+pub fn append(conn: &mut DbConnection, e: &NewEntry) -> QueryResult<usize> {
+    diesel::insert_into(audit_log::table).values(e).execute(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub username: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+fn filtered(f: &Filter) -> audit_log::BoxedQuery<'static, super::MultiBackend> {
+    let mut q = audit_log::table.into_boxed();
+    if let Some(e) = &f.entity {
+        q = q.filter(audit_log::entity.eq(e.clone()));
+    }
+    if let Some(id) = &f.entity_id {
+        q = q.filter(audit_log::entity_id.eq(id.clone()));
+    }
+    if let Some(u) = &f.username {
+        q = q.filter(audit_log::username.eq(u.clone()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(audit_log::at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(audit_log::at.lt(to));
+    }
+    q
+}
+
+/// Newest first.
+pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<AuditEntry>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order(audit_log::id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(audit_log::all_columns)
+        .load(conn)?;
+    Ok((items, total))
+}
