@@ -111,3 +111,11 @@ pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Quer
 pub fn year_has_plans(conn: &mut DbConnection, year: i32) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(plans::table.filter(plans::year.eq(year)))).get_result(conn)
 }
+
+/// The latest year up to `year` that has plans.
+pub fn latest_plan_year(conn: &mut DbConnection, year: i32) -> QueryResult<Option<i32>> {
+    plans::table
+        .filter(plans::year.le(year))
+        .select(diesel::dsl::max(plans::year))
+        .first(conn)
+}

@@ -9,7 +9,6 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 
-use super::json::Json;
 use crate::app::Ctx;
 use crate::app::users::{self, LoginInput, SESSION_HOURS};
 use crate::auth::Principal;
@@ -87,7 +86,7 @@ pub fn session_cookie(ctx: &Ctx, value: &str, max_age_hours: i64) -> Cookie<'sta
 /// `POST /login` with `{"username","password"}`: sets the session cookie and
 /// returns the user and the CSRF token. Failures are slowed down; repeated
 /// ones lock the account for a while (429).
-pub async fn login(ctx: web::Data<Ctx>, Json(input): Json<LoginInput>) -> Result<HttpResponse, AppError> {
+pub async fn login(ctx: web::Data<Ctx>, input: LoginInput) -> Result<HttpResponse, AppError> {
     let outcome = ctx.run(move |conn, ctx| Ok(users::login(conn, ctx, input))).await?;
     match outcome {
         Ok(signed) => {
@@ -103,15 +102,30 @@ pub async fn login(ctx: web::Data<Ctx>, Json(input): Json<LoginInput>) -> Result
     }
 }
 
-/// `POST /logout`: ends the session and clears the cookie.
-pub async fn logout(ctx: web::Data<Ctx>, req: HttpRequest, auth: Auth) -> Result<HttpResponse, AppError> {
-    if let Some(secret) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) {
-        ctx.run(move |conn, _| users::logout(conn, &secret)).await?;
+/// Ends the session of the request's cookie, if the CSRF token `sent` (from
+/// a form field, or else the `X-CSRF-Token` header) matches; returns the
+/// removal cookie.
+pub async fn end_session(ctx: &Ctx, req: &HttpRequest, sent: Option<String>) -> Result<Cookie<'static>, AppError> {
+    let secret = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(|| AppError::Unauthorized("请先登录".into()))?;
+    let lookup = secret.clone();
+    let (p, csrf) = ctx
+        .run(move |conn, _| users::principal_from_session(conn, &lookup))
+        .await?;
+    let sent = sent.or_else(|| {
+        req.headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    if !sent.as_deref().is_some_and(|c| same_secret(c, &csrf)) {
+        return Err(AppError::Forbidden("CSRF 校验失败，请刷新页面后重试".into()));
     }
-    tracing::info!(user = %auth.0.username, "signed out");
-    let mut gone = session_cookie(&ctx, "", 0);
+    ctx.run(move |conn, _| users::logout(conn, &secret)).await?;
+    tracing::info!(user = %p.username, "signed out");
+    let mut gone = session_cookie(ctx, "", 0);
     gone.make_removal();
-    Ok(HttpResponse::Ok()
-        .cookie(gone)
-        .json(serde_json::json!({ "signed_out": true })))
+    Ok(gone)
 }

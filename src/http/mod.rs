@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod json;
+pub mod pages;
 
 use std::net::TcpListener;
 
@@ -69,6 +70,7 @@ pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(ctx))
             .app_data(web::PayloadConfig::new(JSON_LIMIT))
             .configure(api::routes)
+            .configure(pages::routes)
             .default_service(web::to(not_found));
     }
 }

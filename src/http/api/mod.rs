@@ -14,18 +14,15 @@ use crate::app::Ctx;
 use crate::error::AppError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/login", web::post().to(crate::http::auth::login))
-        .route("/logout", web::post().to(crate::http::auth::logout))
-        .service(
-            web::scope("/api")
-                .configure(standards::routes)
-                .configure(units::routes)
-                .configure(stations::routes)
-                .configure(visits::routes)
-                .configure(circulars::routes)
-                .configure(users::routes),
-        );
+    cfg.route("/healthz", web::get().to(healthz)).service(
+        web::scope("/api")
+            .configure(standards::routes)
+            .configure(units::routes)
+            .configure(stations::routes)
+            .configure(visits::routes)
+            .configure(circulars::routes)
+            .configure(users::routes),
+    );
 }
 
 /// Liveness and database reachability.

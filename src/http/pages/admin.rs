@@ -1,0 +1,126 @@
+//! Administration pages: users and the audit log.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use minijinja::{Value, context};
+
+use super::{PageResult, Viewer, flash_for, redirect, render, render_status, val};
+use crate::app::audit::{self, AuditQuery};
+use crate::app::{Ctx, users};
+use crate::auth::Role;
+use crate::db::units as units_store;
+use crate::error::{AppError, FieldErrors};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users", web::get().to(users_page))
+        .route("/users", web::post().to(create_user))
+        .route("/audit", web::get().to(audit_page));
+}
+
+async fn users_view(
+    ctx: &Ctx,
+    v: &Viewer,
+    status: StatusCode,
+    flash: Option<&str>,
+    form: HashMap<String, String>,
+    err: Option<FieldErrors>,
+) -> PageResult {
+    let p = v.p.clone();
+    let (list, units) = ctx
+        .run(move |conn, _| Ok((users::list(conn, &p)?, units_store::list(conn)?)))
+        .await?;
+    let unit_names: HashMap<String, String> = units.iter().map(|u| (u.id.to_string(), u.name.clone())).collect();
+    let roles: HashMap<&str, &str> = Role::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
+    let role_list: Vec<(&str, &str)> = Role::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
+    let users_flat: Vec<Value> = list
+        .iter()
+        .map(|u| context! { units => u.units.clone(), can_sign_in => u.can_sign_in, ..val(&u.user) })
+        .collect();
+    let message = err.as_ref().map(|_| "请修改标红的项目后再提交。");
+    let mut form = form;
+    for key in ["username", "display_name", "email"] {
+        form.entry(key.to_owned()).or_default();
+    }
+    form.entry("role".to_owned()).or_insert_with(|| "inspector".to_owned());
+    render_status(
+        status,
+        "users.html",
+        Some(v),
+        "用户管理",
+        flash,
+        context! {
+            users => users_flat, units => val(&units), unit_names, roles, role_list,
+            form, errors => val(err.unwrap_or_default()), message,
+        },
+    )
+}
+
+async fn users_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    users_view(&ctx, &v, StatusCode::OK, flash_for(&query), HashMap::new(), None).await
+}
+
+async fn create_user(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
+    let f = super::form_map(&pairs);
+    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
+    let units: Vec<i32> = pairs
+        .iter()
+        .filter(|(k, _)| k == "units")
+        .filter_map(|(_, u)| u.parse().ok())
+        .collect();
+    let nonempty = |k: &str| f.get(k).cloned().filter(|s| !s.trim().is_empty());
+    let input = users::UserInput {
+        username: nonempty("username"),
+        display_name: nonempty("display_name"),
+        email: nonempty("email"),
+        role: nonempty("role"),
+        units: Some(units),
+        password: nonempty("password"),
+        active: Some(true),
+    };
+    let p = v.p.clone();
+    match ctx.run(move |conn, _| users::create(conn, &p, input)).await {
+        Ok(_) => Ok(redirect("/users?ok=user")),
+        Err(AppError::Validation(errors)) => {
+            let mut form = f.clone();
+            form.remove("password");
+            users_view(&ctx, &v, StatusCode::UNPROCESSABLE_ENTITY, None, form, Some(errors)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let q = AuditQuery {
+        entity: query.get("entity").cloned(),
+        entity_id: query.get("entity_id").cloned(),
+        user: query.get("user").cloned(),
+        from: query.get("from").cloned(),
+        to: query.get("to").cloned(),
+        page: query.get("page").cloned(),
+        per_page: Some("100".into()),
+    };
+    let p = v.p.clone();
+    let page = ctx.run(move |conn, _| audit::list(conn, &p, q)).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|e| {
+            context! {
+                before_text => e.before.as_ref().map_or(String::new(), |b| b.to_string()),
+                after_text => e.after.as_ref().map_or(String::new(), |a| a.to_string()),
+                ..val(e)
+            }
+        })
+        .collect();
+    render(
+        "audit.html",
+        Some(&v),
+        "审计日志",
+        None,
+        context! { page => context! { items, total => page.total }, q => query.into_inner() },
+    )
+}

@@ -1,0 +1,410 @@
+//! The web interface: server-rendered pages in Chinese from
+//! `templates/pages/` (minijinja, HTML auto-escaped, strict undefined
+//! variables). Pages call the same use cases as the API; the policy module
+//! decides what each user may see and do. Forms carry the session's CSRF
+//! token.
+
+mod admin;
+mod overview;
+mod stations;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+
+use crate::app::{Ctx, users};
+use crate::auth::{Principal, Role};
+use crate::error::AppError;
+use crate::http::auth::{SESSION_COOKIE, same_secret, session_cookie};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../../templates/pages/layout.html")),
+    ("macros.html", include_str!("../../../templates/pages/macros.html")),
+    ("login.html", include_str!("../../../templates/pages/login.html")),
+    ("error.html", include_str!("../../../templates/pages/error.html")),
+    (
+        "dashboard.html",
+        include_str!("../../../templates/pages/dashboard.html"),
+    ),
+    ("stations.html", include_str!("../../../templates/pages/stations.html")),
+    ("station.html", include_str!("../../../templates/pages/station.html")),
+    (
+        "station_form.html",
+        include_str!("../../../templates/pages/station_form.html"),
+    ),
+    (
+        "visit_form.html",
+        include_str!("../../../templates/pages/visit_form.html"),
+    ),
+    ("guidance.html", include_str!("../../../templates/pages/guidance.html")),
+    ("progress.html", include_str!("../../../templates/pages/progress.html")),
+    (
+        "circulars.html",
+        include_str!("../../../templates/pages/circulars.html"),
+    ),
+    (
+        "circular_preview.html",
+        include_str!("../../../templates/pages/circular_preview.html"),
+    ),
+    ("circular.html", include_str!("../../../templates/pages/circular.html")),
+    ("review.html", include_str!("../../../templates/pages/review.html")),
+    ("users.html", include_str!("../../../templates/pages/users.html")),
+    ("audit.html", include_str!("../../../templates/pages/audit.html")),
+];
+
+fn env() -> Result<&'static Environment<'static>, AppError> {
+    static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Printing an undefined value is an error; testing one (`x or ""`,
+        // `if x`) is allowed, for optional form fields.
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(env)
+    })
+    .as_ref()
+    .map_err(|e| AppError::internal("page templates are invalid", anyhow::anyhow!(e.clone())))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/app.css", web::get().to(css))
+        .route("/static/app.js", web::get().to(js))
+        .service(web::resource("/login").get(login_page).post(login_post))
+        .service(web::resource("/logout").post(logout_post));
+    overview::routes(cfg);
+    stations::routes(cfg);
+    admin::routes(cfg);
+}
+
+async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../static/app.css"))
+}
+
+async fn js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../static/app.js"))
+}
+
+/// Any serialisable value as a template value.
+pub fn val<T: Serialize>(x: T) -> Value {
+    Value::from(minijinja::value::Serde(x))
+}
+
+/// What the layout needs to know about the signed-in user.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+    pub role_zh: &'static str,
+    pub is_admin: bool,
+    pub can_inspect: bool,
+    pub is_lead: bool,
+}
+
+/// The signed-in user of a page request, with the session's CSRF token.
+pub struct Viewer {
+    pub p: Principal,
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn me(&self) -> Me {
+        Me {
+            username: self.p.username.clone(),
+            role: self.p.role,
+            role_zh: self.p.role.label_zh(),
+            is_admin: self.p.role == Role::Admin,
+            can_inspect: matches!(self.p.role, Role::Admin | Role::Inspector),
+            is_lead: self.p.role == Role::CountyLead,
+        }
+    }
+
+    /// Checks the CSRF token a form sent.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        if sent.is_some_and(|s| same_secret(s, &self.csrf)) {
+            Ok(())
+        } else {
+            tracing::warn!(user = %self.p.username, "form without a valid CSRF token");
+            Err(PageError::App(AppError::Forbidden(
+                "表单已过期（CSRF 校验失败），请刷新页面后重试".into(),
+            )))
+        }
+    }
+}
+
+/// A page that failed: to the sign-in page when not signed in, otherwise an
+/// error page with the status the API would give.
+#[derive(Debug)]
+pub enum PageError {
+    Login(String),
+    App(AppError),
+    /// An error of a JSON request on a shared path: the API's JSON shape.
+    Json(AppError),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Login(next) => write!(f, "sign-in needed for {next}"),
+            PageError::App(e) | PageError::Json(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthorized(_) => PageError::Login("/".into()),
+            other => PageError::App(other),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Login(_) => StatusCode::SEE_OTHER,
+            PageError::App(e) | PageError::Json(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::Login(next) => redirect(&format!("/login?next={}", encode(next))),
+            PageError::Json(e) => e.error_response(),
+            PageError::App(e) => {
+                if let AppError::Internal(inner) = e {
+                    tracing::error!(error = ?inner, "page failed");
+                }
+                let fields: Vec<(String, String)> = match e {
+                    AppError::Validation(f) => {
+                        f.0.iter()
+                            .flat_map(|(k, v)| v.iter().map(move |m| (k.clone(), m.clone())))
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let title = match e.status_code() {
+                    StatusCode::FORBIDDEN => "无权访问",
+                    StatusCode::NOT_FOUND => "页面不存在",
+                    StatusCode::CONFLICT => "操作冲突",
+                    StatusCode::UNPROCESSABLE_ENTITY => "提交的内容有误",
+                    s if s.is_server_error() => "服务暂时不可用",
+                    _ => "无法完成",
+                };
+                let ctx = context! { me => Value::from(()), csrf => "", flash => Value::from(()), title, message => e.to_string(), fields };
+                match env().and_then(|env| {
+                    env.get_template("error.html")
+                        .and_then(|t| t.render(ctx))
+                        .map_err(|err| AppError::internal("error page", anyhow::anyhow!("{err:#}")))
+                }) {
+                    Ok(body) => HttpResponse::build(e.status_code())
+                        .content_type("text/html; charset=utf-8")
+                        .body(body),
+                    Err(_) => HttpResponse::build(e.status_code()).body(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+pub type PageResult = Result<HttpResponse, PageError>;
+
+/// Percent-encodes a path for a query string.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+impl FromRequest for Viewer {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<Ctx>>().cloned();
+        let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let next = req
+            .uri()
+            .path_and_query()
+            .map_or("/".to_owned(), |p| p.as_str().to_owned());
+        Box::pin(async move {
+            let ctx =
+                ctx.ok_or_else(|| PageError::App(AppError::internal("no app context", anyhow::anyhow!("Ctx"))))?;
+            let Some(secret) = cookie else {
+                return Err(PageError::Login(next));
+            };
+            match ctx
+                .run(move |conn, _| users::principal_from_session(conn, &secret))
+                .await
+            {
+                Ok((p, csrf)) => Ok(Viewer { p, csrf }),
+                Err(AppError::Unauthorized(_)) => Err(PageError::Login(next)),
+                Err(e) => Err(PageError::App(e)),
+            }
+        })
+    }
+}
+
+/// Renders a page with the layout's context (user, CSRF token, flash).
+pub fn render(name: &str, viewer: Option<&Viewer>, title: &str, flash: Option<&str>, extra: Value) -> PageResult {
+    render_status(StatusCode::OK, name, viewer, title, flash, extra)
+}
+
+pub fn render_status(
+    status: StatusCode,
+    name: &str,
+    viewer: Option<&Viewer>,
+    title: &str,
+    flash: Option<&str>,
+    extra: Value,
+) -> PageResult {
+    let me = viewer.map_or(Value::from(()), |v| val(v.me()));
+    let csrf = viewer.map_or(String::new(), |v| v.csrf.clone());
+    let ctx = context! { me, csrf, title, flash => flash.map_or(Value::from(()), Value::from), ..extra };
+    let body = env()?
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| AppError::internal("cannot render the page", anyhow::anyhow!("{name}: {e:#}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// Flash messages after a redirect, by code (never text from the URL).
+pub fn flash_for(query: &HashMap<String, String>) -> Option<&'static str> {
+    match query.get("ok").map(String::as_str) {
+        Some("visit") => Some("检查记录已提交。"),
+        Some("station") => Some("服务站信息已保存。"),
+        Some("issued") => Some("通报已印发，邮件正在发送。"),
+        Some("retry") => Some("已重新排队发送。"),
+        Some("ack") => Some("已确认。"),
+        Some("user") => Some("用户已创建。"),
+        _ => None,
+    }
+}
+
+/// A form's fields as a map (the last value of a repeated name wins), and
+/// every value of repeated names.
+pub fn form_map(fields: &[(String, String)]) -> HashMap<String, String> {
+    fields.iter().cloned().collect()
+}
+
+/// Only local paths are followed after sign-in.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+async fn login_page(query: web::Query<HashMap<String, String>>) -> PageResult {
+    let next = safe_next(query.get("next").map(String::as_str));
+    render(
+        "login.html",
+        None,
+        "登录",
+        None,
+        context! { next, username => "", error => Value::from(()) },
+    )
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+/// Form fields of an `application/x-www-form-urlencoded` body.
+pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
+    Ok(form_map(&pairs))
+}
+
+/// `POST /login`: JSON (`{"username","password"}`, answered with JSON) or
+/// the sign-in form (answered with a redirect or the form again).
+async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
+    if is_json(&req) {
+        let input: users::LoginInput = crate::http::json::parse(&body).map_err(PageError::Json)?;
+        return crate::http::auth::login(ctx, input).await.map_err(PageError::Json);
+    }
+    let f = parse_form(&body)?;
+    let next = safe_next(f.get("next").map(String::as_str));
+    let username = f.get("username").cloned().unwrap_or_default();
+    let input = users::LoginInput {
+        username: Some(username.clone()),
+        password: f.get("password").cloned(),
+    };
+    let outcome = ctx.run(move |conn, ctx| Ok(users::login(conn, ctx, input))).await?;
+    match outcome {
+        Ok(signed) => {
+            let cookie = session_cookie(&ctx, &signed.session_secret, users::SESSION_HOURS);
+            Ok(HttpResponse::SeeOther()
+                .cookie(cookie)
+                .insert_header((header::LOCATION, next))
+                .finish())
+        }
+        Err(refused) => {
+            if refused.delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(refused.delay_ms)).await;
+            }
+            let status = refused.error.status_code();
+            let error = refused.error.to_string();
+            render_status(
+                status,
+                "login.html",
+                None,
+                "登录",
+                None,
+                context! { next, username, error },
+            )
+        }
+    }
+}
+
+/// `POST /logout`: with `X-CSRF-Token` (answered with JSON) or the form's
+/// `csrf_token` (answered with a redirect to the sign-in page).
+async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
+    let form = !is_json(&req) && !body.is_empty();
+    let sent = if form {
+        parse_form(&body)?.get("csrf_token").cloned()
+    } else {
+        None
+    };
+    match crate::http::auth::end_session(&ctx, &req, sent).await {
+        Ok(gone) if form => Ok(HttpResponse::SeeOther()
+            .cookie(gone)
+            .insert_header((header::LOCATION, "/login"))
+            .finish()),
+        Ok(gone) => Ok(HttpResponse::Ok()
+            .cookie(gone)
+            .json(serde_json::json!({ "signed_out": true }))),
+        Err(AppError::Unauthorized(_)) if form => Ok(redirect("/login")),
+        Err(e) if form => Err(PageError::App(e)),
+        Err(e) => Err(PageError::Json(e)),
+    }
+}

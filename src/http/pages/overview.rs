@@ -1,0 +1,320 @@
+//! Dashboard, progress, guidance, circulars and the review queue.
+
+use std::collections::HashMap;
+
+use actix_web::web;
+use chrono::{Datelike, NaiveDate};
+use minijinja::{Value, context};
+use serde::Serialize;
+
+use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, render, val};
+use crate::app::circulars::{self, IssueOptions};
+use crate::app::progress::{self, Period, PeriodQuery, ScopedProgress};
+use crate::app::{Ctx, guidance, review};
+use crate::db::progress as progress_store;
+use crate::domain::circular::date_zh;
+use crate::error::AppError;
+use crate::mail::CircularDoc;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(dashboard))
+        .route("/progress", web::get().to(progress_page))
+        .route("/guidance", web::get().to(guidance_page))
+        .route("/circulars", web::get().to(circulars_page))
+        .route("/circulars", web::post().to(issue))
+        .route("/circulars/preview", web::get().to(preview))
+        .route("/circulars/{id}", web::get().to(circular_page))
+        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry))
+        .route("/review", web::get().to(review_page))
+        .route("/review/{kind}/{id}/ack", web::post().to(acknowledge));
+}
+
+#[derive(Serialize)]
+struct Bar {
+    name: String,
+    rate_pct: f64,
+    rate_label: String,
+    lagging: bool,
+}
+
+fn bars(p: &ScopedProgress) -> Vec<Bar> {
+    p.progress
+        .rows
+        .iter()
+        .filter_map(|r| {
+            r.rate.map(|rate| Bar {
+                name: r.unit_name.clone(),
+                rate_pct: (rate * 1000.0).round() / 10.0,
+                rate_label: format!("{:.1}%", rate * 100.0),
+                lagging: r.lagging,
+            })
+        })
+        .collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}", x * 100.0)
+}
+
+/// A share as a percentage number with one decimal, for the chart.
+fn pct_num(x: f64) -> f64 {
+    (x * 1000.0).round() / 10.0
+}
+
+/// The year to show when none is asked for: this year if it has plans,
+/// otherwise the latest year that has (as of its last day).
+fn default_period(conn: &mut crate::db::DbConnection, ctx: &Ctx) -> Result<Option<Period>, AppError> {
+    let today = ctx.today();
+    Ok(progress_store::latest_plan_year(conn, today.year())?.map(|y| Period {
+        year: Some(y),
+        as_of: Some(if y == today.year() {
+            today
+        } else {
+            NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or(today)
+        }),
+    }))
+}
+
+async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let p = v.p.clone();
+    let asked = PeriodQuery {
+        year: query.get("year").cloned(),
+        as_of: query.get("as_of").cloned(),
+    };
+    let period = asked.parse()?;
+    let progress = ctx
+        .run(move |conn, ctx| {
+            let period = if period.year.is_some() || period.as_of.is_some() {
+                Some(period)
+            } else {
+                default_period(conn, ctx)?
+            };
+            match period {
+                Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await?;
+    let extra = match &progress {
+        Some(sp) => {
+            let t = &sp.progress.totals;
+            context! {
+                progress => val(&sp.progress),
+                bars => val(bars(sp)),
+                expected_pct => pct_num(sp.progress.expected),
+                as_of_zh => date_zh(sp.progress.as_of),
+                total_rate => t.rate.map_or("—".to_owned(), |r| format!("{}%", pct(r))),
+                compliance_rate => if t.built > 0 { format!("{}%", pct(t.compliant as f64 / t.built as f64)) } else { "—".to_owned() },
+                no_plan => "",
+            }
+        }
+        None => context! { progress => Value::from(()), no_plan => "尚未下达任何年度建站计划。" },
+    };
+    render("dashboard.html", Some(&v), "工作概况", flash_for(&query), extra)
+}
+
+async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let p = v.p.clone();
+    let asked = PeriodQuery {
+        year: query.get("year").cloned(),
+        as_of: query.get("as_of").cloned(),
+    }
+    .parse()?;
+    let result = ctx
+        .run(move |conn, ctx| {
+            let period = if asked.year.is_some() || asked.as_of.is_some() {
+                Some(asked)
+            } else {
+                default_period(conn, ctx)?
+            };
+            match period {
+                Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await;
+    let (progress, error) = match result {
+        Ok(p) => (p, None),
+        Err(AppError::Validation(f)) => (
+            None,
+            Some(f.0.values().flatten().cloned().collect::<Vec<_>>().join("；")),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let year = query.get("year").cloned().unwrap_or_default();
+    let as_of = query.get("as_of").cloned().unwrap_or_default();
+    let extra = match &progress {
+        Some(sp) => {
+            let doc = CircularDoc::new("", "", sp.progress.as_of, &sp.progress);
+            context! {
+                progress => val(&sp.progress),
+                rows => val(&doc.rows),
+                totals => val(&doc.totals),
+                city_wide => sp.city_wide,
+                bars => val(bars(sp)),
+                expected_pct => pct_num(sp.progress.expected),
+                as_of_zh => date_zh(sp.progress.as_of),
+                year => sp.progress.year,
+                as_of => sp.progress.as_of.to_string(),
+                error => error,
+            }
+        }
+        None => {
+            context! { progress => Value::from(()), year, as_of, error => error.unwrap_or_else(|| "尚未下达任何年度建站计划。".into()) }
+        }
+    };
+    render("progress.html", Some(&v), "建站进度", None, extra)
+}
+
+async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let p = v.p.clone();
+    let status = query.get("status").cloned().unwrap_or_else(|| "open".into());
+    let q = guidance::GuidanceQuery {
+        status: Some(status.clone()).filter(|s| s != "all"),
+        unit_id: query.get("unit_id").cloned(),
+        station_id: None,
+        as_of: query.get("as_of").cloned(),
+        page: query.get("page").cloned(),
+        per_page: Some("100".into()),
+    };
+    let (page, units) = ctx
+        .run(move |conn, ctx| {
+            let units = super::stations::readable_units(conn, &p)?;
+            Ok((guidance::list(conn, ctx, &p, q)?, units))
+        })
+        .await?;
+    let unit_id: Option<i32> = query.get("unit_id").and_then(|u| u.parse().ok());
+    let statuses = [
+        ("open", "整改中"),
+        ("overdue", "逾期"),
+        ("resolved", "已整改"),
+        ("all", "全部"),
+    ];
+    render(
+        "guidance.html",
+        Some(&v),
+        "整改意见",
+        None,
+        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => super::stations::item_titles(&ctx) },
+    )
+}
+
+async fn circulars_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let page = ctx.run(|conn, _| circulars::list(conn, 1, 100)).await?;
+    let today = ctx.today();
+    render(
+        "circulars.html",
+        Some(&v),
+        "通报",
+        flash_for(&query),
+        context! { page => val(&page), year => today.year(), as_of => today.to_string() },
+    )
+}
+
+async fn preview(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<PeriodQuery>) -> PageResult {
+    let period = query.into_inner().parse()?;
+    let p = v.p.clone();
+    let preview = ctx
+        .run(move |conn, ctx| circulars::preview(conn, ctx, &p, period))
+        .await?;
+    let key = crate::auth::new_secret("page-")?;
+    render(
+        "circular_preview.html",
+        Some(&v),
+        "通报预览",
+        None,
+        context! { p => val(&preview), idempotency_key => key },
+    )
+}
+
+async fn issue(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
+    let f = parse_form(&body)?;
+    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
+    let period = PeriodQuery {
+        year: f.get("year").cloned(),
+        as_of: f.get("as_of").cloned(),
+    }
+    .parse()?;
+    let opts = IssueOptions {
+        issued_by: format!("web:{}", v.p.username),
+        // A double-clicked button issues one circular, not two.
+        idempotency_key: f.get("idempotency_key").cloned().filter(|k| !k.is_empty()),
+        schedule_period: None,
+    };
+    let p = v.p.clone();
+    let (c, _) = ctx
+        .run(move |conn, ctx| circulars::issue(conn, ctx, &p, period, opts))
+        .await?;
+    Ok(redirect(&format!("/circulars/{}?ok=issued", c.summary.id)))
+}
+
+async fn circular_page(
+    ctx: web::Data<Ctx>,
+    v: Viewer,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> PageResult {
+    let id = crate::http::api::id(&path, "通报")?;
+    let p = v.p.clone();
+    let (c, deliveries) = ctx
+        .run(move |conn, _| {
+            let c = circulars::get(conn, id)?;
+            let d = circulars::deliveries(conn, &p, id).ok();
+            Ok((c, d))
+        })
+        .await?;
+    let title = c.summary.number.clone();
+    render(
+        "circular.html",
+        Some(&v),
+        &title,
+        flash_for(&query),
+        context! {
+            c => context! { body_html => c.body_html.clone(), ..val(&c.summary) },
+            deliveries => deliveries.map_or(Value::from(()), val),
+        },
+    )
+}
+
+async fn retry(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<(String, String)>, body: web::Bytes) -> PageResult {
+    let f = parse_form(&body)?;
+    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
+    let (c, d) = path.into_inner();
+    let (cid, did) = (crate::http::api::id(&c, "通报")?, crate::http::api::id(&d, "投递记录")?);
+    let p = v.p.clone();
+    ctx.run(move |conn, ctx| circulars::retry(conn, ctx, &p, cid, did))
+        .await?;
+    Ok(redirect(&format!("/circulars/{cid}?ok=retry")))
+}
+
+async fn review_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let unit = query.get("unit_id").and_then(|u| u.parse::<i32>().ok());
+    let p = v.p.clone();
+    let r = ctx.run(move |conn, ctx| review::queue(conn, ctx, &p, unit)).await?;
+    render(
+        "review.html",
+        Some(&v),
+        "待确认问题",
+        flash_for(&query),
+        context! { r => val(&r) },
+    )
+}
+
+async fn acknowledge(
+    ctx: web::Data<Ctx>,
+    v: Viewer,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> PageResult {
+    let f = parse_form(&body)?;
+    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
+    let (kind, id) = path.into_inner();
+    let input = review::AckInput {
+        comment: f.get("comment").cloned(),
+    };
+    let p = v.p.clone();
+    ctx.run(move |conn, ctx| review::acknowledge(conn, ctx, &p, &kind, &id, input))
+        .await
+        .map_err(PageError::from)?;
+    Ok(redirect("/review?ok=ack"))
+}

@@ -1,0 +1,344 @@
+//! The web interface in a real browser: headless Chromium driven through
+//! ChromeDriver (WebDriver). An inspector on a 375-pixel phone records a
+//! visit with a failed item, sees the guidance, resolves it with a follow-up;
+//! the bureau issues a circular and sees it delivered. Screenshots are saved
+//! under `target/screenshots/`.
+//!
+//! Skipped, with the reason printed, where no browser is installed;
+//! `.ci/run` installs Debian's chromium and chromium-driver, so CI runs it.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::smtp::SmtpServer;
+use crate::support::{Db, TestApp, issue_token, json};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser() -> Option<(Driver, Client, tempfile::TempDir)> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "browser test skipped: {CHROMEDRIVER} or {CHROMIUM} is not installed (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--lang=zh-CN", format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        if let Ok(c) = ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            return Some((driver, c, profile));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots dir");
+    std::fs::write(dir.join(name), png).expect("save screenshot");
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/login")).await.expect("login page");
+    c.find(Locator::Id("username"))
+        .await
+        .expect("username")
+        .send_keys(user)
+        .await
+        .expect("type");
+    c.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys("correct horse battery")
+        .await
+        .expect("type");
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .for_element(Locator::Css("header.top nav"))
+        .await
+        .expect("signed in");
+}
+
+/// Waits until the browser shows `path` (after a form's redirect).
+async fn arrive(c: &Client, path: &str) {
+    for _ in 0..200 {
+        if let Ok(u) = c.current_url().await
+            && u.path() == path
+            && c.find(Locator::Css("main")).await.is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the browser did not arrive at {path}: {:?}", c.current_url().await);
+}
+
+async fn choose(c: &Client, code: &str, result: &str) {
+    c.find(Locator::Css(&format!("label[for='r-{code}-{result}']")))
+        .await
+        .expect("result button")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
+    let Some((_driver, c, _profile)) = browser().await else {
+        return;
+    };
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::new(Db::Sqlite, move |cfg| {
+        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        cfg.smtp_url = Some(url);
+        cfg.circular_prefix = Some("白市工商通".into());
+    })
+    .await;
+    app.load_demo().await;
+    let (_, units) = json(app.get("/api/units").await).await;
+    let hunjiang = units["items"][0]["id"].as_i64().expect("unit");
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || issue_token(&ctx, "wu", "inspector", &[hunjiang as i32]))
+        .await
+        .expect("join");
+    let (status, s) = json(
+        app.post(
+            "/api/stations",
+            &json!({"unit_id": hunjiang, "name": "浑江万达广场12315消费维权服务站", "host_business": "白山万达广场",
+                    "category": "mall", "address": "浑江大街1号", "liaison_name": "李明", "liaison_phone": "13943900001",
+                    "standard_id": "baxiangyi-common", "status": "established", "established_on": "2017-01-10"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let station = s["id"].as_i64().expect("id");
+    let photo = tempfile::NamedTempFile::with_suffix(".png").expect("photo file");
+    std::fs::write(photo.path(), crate::visits_png()).expect("write photo");
+
+    // The inspector, on a phone.
+    c.set_window_size(375, 812).await.expect("phone size");
+    sign_in(&c, &app.base, "wu").await;
+    c.goto(&format!("{}/stations/{station}", app.base))
+        .await
+        .expect("station");
+    c.find(Locator::LinkText("记录检查"))
+        .await
+        .expect("record link")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .for_element(Locator::Css("form[data-keep]"))
+        .await
+        .expect("visit form");
+    for code in ["place", "plaque", "liaison", "phone", "bulletin", "rules", "computer"] {
+        choose(&c, code, "met").await;
+    }
+    choose(&c, "register", "unmet").await;
+    c.find(Locator::Id("summary"))
+        .await
+        .expect("summary")
+        .send_keys("现场检查，登记簿缺失")
+        .await
+        .expect("type");
+    shot(&c, "visit-form-phone.png").await;
+    c.find(Locator::Css("form[data-keep] button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    // The note is missing: the error stands beside the item, input is kept.
+    let err = c
+        .wait()
+        .for_element(Locator::Css("#item-register .field-error"))
+        .await
+        .expect("error beside the item");
+    assert!(err.text().await.expect("text").contains("须填写说明"));
+    let summary = c
+        .find(Locator::Id("summary"))
+        .await
+        .expect("summary")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        summary.as_deref(),
+        Some("现场检查，登记簿缺失"),
+        "nothing typed is lost"
+    );
+    let kept = c
+        .find(Locator::Id("r-place-met"))
+        .await
+        .expect("radio")
+        .prop("checked")
+        .await
+        .expect("checked");
+    assert_eq!(kept.as_deref(), Some("true"));
+    shot(&c, "visit-form-error-phone.png").await;
+    c.find(Locator::Id("note-register"))
+        .await
+        .expect("note")
+        .send_keys("未建立投诉登记簿")
+        .await
+        .expect("type");
+    c.find(Locator::Id("photo-register"))
+        .await
+        .expect("photo input")
+        .send_keys(&photo.path().display().to_string())
+        .await
+        .expect("attach");
+    c.find(Locator::Css("form[data-keep] button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("/stations/{station}")).await;
+    let page = text(&c).await;
+    assert!(page.contains("检查记录已提交"), "{page}");
+    assert!(
+        page.contains("建立投诉受理和处理登记簿"),
+        "the guidance appears: {page}"
+    );
+    assert!(
+        c.find(Locator::Css(".thumbs img")).await.is_ok(),
+        "the photo shows as a thumbnail"
+    );
+    shot(&c, "station-phone.png").await;
+
+    // The follow-up finds it fixed.
+    c.find(Locator::LinkText("记录检查"))
+        .await
+        .expect("record link")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .for_element(Locator::Css("form[data-keep]"))
+        .await
+        .expect("visit form");
+    let kind = c
+        .find(Locator::Css("#kind option[selected]"))
+        .await
+        .expect("kind")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(kind, "回访复查", "pre-filled for a follow-up");
+    choose(&c, "register", "met").await;
+    c.find(Locator::Css("form[data-keep] button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("/stations/{station}")).await;
+    assert!(text(&c).await.contains("没有未完成的整改意见"));
+    let (_, g) = json(
+        app.get(&format!("/api/guidance?station_id={station}&status=resolved"))
+            .await,
+    )
+    .await;
+    assert_eq!(g["total"], 1, "resolved by the follow-up");
+
+    // The bureau, at a desk.
+    c.find(Locator::Css("header.top form button"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    c.wait().for_element(Locator::Id("username")).await.expect("signed out");
+    c.set_window_size(1280, 900).await.expect("desk size");
+    sign_in(&c, &app.base, "admin").await;
+    c.goto(&format!("{}/?year=2017&as_of=2017-07-14", app.base))
+        .await
+        .expect("dashboard");
+    c.wait().for_element(Locator::Css("svg.chart")).await.expect("chart");
+    let bars = c
+        .find_all(Locator::Css("svg.chart rect[fill='#b3261e']"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 4, "four lagging units in red");
+    shot(&c, "dashboard-desk.png").await;
+    c.goto(&format!("{}/circulars/preview?year=2017&as_of=2017-07-14", app.base))
+        .await
+        .expect("preview");
+    c.find(Locator::Css("form.actions button[type=submit]"))
+        .await
+        .expect("issue")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .for_element(Locator::Css("iframe.doc"))
+        .await
+        .expect("circular page");
+    assert!(text(&c).await.contains("通报已印发"));
+    let mails = smtp.wait_for(7, Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), 7, "one to each county lead");
+    assert!(mails[0].subject().contains("白市工商通〔2017〕1号"));
+    c.refresh().await.expect("reload");
+    let page = text(&c).await;
+    assert_eq!(page.matches("已发送").count(), 7, "each delivery shows as sent: {page}");
+    shot(&c, "circular-desk.png").await;
+    c.close().await.expect("close");
+}
