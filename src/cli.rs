@@ -133,6 +133,21 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Write a deterministic synthetic data set (for load tests) into the
+    /// database: units with plans for this year, stations, visits, guidance.
+    Generate {
+        #[arg(long, default_value_t = 100)]
+        units: u32,
+        #[arg(long, default_value_t = 10_000)]
+        stations: u64,
+        #[arg(long, default_value_t = 3)]
+        visits_per_station: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stations per transaction.
+        #[arg(long, default_value_t = 50_000)]
+        batch: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -486,6 +501,53 @@ async fn token(ctx: Ctx, action: TokenAction) -> Result<()> {
     Ok(())
 }
 
+fn generate(ctx: &Ctx, units: u32, stations: u64, visits: u32, seed: u64, batch: u64) -> Result<()> {
+    use crate::db::generate::{self as g, Spec};
+    use std::time::Instant;
+    if units == 0 || stations == 0 || visits == 0 || batch == 0 {
+        anyhow::bail!("--units, --stations, --visits-per-station and --batch must be at least 1");
+    }
+    let spec = Spec {
+        units,
+        stations,
+        visits_per_station: visits,
+        seed,
+        today: ctx.today(),
+    };
+    let mut conn = ctx.pool.get().context("cannot get a database connection")?;
+    let started = Instant::now();
+    let (first_unit, station_base, visit_base) = db::write_tx(&mut conn, |c| {
+        let first = g::units(c, &spec)?;
+        Ok::<_, diesel::result::Error>((first, g::max_id(c, "stations")?, g::max_id(c, "visits")?))
+    })
+    .context("cannot write the units")?;
+    let mut done = 0u64;
+    while done < stations {
+        let (from, to) = (done + 1, (done + batch).min(stations));
+        db::write_tx(&mut conn, |c| {
+            g::batch(c, &spec, first_unit, station_base, visit_base, from, to)
+        })
+        .with_context(|| format!("cannot write stations {from}..={to}"))?;
+        done = to;
+        let secs = started.elapsed().as_secs_f64();
+        let filled = (done * 30 / stations) as usize;
+        eprintln!(
+            "[{}{}] {done}/{stations} stations, {:.0}/s, {secs:.1} s",
+            "#".repeat(filled),
+            "-".repeat(30 - filled),
+            done as f64 / secs.max(0.001)
+        );
+    }
+    g::finish(&mut conn).context("cannot finish the data set")?;
+    println!(
+        "generated {units} units, {stations} stations, {} visits, {} visit items in {:.1} s",
+        stations * u64::from(visits),
+        stations * u64::from(visits) * 8,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn explain(e: &crate::error::AppError) -> String {
     match e {
         crate::error::AppError::Validation(f) => serde_json::to_string(f).unwrap_or_default(),
@@ -512,6 +574,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User { action } => {
             let ctx = context(&cli.common, 2)?;
             user(ctx, action).await?;
+        }
+        Command::Generate {
+            units,
+            stations,
+            visits_per_station,
+            seed,
+            batch,
+        } => {
+            let ctx = context(&cli.common, 2)?;
+            generate(&ctx, units, stations, visits_per_station, seed, batch)?;
         }
         Command::Token { action } => {
             let ctx = context(&cli.common, 2)?;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod circulars;
+pub mod generate;
 pub mod guidance;
 pub mod progress;
 pub mod schema;

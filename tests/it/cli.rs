@@ -322,3 +322,74 @@ async fn users_and_tokens_from_the_command_line() {
         "a disabled user's token stops working"
     );
 }
+
+/// `bayige generate` writes the same data set for the same seed, on both
+/// backends, and the service reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_data_is_deterministic_and_served() {
+    let mut urls = vec![fresh_sqlite(), fresh_sqlite()];
+    urls.extend(fresh_pg_database());
+    let mut summaries = Vec::new();
+    for (url, _) in &urls {
+        let o = bayige(
+            &[
+                "generate",
+                "--units",
+                "7",
+                "--stations",
+                "700",
+                "--visits-per-station",
+                "3",
+                "--seed",
+                "42",
+                "--batch",
+                "300",
+            ],
+            url,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("700 stations, 2100 visits"));
+        assert!(
+            stderr(&o).contains("[##############################] 700/700"),
+            "progress is shown"
+        );
+        let mut conn = bayige::db::DbUrl::parse(url).expect("url").connect().expect("connect");
+        use bayige::db::schema::{guidance, stations, visit_items};
+        use diesel::prelude::*;
+        let by_status: Vec<(String, i64)> = stations::table
+            .group_by(stations::status)
+            .select((stations::status, diesel::dsl::count_star()))
+            .order(stations::status)
+            .load(&mut conn)
+            .expect("count");
+        let items: i64 = visit_items::table.count().get_result(&mut conn).expect("items");
+        let open: i64 = guidance::table
+            .filter(guidance::status.eq("open"))
+            .count()
+            .get_result(&mut conn)
+            .expect("g");
+        let non_compliant: i64 = stations::table
+            .filter(stations::compliant.eq(false))
+            .count()
+            .get_result(&mut conn)
+            .expect("nc");
+        assert_eq!(items, 700 * 3 * 8);
+        assert!(open > 0 && non_compliant > 0, "shortfalls exist");
+        summaries.push((by_status, open, non_compliant));
+    }
+    assert!(
+        summaries.windows(2).all(|w| w[0] == w[1]),
+        "same seed, same data: {summaries:?}"
+    );
+    let (url, guard) = urls.remove(0);
+    let app = TestApp::start(url, guard, "sqlite", None).await;
+    let (status, p) = json(app.get("/api/progress").await).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["rows"].as_array().map(Vec::len), Some(7));
+    let (_, big) = json(app.get("/api/stations?unit_id=1&per_page=1").await).await;
+    let (_, small) = json(app.get("/api/stations?unit_id=7&per_page=1").await).await;
+    assert!(
+        big["total"].as_i64() > small["total"].as_i64(),
+        "unit sizes are skewed: {big} {small}"
+    );
+}
