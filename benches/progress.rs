@@ -1,8 +1,9 @@
-//! Progress at 10^3, 10^4 and 10^5 stations: the time of the progress use
-//! case against a baseline measured in the same run (a plain `COUNT(*)` over
-//! the same stations table), and the number of SQL statements it issues
-//! (counted with diesel's instrumentation), which must not grow with the
-//! data.
+//! Progress at 10^3, 10^4 and 10^5 stations (10^6 with
+//! `BAYIGE_BENCH_SIZES`): the time of the progress use case against a
+//! baseline measured in the same run (the same figures by hand-written SQL),
+//! the number of SQL statements it issues (counted with diesel's
+//! instrumentation), which must not grow with the data, and the query plans
+//! at the largest size.
 //!
 //! Run: `cargo bench --bench progress` (SQLite; PostgreSQL too when
 //! `BAYIGE_TEST_DATABASE_URL` points at a server, e.g.
@@ -62,8 +63,8 @@ INSERT INTO visits (station_id, kind, visited_on, inspector, summary, standard_i
     compliant, status_before, status_after, created_at)
 SELECT id, 'routine', established_on, 'i', '', 'baxiangyi-common', 1, 8750, FALSE, 'established', 'rectifying', {ts}
 FROM stations WHERE id % 10 = 0 AND established_on IS NOT NULL;
-INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, created_at, updated_at)
-SELECT station_id, id, 'register', 'g', {due}, 'open', {ts}, {ts} FROM visits;
+INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, created_at, updated_at, unit_id)
+SELECT v.station_id, v.id, 'register', 'g', {due}, 'open', {ts}, {ts}, s.unit_id FROM visits v JOIN stations s ON s.id = v.station_id;
 ",
         due = match backend {
             Backend::Sqlite => "date(visited_on, '+15 days')",
@@ -71,6 +72,58 @@ SELECT station_id, id, 'register', 'g', {due}, 'open', {ts}, {ts} FROM visits;
         }
     ));
     sql
+}
+
+/// The progress figures as one would write them by hand: stations
+/// standing at the date per unit (all, and established this year, each with
+/// how many are compliant), overdue guidance per unit, units with plans.
+fn hand_written(backend: Backend) -> String {
+    let (d, y) = match backend {
+        Backend::Sqlite => ("'2017-07-14'", "'2017-01-01'"),
+        Backend::Postgres => ("DATE '2017-07-14'", "DATE '2017-01-01'"),
+    };
+    format!(
+        "SELECT u.id, p.target, p.basis FROM units u LEFT JOIN plans p ON p.unit_id = u.id AND p.year = 2017;
+         SELECT unit_id, COUNT(*), SUM(CASE WHEN established_on >= {y} THEN 1 ELSE 0 END),
+                SUM(CASE WHEN compliant THEN 1 ELSE 0 END),
+                SUM(CASE WHEN compliant AND established_on >= {y} THEN 1 ELSE 0 END)
+         FROM stations WHERE established_on <= {d} AND (revoked_on IS NULL OR revoked_on > {d}) GROUP BY unit_id;
+         SELECT unit_id, COUNT(*) FROM guidance WHERE status = 'open' AND due_on < {d} GROUP BY unit_id;"
+    )
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlan {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// Prints how the database runs the two aggregates (which indices).
+fn explain(conn: &mut DbConnection, backend: Backend, n: usize) {
+    use diesel::RunQueryDsl;
+    let hand = hand_written(backend);
+    println!("-- {} plan at {n} stations --", backend.as_str());
+    for stmt in hand.split(';').map(str::trim).filter(|s| s.contains("stations")) {
+        let lines: Vec<String> = match conn {
+            DbConnection::Pg(pg) => diesel::sql_query(format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {stmt}"))
+                .load::<PgPlan>(pg)
+                .map(|v| v.into_iter().map(|p| p.line).collect())
+                .unwrap_or_default(),
+            DbConnection::Sqlite(sq) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {stmt}"))
+                .load::<SqlitePlan>(sq)
+                .map(|v| v.into_iter().map(|p| p.detail).collect())
+                .unwrap_or_default(),
+        };
+        for l in lines {
+            println!("   {l}");
+        }
+    }
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -133,7 +186,7 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
-    println!("backend   stations  progress_ms  count_ms  ratio  queries");
+    println!("backend   stations  progress_ms  hand_sql_ms  ratio  queries");
     for backend in [Backend::Sqlite, Backend::Postgres] {
         for &n in &sizes {
             let Some(db) = fresh(backend, n) else {
@@ -168,15 +221,21 @@ fn main() {
                 per_run = queries.load(Ordering::Relaxed) - before;
                 assert_eq!(p.rows.len(), UNITS);
             }
+            // Baseline: the same figures by hand-written SQL, no diesel DSL,
+            // no use case around it.
+            let hand = hand_written(backend);
             let mut base = Vec::new();
             for _ in 0..RUNS {
                 let t = Instant::now();
-                conn_ref.batch_execute("SELECT COUNT(*) FROM stations").expect("count");
+                conn_ref.batch_execute(&hand).expect("hand-written aggregate");
                 base.push(t.elapsed());
+            }
+            if std::env::var("BAYIGE_BENCH_EXPLAIN").is_ok() || n == *sizes.last().unwrap_or(&0) {
+                explain(conn_ref, backend, n);
             }
             let (p, b) = (median(times), median(base));
             println!(
-                "{:<9} {:>8}  {:>11.2}  {:>8.2}  {:>5.1}  {:>7}   (seeded in {:.1} s)",
+                "{:<9} {:>8}  {:>11.2}  {:>11.2}  {:>5.2}  {:>7}   (seeded in {:.1} s)",
                 backend.as_str(),
                 n,
                 ms(p),

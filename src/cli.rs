@@ -92,6 +92,10 @@ pub struct Common {
     /// except when serving on a loopback address (local demo).
     #[arg(long, global = true, env = "BAYIGE_COOKIE_SECURE")]
     pub cookie_secure: Option<bool>,
+    /// How long computed progress (dashboard, progress page) may be reused,
+    /// in milliseconds; 0 computes it on every request.
+    #[arg(long, global = true, env = "BAYIGE_PROGRESS_CACHE_MS", default_value_t = 5_000)]
+    pub progress_cache_ms: u64,
     /// How often the outbox worker looks for due deliveries, in milliseconds.
     #[arg(long, global = true, env = "BAYIGE_MAIL_POLL_MS", default_value_t = 5_000)]
     pub mail_poll_ms: u64,
@@ -203,6 +207,13 @@ pub struct PeriodArgs {
     pub as_of: Option<NaiveDate>,
 }
 
+impl Cli {
+    /// Parses arguments given as a list (for benchmarks and tools).
+    pub fn parse_from_args(args: &[&str]) -> Cli {
+        Cli::parse_from(args)
+    }
+}
+
 /// Parses the copy list: `Name <a@b>, c@d`.
 pub fn parse_cc(list: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
@@ -295,6 +306,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
                 monthly_day,
             },
             cookie_secure: common.cookie_secure.unwrap_or(cookie_secure_default),
+            progress_cache: Duration::from_millis(common.progress_cache_ms),
             mail: MailSettings {
                 smtp_url: common.smtp_url.clone().filter(|s| !s.is_empty()),
                 from: common.mail_from.clone(),
@@ -305,6 +317,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
         },
         outbox: Arc::new(tokio::sync::Notify::new()),
         stop: Arc::new(tokio::sync::watch::Sender::new(false)),
+        progress_cache: Arc::default(),
     })
 }
 

@@ -36,6 +36,8 @@ pub struct Ctx {
     pub outbox: Arc<tokio::sync::Notify>,
     /// Set to true to stop this instance's background tasks.
     pub stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Progress computed in the last few seconds (a cache only).
+    pub progress_cache: Arc<progress::ProgressCache>,
 }
 
 /// Tunable rules and places.
@@ -54,6 +56,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Mark the session cookie Secure (HTTPS only).
     pub cookie_secure: bool,
+    /// How long computed progress may be reused (zero: never).
+    pub progress_cache: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -1,5 +1,9 @@
 //! Progress of every unit against its annual plan as of a date.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
@@ -81,7 +85,7 @@ pub fn for_principal(
     p: &Principal,
     period: &Period,
 ) -> Result<ScopedProgress, AppError> {
-    let mut progress = compute(conn, ctx, period)?;
+    let mut progress = cached(conn, ctx, period)?;
     let scope = policy::read_scope(p);
     let city_wide = scope == Scope::City;
     if !city_wide {
@@ -92,6 +96,39 @@ pub fn for_principal(
         progress.totals = crate::domain::progress::totals(&progress.rows, expected, progress.tolerance);
     }
     Ok(ScopedProgress { progress, city_wide })
+}
+
+/// Recently computed progress by (year, as of), kept for a few seconds so
+/// that a dashboard under load does not aggregate every station on every
+/// request. Only a cache: any instance recomputes what it does not have.
+#[derive(Default)]
+pub struct ProgressCache {
+    entries: Mutex<HashMap<(i32, NaiveDate), (Instant, Progress)>>,
+}
+
+/// City-wide progress from the cache when fresh (`BAYIGE_PROGRESS_CACHE_MS`),
+/// else computed. One computation at a time fills the cache: concurrent
+/// readers wait for it instead of all aggregating at once.
+pub fn cached(conn: &mut DbConnection, ctx: &Ctx, period: &Period) -> Result<Progress, AppError> {
+    let ttl = ctx.settings.progress_cache;
+    if ttl.is_zero() {
+        return compute(conn, ctx, period);
+    }
+    let key = resolve(ctx, period)?;
+    let mut entries = ctx
+        .progress_cache
+        .entries
+        .lock()
+        .map_err(|_| AppError::internal("progress cache", anyhow::anyhow!("poisoned lock")))?;
+    if let Some((at, p)) = entries.get(&key)
+        && at.elapsed() < ttl
+    {
+        return Ok(p.clone());
+    }
+    let fresh = compute(conn, ctx, period)?;
+    entries.retain(|_, (at, _)| at.elapsed() < ttl);
+    entries.insert(key, (Instant::now(), fresh.clone()));
+    Ok(fresh)
 }
 
 /// The whole city's progress (for circulars and city-wide readers).

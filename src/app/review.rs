@@ -13,7 +13,7 @@ use crate::db::stations::{self as station_store, Station};
 use crate::db::units::{self as units_store, Unit};
 use crate::db::users::{self as store, Acknowledgement};
 use crate::db::{self, DbConnection, progress as progress_store};
-use crate::domain::progress::{self, Row};
+use crate::domain::progress::Row;
 use crate::error::{AppError, FieldErrors};
 
 /// The most overdue guidance listed in one queue.
@@ -57,10 +57,14 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
     let today = ctx.today();
     let acks = store::acknowledgements_of(conn, unit_id)?;
     let progress = if progress_store::year_has_plans(conn, today.year())? {
-        let counts = progress_store::unit_counts(conn, today.year(), today)?;
-        progress::compute(today.year(), today, ctx.settings.circular.lag_tolerance, counts)
-            .ok()
-            .and_then(|p| p.rows.into_iter().find(|r| r.unit_id == unit_id))
+        let period = super::progress::Period {
+            year: Some(today.year()),
+            as_of: Some(today),
+        };
+        super::progress::cached(conn, ctx, &period)?
+            .rows
+            .into_iter()
+            .find(|r| r.unit_id == unit_id)
             .map(|row| Item {
                 acknowledgement: latest(&acks, "progress", &today.year().to_string()).cloned(),
                 item: row,

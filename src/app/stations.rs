@@ -276,6 +276,9 @@ pub fn update(
                 return Err(stale(&current));
             }
         };
+        if station.unit_id != current.unit_id {
+            crate::db::guidance::move_station(conn, id, station.unit_id)?;
+        }
         tracing::info!(station_id = id, version = station.version, "station updated");
         audit::record(
             conn,

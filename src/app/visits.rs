@@ -353,6 +353,7 @@ pub fn record(
                             status: "open",
                             created_at: now,
                             updated_at: now,
+                            unit_id: Some(station.unit_id),
                         },
                     )?;
                 }

@@ -208,10 +208,11 @@ pub fn batch(
          FROM visits v, ({items}) i
          WHERE v.id BETWEEN {visit_base} + {from_v} AND {visit_base} + {to_v};
          INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, resolved_by, resolved_on,
-            created_at, updated_at)
+            created_at, updated_at, unit_id)
          SELECT v.station_id, v.id, CASE {fail_item_v} {item_case} END, '限期整改', {due},
-            CASE WHEN nx.id IS NULL THEN 'open' ELSE 'resolved' END, nx.id, nx.visited_on, {now}, {now}
-         FROM visits v LEFT JOIN visits nx ON nx.id = v.id + 1 AND nx.station_id = v.station_id
+            CASE WHEN nx.id IS NULL THEN 'open' ELSE 'resolved' END, nx.id, nx.visited_on, {now}, {now}, st.unit_id
+         FROM visits v JOIN stations st ON st.id = v.station_id
+         LEFT JOIN visits nx ON nx.id = v.id + 1 AND nx.station_id = v.station_id
          WHERE v.compliant = {f} AND v.id BETWEEN {visit_base} + {from_v} AND {visit_base} + {to_v};",
         cat = h("n", 5, seed, 10),
         revoked = d.add_days(&established, &((k - 1) * u64::from(VISIT_GAP) + 1).to_string()),

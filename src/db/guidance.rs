@@ -21,6 +21,8 @@ pub struct Guidance {
     pub resolved_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The station's unit, kept here for counting by unit.
+    pub unit_id: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -34,6 +36,7 @@ pub struct NewGuidance<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub unit_id: Option<i32>,
 }
 
 pub fn insert(conn: &mut DbConnection, g: &NewGuidance) -> QueryResult<Guidance> {
@@ -157,12 +160,44 @@ fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiB
         q = q.filter(guidance::station_id.eq(s));
     }
     if let Some(u) = f.unit_id {
-        q = q.filter(stations::unit_id.eq(u));
+        q = q.filter(guidance::unit_id.eq(u));
     }
     if let Some(units) = &f.units {
-        q = q.filter(stations::unit_id.eq_any(units.clone()));
+        q = q.filter(guidance::unit_id.eq_any(units.clone()));
     }
     q
+}
+
+/// The same filter on guidance alone, for counting without the join.
+fn counted(f: &Filter) -> guidance::BoxedQuery<'static, super::MultiBackend> {
+    let mut q = guidance::table.into_boxed();
+    match f.status {
+        Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
+        Some(StatusFilter::Overdue) => {
+            q = q
+                .filter(guidance::status.eq("open"))
+                .filter(guidance::due_on.lt(f.as_of))
+        }
+        Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
+        None => q = q.filter(guidance::status.ne("withdrawn")),
+    }
+    if let Some(s) = f.station_id {
+        q = q.filter(guidance::station_id.eq(s));
+    }
+    if let Some(u) = f.unit_id {
+        q = q.filter(guidance::unit_id.eq(u));
+    }
+    if let Some(units) = &f.units {
+        q = q.filter(guidance::unit_id.eq_any(units.clone()));
+    }
+    q
+}
+
+/// Points a station's guidance at its new unit.
+pub fn move_station(conn: &mut DbConnection, station_id: i32, unit_id: i32) -> QueryResult<usize> {
+    diesel::update(guidance::table.filter(guidance::station_id.eq(station_id)))
+        .set(guidance::unit_id.eq(Some(unit_id)))
+        .execute(conn)
 }
 
 /// A guidance row with the station it concerns.
@@ -176,7 +211,7 @@ pub struct GuidanceRow {
 
 /// One page of guidance, most urgent first (earliest due date), and the total.
 pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<GuidanceRow>, i64)> {
-    let total = filtered(f).count().get_result(conn)?;
+    let total = counted(f).count().get_result(conn)?;
     let items = filtered(f)
         .order((guidance::due_on.asc(), guidance::id.asc()))
         .limit(per_page)

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Integer};
 
-use super::schema::{guidance, plans, stations, units};
+use super::schema::{guidance, plans, units};
 use super::{Backend, DbConnection};
 use crate::domain::progress::{Basis, UnitCounts};
 
@@ -79,12 +79,11 @@ pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Quer
         .bind::<Date, _>(as_of)
         .bind::<Date, _>(as_of)
         .load(conn)?;
-    let overdue: Vec<(i32, i64)> = guidance::table
-        .inner_join(stations::table)
+    let overdue: Vec<(Option<i32>, i64)> = guidance::table
         .filter(guidance::status.eq("open"))
         .filter(guidance::due_on.lt(as_of))
-        .group_by(stations::unit_id)
-        .select((stations::unit_id, diesel::dsl::count_star()))
+        .group_by(guidance::unit_id)
+        .select((guidance::unit_id, diesel::dsl::count_star()))
         .load(conn)?;
     Ok(listed
         .into_iter()
@@ -101,7 +100,7 @@ pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Quer
                 built_total: agg.map_or(0, |a| a.built_total),
                 compliant_new: agg.map_or(0, |a| a.compliant_new),
                 compliant_total: agg.map_or(0, |a| a.compliant_total),
-                overdue_guidance: overdue.iter().find(|(u, _)| *u == unit_id).map_or(0, |(_, n)| *n),
+                overdue_guidance: overdue.iter().find(|(u, _)| *u == Some(unit_id)).map_or(0, |(_, n)| *n),
             }
         })
         .collect())

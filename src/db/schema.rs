@@ -99,6 +99,7 @@ diesel::table! {
         resolved_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        unit_id -> Nullable<Integer>,
     }
 }
 

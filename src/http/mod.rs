@@ -77,12 +77,18 @@ pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
 
 /// Builds the server on an already bound listener (port 0 in tests).
 pub fn server(ctx: Ctx, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    // Database work runs on each worker's blocking pool; more threads than
+    // pooled connections would only wait, each with its own stack and
+    // allocator arena.
+    let workers = workers.max(1);
+    let blocking = (ctx.pool.max_size() as usize).div_ceil(workers).max(2);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::Logger::default())
             .configure(configure(ctx.clone()))
     })
     .workers(workers)
+    .worker_max_blocking_threads(blocking)
     .listen(listener)?
     .run();
     Ok(server)

@@ -175,9 +175,9 @@ impl SmtpServer {
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Mail> {
         let start = Instant::now();
         loop {
-            let mails = self.mails();
-            if mails.len() >= n || start.elapsed() > timeout {
-                return mails;
+            let count = self.inbox.lock().expect("inbox").len();
+            if count >= n || start.elapsed() > timeout {
+                return self.mails();
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -127,6 +127,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         mail_retry_base_ms: 100,
         mail_poll_ms: 50,
         cookie_secure: Some(true),
+        progress_cache_ms: 0,
     }
 }
 

@@ -13,6 +13,7 @@ backend_tests!(
     evidence_is_checked_by_content_and_stored_once,
     visits_keep_their_checklist_version,
     concurrent_visits_neither_fail_nor_duplicate_guidance,
+    guidance_follows_a_station_to_its_new_unit,
 );
 
 const CODES: [&str; 8] = [
@@ -616,4 +617,51 @@ async fn concurrent_visits_neither_fail_nor_duplicate_guidance(app: TestApp) {
     }
     let visits = get(&app, &format!("/api/stations/{}/visits", stations[0])).await;
     assert_eq!(visits["items"].as_array().map(Vec::len), Some(8));
+}
+
+async fn guidance_follows_a_station_to_its_new_unit(app: TestApp) {
+    let old = app.unit("220681", "临江市").await;
+    let new = app.unit("220621", "抚松县").await;
+    let s = planned_station(&app, old, "迁移服务站").await;
+    record(&app, s, &visit("acceptance", "2017-01-05", &[])).await;
+    record(
+        &app,
+        s,
+        &visit("routine", "2017-02-01", &[("phone", "unmet", "电话停机")]),
+    )
+    .await;
+    let count = |unit: i64| {
+        let app = &app;
+        async move { get(app, &format!("/api/guidance?status=open&unit_id={unit}")).await["total"].as_i64() }
+    };
+    assert_eq!((count(old).await, count(new).await), (Some(1), Some(0)));
+    let (_, st) = json(app.get(&format!("/api/stations/{s}")).await).await;
+    let (status, _) = json(
+        app.patch(
+            &format!("/api/stations/{s}"),
+            &json!({"version": st["version"], "unit_id": new}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (count(old).await, count(new).await),
+        (Some(0), Some(1)),
+        "the guidance moved with the station"
+    );
+    let (_, p) = json(
+        app.put(&format!("/api/units/{new}/plans/2017"), &json!({"target": 5}))
+            .await,
+    )
+    .await;
+    assert_eq!(p["target"], 5);
+    let (_, progress) = json(app.get("/api/progress?year=2017&as_of=2017-07-14").await).await;
+    let row = progress["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["unit_id"].as_i64() == Some(new))
+        .cloned();
+    assert_eq!(row.expect("row")["overdue_guidance"], 1, "counted in the new unit");
 }
