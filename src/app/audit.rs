@@ -121,6 +121,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Pag
     Ok(Page {
         items: items.into_iter().map(view).collect(),
         total,
+        total_exact: true,
         page,
         per_page,
     })

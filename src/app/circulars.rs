@@ -315,6 +315,7 @@ pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::
     Ok(super::Page {
         items: items.iter().map(|c| summary(c, &all)).collect(),
         total,
+        total_exact: true,
         page,
         per_page,
     })

@@ -92,6 +92,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
         page: Page {
             items,
             total,
+            total_exact: true,
             page,
             per_page,
         },

@@ -126,6 +126,9 @@ pub(crate) fn clean(s: Option<String>) -> Option<String> {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,
+    /// False when `total` is a lower bound (a very long list is not counted
+    /// to the end).
+    pub total_exact: bool,
     pub page: i64,
     pub per_page: i64,
 }

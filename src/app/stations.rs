@@ -456,10 +456,11 @@ pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<
         category,
         q,
     };
-    let (items, total) = store::list(conn, &filter, page, per_page)?;
+    let (items, total, total_exact) = store::list(conn, &filter, page, per_page)?;
     Ok(Page {
         items,
         total,
+        total_exact,
         page,
         per_page,
     })

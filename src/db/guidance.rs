@@ -144,53 +144,41 @@ pub struct Filter {
 
 type Joined = diesel::dsl::InnerJoin<guidance::table, stations::table>;
 
-fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiBackend> {
-    let mut q = guidance::table.inner_join(stations::table).into_boxed();
-    match f.status {
-        Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
-        Some(StatusFilter::Overdue) => {
-            q = q
-                .filter(guidance::status.eq("open"))
-                .filter(guidance::due_on.lt(f.as_of))
+/// Applies a [`Filter`] to a boxed query that has the guidance columns
+/// (with or without the stations join).
+macro_rules! apply_filter {
+    ($q:expr, $f:expr) => {{
+        let (mut q, f) = ($q, $f);
+        match f.status {
+            Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
+            Some(StatusFilter::Overdue) => {
+                q = q
+                    .filter(guidance::status.eq("open"))
+                    .filter(guidance::due_on.lt(f.as_of))
+            }
+            Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
+            None => q = q.filter(guidance::status.ne("withdrawn")),
         }
-        Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
-        None => q = q.filter(guidance::status.ne("withdrawn")),
-    }
-    if let Some(s) = f.station_id {
-        q = q.filter(guidance::station_id.eq(s));
-    }
-    if let Some(u) = f.unit_id {
-        q = q.filter(guidance::unit_id.eq(u));
-    }
-    if let Some(units) = &f.units {
-        q = q.filter(guidance::unit_id.eq_any(units.clone()));
-    }
-    q
+        if let Some(s) = f.station_id {
+            q = q.filter(guidance::station_id.eq(s));
+        }
+        if let Some(u) = f.unit_id {
+            q = q.filter(guidance::unit_id.eq(u));
+        }
+        if let Some(units) = &f.units {
+            q = q.filter(guidance::unit_id.eq_any(units.clone()));
+        }
+        q
+    }};
+}
+
+fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiBackend> {
+    apply_filter!(guidance::table.inner_join(stations::table).into_boxed(), f)
 }
 
 /// The same filter on guidance alone, for counting without the join.
 fn counted(f: &Filter) -> guidance::BoxedQuery<'static, super::MultiBackend> {
-    let mut q = guidance::table.into_boxed();
-    match f.status {
-        Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
-        Some(StatusFilter::Overdue) => {
-            q = q
-                .filter(guidance::status.eq("open"))
-                .filter(guidance::due_on.lt(f.as_of))
-        }
-        Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
-        None => q = q.filter(guidance::status.ne("withdrawn")),
-    }
-    if let Some(s) = f.station_id {
-        q = q.filter(guidance::station_id.eq(s));
-    }
-    if let Some(u) = f.unit_id {
-        q = q.filter(guidance::unit_id.eq(u));
-    }
-    if let Some(units) = &f.units {
-        q = q.filter(guidance::unit_id.eq_any(units.clone()));
-    }
-    q
+    apply_filter!(guidance::table.into_boxed(), f)
 }
 
 /// Points a station's guidance at its new unit.

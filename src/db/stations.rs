@@ -201,15 +201,30 @@ fn escape_like(s: &str) -> String {
 }
 
 /// One page of stations matching `f`, ordered by id, and the total count.
-pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64)> {
-    let total = filtered(f).count().get_result(conn)?;
+/// Counting stops here: past it a list says "more than" instead of
+/// counting every row of a province on every page.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of stations and how many match: exact up to [`COUNT_CAP`],
+/// else the cap with `false`.
+pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64, bool)> {
+    let counted = filtered(f)
+        .select(stations::id)
+        .limit(COUNT_CAP + 1)
+        .load::<i32>(conn)?
+        .len() as i64;
+    let (total, exact) = if counted > COUNT_CAP {
+        (COUNT_CAP, false)
+    } else {
+        (counted, true)
+    };
     let items = filtered(f)
         .order(stations::id.asc())
         .limit(per_page)
         .offset((page - 1) * per_page)
         .select(stations::all_columns)
         .load(conn)?;
-    Ok((items, total))
+    Ok((items, total, exact))
 }
 
 /// The most recent status change of a station.

@@ -72,6 +72,16 @@ async fn browser() -> Option<(Driver, Client, tempfile::TempDir)> {
     panic!("chromedriver did not start");
 }
 
+/// Clicks the element `css` finds.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
@@ -102,12 +112,7 @@ async fn sign_in(c: &Client, base: &str, user: &str) {
         .send_keys("correct horse battery")
         .await
         .expect("type");
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    click(c, "form button[type=submit]").await;
     c.wait()
         .for_element(Locator::Css("header.top nav"))
         .await
@@ -199,12 +204,7 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
         .await
         .expect("type");
     shot(&c, "visit-form-phone.png").await;
-    c.find(Locator::Css("form[data-keep] button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "form[data-keep] button[type=submit]").await;
     // The note is missing: the error stands beside the item, input is kept.
     let err = c
         .wait()
@@ -245,12 +245,7 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
         .send_keys(&photo.path().display().to_string())
         .await
         .expect("attach");
-    c.find(Locator::Css("form[data-keep] button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "form[data-keep] button[type=submit]").await;
     arrive(&c, &format!("/stations/{station}")).await;
     let page = text(&c).await;
     assert!(page.contains("检查记录已提交"), "{page}");
@@ -284,12 +279,7 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
         .expect("text");
     assert_eq!(kind, "回访复查", "pre-filled for a follow-up");
     choose(&c, "register", "met").await;
-    c.find(Locator::Css("form[data-keep] button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "form[data-keep] button[type=submit]").await;
     arrive(&c, &format!("/stations/{station}")).await;
     assert!(text(&c).await.contains("没有未完成的整改意见"));
     let (_, g) = json(
@@ -300,12 +290,7 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
     assert_eq!(g["total"], 1, "resolved by the follow-up");
 
     // The bureau, at a desk.
-    c.find(Locator::Css("header.top form button"))
-        .await
-        .expect("logout")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "header.top form button").await;
     c.wait().for_element(Locator::Id("username")).await.expect("signed out");
     c.set_window_size(1280, 900).await.expect("desk size");
     sign_in(&c, &app.base, "admin").await;
@@ -322,12 +307,7 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
     c.goto(&format!("{}/circulars/preview?year=2017&as_of=2017-07-14", app.base))
         .await
         .expect("preview");
-    c.find(Locator::Css("form.actions button[type=submit]"))
-        .await
-        .expect("issue")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "form.actions button[type=submit]").await;
     c.wait()
         .for_element(Locator::Css("iframe.doc"))
         .await

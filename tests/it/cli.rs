@@ -393,3 +393,32 @@ async fn generated_data_is_deterministic_and_served() {
         "unit sizes are skewed: {big} {small}"
     );
 }
+
+/// A list longer than the counting cap says so instead of counting it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn very_long_lists_report_a_lower_bound() {
+    let (url, guard) = fresh_sqlite();
+    let o = bayige(
+        &[
+            "generate",
+            "--units",
+            "50",
+            "--stations",
+            "10050",
+            "--visits-per-station",
+            "1",
+        ],
+        &url,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let app = TestApp::start(url, guard, "sqlite", None).await;
+    let (_, all) = json(app.get("/api/stations?per_page=5&page=3").await).await;
+    assert_eq!(
+        (all["total"].as_i64(), all["total_exact"].as_bool()),
+        (Some(10_000), Some(false))
+    );
+    assert_eq!(all["items"][0]["id"], 11, "pages still work past the count");
+    let (_, one) = json(app.get("/api/stations?unit_id=50").await).await;
+    assert_eq!(one["total_exact"], true);
+    assert!(one["total"].as_i64().is_some_and(|n| n > 0 && n < 10_000));
+}
