@@ -208,15 +208,18 @@ pub const COUNT_CAP: i64 = 10_000;
 /// One page of stations and how many match: exact up to [`COUNT_CAP`],
 /// else the cap with `false`.
 pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64, bool)> {
-    let counted = filtered(f)
+    // One row past the cap, read in the database without sending the rows:
+    // if it exists, the list is longer than worth counting.
+    let beyond = filtered(f)
         .select(stations::id)
-        .limit(COUNT_CAP + 1)
-        .load::<i32>(conn)?
-        .len() as i64;
-    let (total, exact) = if counted > COUNT_CAP {
-        (COUNT_CAP, false)
+        .order(stations::id.asc())
+        .offset(COUNT_CAP)
+        .limit(1)
+        .load::<i32>(conn)?;
+    let (total, exact) = if beyond.is_empty() {
+        (filtered(f).count().get_result(conn)?, true)
     } else {
-        (counted, true)
+        (COUNT_CAP, false)
     };
     let items = filtered(f)
         .order(stations::id.asc())

@@ -1,0 +1,1 @@
+DROP INDEX stations_unit_id;
