@@ -201,6 +201,19 @@ fn escape_like(s: &str) -> String {
 }
 
 /// One page of stations matching `f`, ordered by id, and the total count.
+/// Id order; within one unit as (unit_id, id), which is the same order
+/// but lets the database use the (unit_id, id) index.
+fn ordered<'a>(
+    q: stations::BoxedQuery<'a, super::MultiBackend>,
+    f: &Filter,
+) -> stations::BoxedQuery<'a, super::MultiBackend> {
+    if f.unit_id.is_some() {
+        q.order((stations::unit_id.asc(), stations::id.asc()))
+    } else {
+        q.order(stations::id.asc())
+    }
+}
+
 /// Counting stops here: past it a list says "more than" instead of
 /// counting every row of a province on every page.
 pub const COUNT_CAP: i64 = 10_000;
@@ -210,9 +223,10 @@ pub const COUNT_CAP: i64 = 10_000;
 pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64, bool)> {
     // One row past the cap, read in the database without sending the rows:
     // if it exists, the list is longer than worth counting.
-    let beyond = filtered(f)
+    // With a unit, order by (unit_id, id) so the planner walks the
+    // (unit_id, id) index instead of filtering the primary key.
+    let beyond = ordered(filtered(f), f)
         .select(stations::id)
-        .order(stations::id.asc())
         .offset(COUNT_CAP)
         .limit(1)
         .load::<i32>(conn)?;
@@ -221,8 +235,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> Qu
     } else {
         (COUNT_CAP, false)
     };
-    let items = filtered(f)
-        .order(stations::id.asc())
+    let items = ordered(filtered(f), f)
         .limit(per_page)
         .offset((page - 1) * per_page)
         .select(stations::all_columns)
