@@ -252,6 +252,53 @@ async fn forms_need_the_csrf_token(app: TestApp) {
     assert_eq!(r.status(), 303);
     let (_, list) = json(app.get("/api/stations").await).await;
     assert_eq!(list["total"], 1, "one station, from the valid form only");
+    // Disable an account from the users page, then enable it again.
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || issue_token(&ctx, "zhao", "viewer", &[]))
+        .await
+        .expect("join");
+    let (_, users) = json(app.get("/api/users").await).await;
+    let zhao = users["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|u| u["username"] == "zhao")
+        .expect("zhao")["id"]
+        .clone();
+    let path = format!("/users/{zhao}/active");
+    let r = client
+        .post(app.url(&path))
+        .form(&[("active", "false")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let form = [("csrf_token", csrf.as_str()), ("active", "false")];
+    assert_eq!(
+        client
+            .post(app.url(&path))
+            .form(&form)
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        303
+    );
+    let (_, u) = json(app.get(&format!("/api/users/{zhao}")).await).await;
+    assert_eq!(u["active"], false);
+    let form = [("csrf_token", csrf.as_str()), ("active", "true")];
+    assert_eq!(
+        client
+            .post(app.url(&path))
+            .form(&form)
+            .send()
+            .await
+            .expect("post")
+            .status(),
+        303
+    );
+    let (_, u) = json(app.get(&format!("/api/users/{zhao}")).await).await;
+    assert_eq!(u["active"], true);
     let r = client
         .post(app.url("/logout"))
         .form(&[("csrf_token", csrf.as_str())])

@@ -16,6 +16,7 @@ use crate::error::{AppError, FieldErrors};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(users_page))
         .route("/users", web::post().to(create_user))
+        .route("/users/{id}/active", web::post().to(set_active))
         .route("/audit", web::get().to(audit_page));
 }
 
@@ -91,6 +92,20 @@ async fn create_user(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageRe
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Disables or enables an account (the same use case as `PATCH /api/users/{id}`).
+async fn set_active(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: web::Bytes) -> PageResult {
+    let f = super::parse_form(&body)?;
+    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
+    let id = crate::http::api::id(&path, "用户")?;
+    let input = users::UserInput {
+        active: Some(f.get("active").map(String::as_str) == Some("true")),
+        ..users::UserInput::default()
+    };
+    let p = v.p.clone();
+    ctx.run(move |conn, _| users::update(conn, &p, id, input)).await?;
+    Ok(redirect("/users?ok=user"))
 }
 
 async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
