@@ -260,16 +260,19 @@ pub fn batch(
     })
 }
 
-/// Moves PostgreSQL's identity sequences past the explicit ids and
-/// refreshes the planner's statistics.
+/// Moves PostgreSQL's identity sequences past the explicit ids, and
+/// vacuums and analyses what was loaded.
 pub fn finish(conn: &mut DbConnection) -> QueryResult<()> {
     if conn.backend() == Backend::Postgres {
         conn.batch_execute(
             "SELECT setval(pg_get_serial_sequence('stations', 'id'), (SELECT MAX(id) FROM stations));
              SELECT setval(pg_get_serial_sequence('visits', 'id'), (SELECT MAX(id) FROM visits));
-             SELECT setval(pg_get_serial_sequence('guidance', 'id'), COALESCE((SELECT MAX(id) FROM guidance), 1));
-             ANALYZE;",
+             SELECT setval(pg_get_serial_sequence('guidance', 'id'), COALESCE((SELECT MAX(id) FROM guidance), 1));",
         )?;
+        // Bulk-loaded tables have no visibility map until autovacuum passes;
+        // without it index-only scans read the heap. VACUUM cannot run in a
+        // transaction, so on its own.
+        conn.batch_execute("VACUUM ANALYZE")?;
     } else {
         conn.batch_execute("ANALYZE;")?;
     }
