@@ -28,7 +28,7 @@ struct StationAgg {
 type UnitPlan = (i32, String, String, String, Option<i32>, Option<String>);
 
 /// Numbers `?` placeholders as `$1, $2, ...` for PostgreSQL.
-fn placeholders(sql: &str, backend: Backend) -> String {
+pub(crate) fn placeholders(sql: &str, backend: Backend) -> String {
     if backend == Backend::Sqlite {
         return sql.to_owned();
     }

@@ -201,6 +201,57 @@ fn escape_like(s: &str) -> String {
 }
 
 /// One page of stations matching `f`, ordered by id, and the total count.
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many stations match, counting at most [`COUNT_CAP`] + 1 of them in
+/// one statement: `SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)`.
+fn capped_count(conn: &mut DbConnection, f: &Filter) -> QueryResult<(i64, bool)> {
+    use diesel::sql_types::{Integer, Text};
+    let mut sql = String::from("SELECT COUNT(*) AS n FROM (SELECT 1 FROM stations WHERE 1 = 1");
+    if f.unit_id.is_some() {
+        sql.push_str(" AND unit_id = ?");
+    }
+    if let Some(units) = &f.units {
+        // Ids are integers from the policy, never user text.
+        let list: Vec<String> = units.iter().map(i32::to_string).collect();
+        sql.push_str(&format!(
+            " AND unit_id IN ({})",
+            if list.is_empty() { "NULL".into() } else { list.join(",") }
+        ));
+    }
+    if f.status.is_some() {
+        sql.push_str(" AND status = ?");
+    }
+    if f.category.is_some() {
+        sql.push_str(" AND category = ?");
+    }
+    let pattern = f.q.as_ref().map(|q| format!("%{}%", escape_like(q)));
+    if pattern.is_some() {
+        sql.push_str(" AND (name LIKE ? ESCAPE '\\' OR host_business LIKE ? ESCAPE '\\')");
+    }
+    sql.push_str(&format!(" LIMIT {}) AS capped", COUNT_CAP + 1));
+    let sql = super::progress::placeholders(&sql, conn.backend());
+    let mut q = diesel::sql_query(sql).into_boxed::<super::MultiBackend>();
+    if let Some(u) = f.unit_id {
+        q = q.bind::<Integer, _>(u);
+    }
+    if let Some(s) = &f.status {
+        q = q.bind::<Text, _>(s.clone());
+    }
+    if let Some(c) = &f.category {
+        q = q.bind::<Text, _>(c.clone());
+    }
+    if let Some(p) = &pattern {
+        q = q.bind::<Text, _>(p.clone()).bind::<Text, _>(p.clone());
+    }
+    let n = q.get_result::<Count>(conn)?.n;
+    Ok(if n > COUNT_CAP { (COUNT_CAP, false) } else { (n, true) })
+}
+
 /// Id order; within one unit as (unit_id, id), which is the same order
 /// but lets the database use the (unit_id, id) index.
 fn ordered<'a>(
@@ -221,20 +272,7 @@ pub const COUNT_CAP: i64 = 10_000;
 /// One page of stations and how many match: exact up to [`COUNT_CAP`],
 /// else the cap with `false`.
 pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64, bool)> {
-    // One row past the cap, read in the database without sending the rows:
-    // if it exists, the list is longer than worth counting.
-    // With a unit, order by (unit_id, id) so the planner walks the
-    // (unit_id, id) index instead of filtering the primary key.
-    let beyond = ordered(filtered(f), f)
-        .select(stations::id)
-        .offset(COUNT_CAP)
-        .limit(1)
-        .load::<i32>(conn)?;
-    let (total, exact) = if beyond.is_empty() {
-        (filtered(f).count().get_result(conn)?, true)
-    } else {
-        (COUNT_CAP, false)
-    };
+    let (total, exact) = capped_count(conn, f)?;
     let items = ordered(filtered(f), f)
         .limit(per_page)
         .offset((page - 1) * per_page)
