@@ -11,7 +11,7 @@ use super::progress::Period;
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::db::progress as progress_store;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 
 /// Parses `monthly:DAY` (DAY 1..=28, so that every month has it).
 pub fn parse(spec: &str) -> Result<u32, String> {
@@ -40,8 +40,11 @@ pub fn run_once(conn: &mut DbConnection, ctx: &Ctx) -> Result<Option<String>, Ap
         return Ok(None);
     }
     if !progress_store::year_has_plans(conn, today.year())? {
-        tracing::warn!(%period, year = today.year(), "scheduled circular skipped: no plans for the year");
-        return Ok(None);
+        // Reported by `run`, once per period.
+        return Err(FieldErrors::single(
+            "year",
+            format!("{}年度尚未下达建站计划，本月通报未印发", today.year()),
+        ));
     }
     let (c, created) = circulars::issue(
         conn,
@@ -77,7 +80,11 @@ pub async fn run(ctx: Ctx, every: std::time::Duration) {
                     .monthly_day
                     .and_then(|d| due_period(ctx.today(), d));
                 if warned_period != period {
-                    tracing::error!(error = %e, "scheduled circular could not be issued; will try again");
+                    if matches!(e, AppError::Validation(_)) {
+                        tracing::warn!(error = ?e, ?period, "scheduled circular skipped this month");
+                    } else {
+                        tracing::error!(error = %e, "scheduled circular could not be issued; will try again");
+                    }
                     warned_period = period;
                 }
             }
