@@ -64,6 +64,27 @@ fn run(args: &[&str], url: &str, stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Creates the `bench` administrator (password `bench password 1`) and
+/// returns a new API token for it.
+fn admin_token(url: &str, name: &str) -> String {
+    run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "bench",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        url,
+        Some("bench password 1\n"),
+    );
+    run(&["token", "create", "--username", "bench", "--name", name], url, None)
+        .trim()
+        .to_owned()
+}
+
 struct Db {
     url: String,
     drop_pg: Option<(String, String)>,
@@ -306,26 +327,7 @@ async fn bench_backend(backend: Backend, n: u64) {
         backend.as_str(),
         t.elapsed().as_secs_f64()
     );
-    run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "bench",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        &db.url,
-        Some("bench password 1\n"),
-    );
-    let token = run(
-        &["token", "create", "--username", "bench", "--name", "load"],
-        &db.url,
-        None,
-    )
-    .trim()
-    .to_owned();
+    let token = admin_token(&db.url, "load");
     let built = ids(&db.url, "established,model,rectifying");
     let server = serve(&db.url, data.path(), None).await;
     let idle = server.rss_kb("VmRSS:");
@@ -456,26 +458,7 @@ async fn fan_out(backend: Backend) {
         &db.url,
         None,
     );
-    run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "bench",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        &db.url,
-        Some("bench password 1\n"),
-    );
-    let token = run(
-        &["token", "create", "--username", "bench", "--name", "fanout"],
-        &db.url,
-        None,
-    )
-    .trim()
-    .to_owned();
+    let token = admin_token(&db.url, "fanout");
     {
         // 3,000 county leads, 100 per unit.
         let mut conn = bayige::db::DbUrl::parse(&db.url)

@@ -233,3 +233,21 @@ pub fn now() -> chrono::NaiveDateTime {
         .map(|d| d.naive_utc())
         .unwrap_or(t)
 }
+
+/// Numbers `?` placeholders as `$1, $2, ...` for PostgreSQL.
+pub fn placeholders(sql: &str, backend: Backend) -> String {
+    if backend == Backend::Sqlite {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Integer};
 
+use super::DbConnection;
 use super::schema::{guidance, plans, units};
-use super::{Backend, DbConnection};
 use crate::domain::progress::{Basis, UnitCounts};
 
 #[derive(QueryableByName, Debug)]
@@ -26,24 +26,6 @@ struct StationAgg {
 
 /// A unit with its plan for the year: id, code, name, kind, target, basis.
 type UnitPlan = (i32, String, String, String, Option<i32>, Option<String>);
-
-/// Numbers `?` placeholders as `$1, $2, ...` for PostgreSQL.
-pub(crate) fn placeholders(sql: &str, backend: Backend) -> String {
-    if backend == Backend::Sqlite {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// Stations standing at `as_of` per unit: all of them, those established
 /// since `year_start`, and of each how many were compliant at their latest
@@ -72,7 +54,7 @@ pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Quer
             plans::basis.nullable(),
         ))
         .load(conn)?;
-    let sql = placeholders(STATION_AGG, conn.backend());
+    let sql = super::placeholders(STATION_AGG, conn.backend());
     let aggs: Vec<StationAgg> = diesel::sql_query(sql)
         .bind::<Date, _>(year_start)
         .bind::<Date, _>(year_start)

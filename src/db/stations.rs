@@ -234,7 +234,7 @@ fn capped_count(conn: &mut DbConnection, f: &Filter) -> QueryResult<(i64, bool)>
         sql.push_str(" AND (name LIKE ? ESCAPE '\\' OR host_business LIKE ? ESCAPE '\\')");
     }
     sql.push_str(&format!(" LIMIT {}) AS capped", COUNT_CAP + 1));
-    let sql = super::progress::placeholders(&sql, conn.backend());
+    let sql = super::placeholders(&sql, conn.backend());
     let mut q = diesel::sql_query(sql).into_boxed::<super::MultiBackend>();
     if let Some(u) = f.unit_id {
         q = q.bind::<Integer, _>(u);
