@@ -362,6 +362,10 @@ async fn bench_backend(backend: Backend, n: u64) {
             "GET station list (all, page 50)",
             Arc::new(|_| "/api/stations?page=50".to_owned()),
         ),
+        (
+            "GET station list (all, keyset after id 980)",
+            Arc::new(|_| "/api/stations?after=980".to_owned()),
+        ),
         ("GET station page", {
             let ids = ids.clone();
             Arc::new(move |i| format!("/api/stations/{}", ids[(i * 7919) % ids.len()]))

@@ -120,9 +120,10 @@ pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Pag
     let (items, total) = store::list(conn, &filter, page, per_page)?;
     Ok(Page {
         items: items.into_iter().map(view).collect(),
-        total,
+        total: Some(total),
         total_exact: true,
         page,
         per_page,
+        next_after: None,
     })
 }

@@ -314,10 +314,11 @@ pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::
     let all = store::delivery_counts(conn, &ids)?;
     Ok(super::Page {
         items: items.iter().map(|c| summary(c, &all)).collect(),
-        total,
+        total: Some(total),
         total_exact: true,
         page,
         per_page,
+        next_after: None,
     })
 }
 

@@ -91,10 +91,11 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
         as_of,
         page: Page {
             items,
-            total,
+            total: Some(total),
             total_exact: true,
             page,
             per_page,
+            next_after: None,
         },
     })
 }

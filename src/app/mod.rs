@@ -110,7 +110,11 @@ impl Ctx {
         let ctx = self.clone();
         actix_web::web::block(move || {
             let mut conn = ctx.pool.get()?;
-            f(&mut conn, &ctx)
+            let result = f(&mut conn, &ctx);
+            if matches!(result, Err(AppError::Unavailable(_) | AppError::Internal(_))) {
+                crate::db::suspect_connection();
+            }
+            result
         })
         .await
         .map_err(|e| AppError::internal("blocking task was cancelled", anyhow::anyhow!(e.to_string())))?
@@ -125,12 +129,18 @@ pub(crate) fn clean(s: Option<String>) -> Option<String> {
 #[derive(Debug, serde::Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub total: i64,
+    /// How many match; null on keyset pages (`after`), which do not count
+    /// again what the first page counted.
+    pub total: Option<i64>,
     /// False when `total` is a lower bound (a very long list is not counted
-    /// to the end).
+    /// to the end) or absent.
     pub total_exact: bool,
     pub page: i64,
     pub per_page: i64,
+    /// Keyset cursor for the next page (`?after=`), where the list offers
+    /// one (the station list); null on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i32>,
 }
 
 pub const MAX_PER_PAGE: i64 = 100;

@@ -425,13 +425,21 @@ pub struct ListQuery {
     pub q: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
+    /// Keyset pagination: stations with an id above this one (the previous
+    /// page's `next_after`); cannot be combined with `page`.
+    pub after: Option<String>,
 }
 
 /// Stations the principal may read, filtered and paginated.
 pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<Page<Station>, AppError> {
     let mut errors = FieldErrors::new();
     let unit_id = int_param(&mut errors, "unit_id", query.unit_id, 1..=i32::MAX as i64);
+    let page_given = query.page.is_some();
     let (page, per_page) = paging(&mut errors, query.page, query.per_page);
+    let after = int_param(&mut errors, "after", query.after, 0..=i32::MAX as i64).map(|a| a as i32);
+    if after.is_some() && page_given {
+        errors.add("after", "after 与 page 只能用其一");
+    }
     let status = clean(query.status);
     if status.as_deref().is_some_and(|s| StationStatus::parse(s).is_none()) {
         errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
@@ -456,12 +464,16 @@ pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<
         category,
         q,
     };
-    let (items, total, total_exact) = store::list(conn, &filter, page, per_page)?;
+    let (items, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
+    let next_after = (items.len() as i64 == per_page)
+        .then(|| items.last().map(|s| s.id))
+        .flatten();
     Ok(Page {
         items,
         total,
         total_exact,
         page,
         per_page,
+        next_after,
     })
 }

@@ -369,13 +369,14 @@ fn unauthorized(msg: &str) -> AppError {
 
 /// The principal behind a bearer token.
 pub fn principal_from_token(conn: &mut DbConnection, secret: &str) -> Result<Principal, AppError> {
-    let token = store::token_by_hash(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("令牌无效"))?;
+    let (token, user) =
+        store::token_with_user(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("令牌无效"))?;
     if token.revoked_at.is_some() {
         return Err(unauthorized("令牌已吊销"));
     }
-    let user = store::get(conn, token.user_id)?
-        .filter(|u| u.active)
-        .ok_or_else(|| unauthorized("用户已停用"))?;
+    if !user.active {
+        return Err(unauthorized("用户已停用"));
+    }
     let now = db::now();
     // Record use at most once a minute, so reads stay reads.
     if token.last_used_at.is_none_or(|t| now - t > TimeDelta::minutes(1)) {
@@ -386,14 +387,15 @@ pub fn principal_from_token(conn: &mut DbConnection, secret: &str) -> Result<Pri
 
 /// The principal behind a session cookie, and the session's CSRF token.
 pub fn principal_from_session(conn: &mut DbConnection, secret: &str) -> Result<(Principal, String), AppError> {
-    let session = store::session(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("请先登录"))?;
+    let (session, user) =
+        store::session_with_user(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("请先登录"))?;
     if session.expires_at <= db::now() {
         store::delete_session(conn, &session.token_hash)?;
         return Err(unauthorized("登录已过期，请重新登录"));
     }
-    let user = store::get(conn, session.user_id)?
-        .filter(|u| u.active)
-        .ok_or_else(|| unauthorized("用户已停用"))?;
+    if !user.active {
+        return Err(unauthorized("用户已停用"));
+    }
     Ok((principal_of(conn, &user, Via::Session)?, session.csrf_token))
 }
 

@@ -150,9 +150,22 @@ impl ManageConnection for Manager {
         })
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Called as a connection goes back to the pool, on the thread that
+    /// used it: checks it (one round trip) only if that use failed in a way
+    /// that may mean a lost connection, so healthy requests pay nothing.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        SUSPECT.with(|s| s.replace(false)) && self.is_valid(conn).is_err()
     }
+}
+
+thread_local! {
+    static SUSPECT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection this thread holds as possibly broken: r2d2 checks
+/// it when it is returned and drops it if it no longer answers.
+pub fn suspect_connection() {
+    SUSPECT.with(|s| s.set(true));
 }
 
 pub type Pool = r2d2::Pool<Manager>;
@@ -169,6 +182,10 @@ pub fn open(url: &str, max_size: u32) -> Result<(Pool, Backend), DbError> {
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
+        // Connections are checked on return after a failure instead
+        // (`has_broken`): a check on every checkout costs a round trip per
+        // request.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
         .build(Manager { url })
         .map_err(|e| DbError::Pool(e.to_string()))?;

@@ -270,14 +270,26 @@ fn ordered<'a>(
 pub const COUNT_CAP: i64 = 10_000;
 
 /// One page of stations and how many match: exact up to [`COUNT_CAP`],
-/// else the cap with `false`.
-pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<Station>, i64, bool)> {
-    let (total, exact) = capped_count(conn, f)?;
-    let items = ordered(filtered(f), f)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .select(stations::all_columns)
-        .load(conn)?;
+/// else the cap with `false`. With `after` the page is the `per_page`
+/// stations with ids above it (keyset: no rows skipped however deep) and
+/// nothing is counted.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: i64,
+    per_page: i64,
+    after: Option<i32>,
+) -> QueryResult<(Vec<Station>, Option<i64>, bool)> {
+    let (total, exact) = match after {
+        Some(_) => (None, false),
+        None => capped_count(conn, f).map(|(n, exact)| (Some(n), exact))?,
+    };
+    let mut query = ordered(filtered(f), f).limit(per_page);
+    query = match after {
+        Some(a) => query.filter(stations::id.gt(a)),
+        None => query.offset((page - 1) * per_page),
+    };
+    let items = query.select(stations::all_columns).load(conn)?;
     Ok((items, total, exact))
 }
 

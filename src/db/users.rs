@@ -170,14 +170,6 @@ pub fn insert_session(
         .execute(conn)
 }
 
-pub fn session(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<Session>> {
-    sessions::table
-        .filter(sessions::token_hash.eq(token_hash))
-        .select(sessions::all_columns)
-        .first(conn)
-        .optional()
-}
-
 pub fn delete_session(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
 }
@@ -216,10 +208,22 @@ pub fn insert_token(
         .get_result(conn)
 }
 
-pub fn token_by_hash(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<ApiToken>> {
+/// A token and its user in one query (every API request asks).
+pub fn token_with_user(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<(ApiToken, User)>> {
     api_tokens::table
+        .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(token_hash))
-        .select(api_tokens::all_columns)
+        .select((api_tokens::all_columns, users::all_columns))
+        .first(conn)
+        .optional()
+}
+
+/// A session and its user in one query.
+pub fn session_with_user(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<(Session, User)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .select((sessions::all_columns, users::all_columns))
         .first(conn)
         .optional()
 }

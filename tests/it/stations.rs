@@ -395,12 +395,46 @@ async fn list_filters_and_pagination(app: TestApp) {
     assert_eq!(p3["items"][0]["name"], "服务站20");
     assert_eq!((p3["total"].as_i64(), p3["page"].as_i64()), (Some(25), Some(3)));
 
+    // Keyset pagination walks the same stations in the same order as pages.
+    let mut walked = Vec::new();
+    let mut url = format!("/api/stations?per_page=10&unit_id={a}");
+    loop {
+        let (status, page) = json(app.get(&url).await).await;
+        assert_eq!(status, 200, "{url}: {page}");
+        let first = !url.contains("after=");
+        assert_eq!(
+            page["total"].as_i64(),
+            first.then_some(20),
+            "only the first page counts"
+        );
+        walked.extend(
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|s| s["name"].clone()),
+        );
+        match page["next_after"].as_i64() {
+            Some(after) => url = format!("/api/stations?per_page=10&unit_id={a}&after={after}"),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = (0..25)
+        .filter(|i| i % 5 != 0)
+        .map(|i| json!(format!("服务站{i:02}")))
+        .collect();
+    assert_eq!(walked, expected);
+    let (_, last) = json(app.get("/api/stations?per_page=10&page=3").await).await;
+    assert!(last.get("next_after").is_none(), "a short page is the last: {last}");
+
     for (q, field) in [
         ("page=0", "page"),
         ("per_page=1000", "per_page"),
         ("unit_id=x", "unit_id"),
         ("status=gone", "status"),
         ("category=bank", "category"),
+        ("after=-1", "after"),
+        ("after=5&page=2", "after"),
     ] {
         let (status, err) = json(app.get(&format!("/api/stations?{q}")).await).await;
         assert_field_error(status, &err, field);

@@ -67,6 +67,7 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
         q: query.get("q").cloned(),
         page: query.get("page").cloned(),
         per_page: Some("20".into()),
+        after: None,
     };
     let p = v.p.clone();
     let (page, units) = ctx
@@ -74,7 +75,7 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
         .await?;
     let unit_names: HashMap<String, String> = units.iter().map(|u| (u.id.to_string(), u.name.clone())).collect();
     let category_names: HashMap<&str, &str> = Category::ALL.iter().map(|c| (c.as_str(), c.label_zh())).collect();
-    let pages = ((page.total + page.per_page - 1) / page.per_page).max(1);
+    let pages = ((page.total.unwrap_or(0) + page.per_page - 1) / page.per_page).max(1);
     let keep: Vec<(String, String)> = ["q", "unit_id", "status", "category"]
         .iter()
         .filter_map(|k| query.get(*k).map(|v| (k.to_string(), v.clone())))
