@@ -45,21 +45,31 @@ pub fn record(
     Ok(())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct AuditQuery {
+    /// `station`, `visit`, `user`, `token`, `circular` …
     pub entity: Option<String>,
     pub entity_id: Option<String>,
+    /// A username.
     pub user: Option<String>,
+    /// From this day or moment, inclusive: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or RFC 3339.
     pub from: Option<String>,
+    /// Up to this day or moment (UTC), inclusive.
     pub to: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     pub page: Option<String>,
+    /// Items per page (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     pub id: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub at: NaiveDateTime,
     pub user_id: Option<i32>,
     pub username: String,
@@ -90,13 +100,20 @@ fn moment(errors: &mut FieldErrors, field: &str, value: Option<String>, end_of_d
     if let Ok(t) = NaiveDateTime::parse_from_str(&v, "%Y-%m-%dT%H:%M:%S") {
         return Some(t);
     }
+    // As the log shows its times: RFC 3339 with an offset.
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&v) {
+        return Some(t.naive_utc());
+    }
     match NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
         Ok(d) => {
             let d = if end_of_day { d.succ_opt().unwrap_or(d) } else { d };
             d.and_hms_opt(0, 0, 0)
         }
         Err(_) => {
-            errors.add(field, "应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM:SS（UTC）");
+            errors.add(
+                field,
+                "应为 YYYY-MM-DD、YYYY-MM-DDTHH:MM:SS（UTC）或带时区的 RFC 3339 时间",
+            );
             None
         }
     }

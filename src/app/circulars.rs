@@ -16,7 +16,7 @@ use crate::domain::progress::Progress;
 use crate::error::{AppError, FieldErrors};
 use crate::mail::{self, CIRCULAR_TITLE, CircularDoc};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Recipient {
     pub name: String,
     pub email: String,
@@ -24,7 +24,7 @@ pub struct Recipient {
     pub copy: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The number the circular would get if issued now (not reserved).
     pub number: String,
@@ -37,7 +37,7 @@ pub struct Preview {
 }
 
 /// The data a circular was computed from, stored with it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Snapshot {
     pub year: i32,
     pub as_of: NaiveDate,
@@ -47,7 +47,7 @@ pub struct Snapshot {
     pub progress: Progress,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryCounts {
     pub pending: i64,
     pub sending: i64,
@@ -55,7 +55,7 @@ pub struct DeliveryCounts {
     pub failed: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CircularView {
     pub id: i32,
     pub number: String,
@@ -66,11 +66,12 @@ pub struct CircularView {
     pub subject: String,
     pub issued_by: String,
     pub schedule_period: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub issued_at: chrono::NaiveDateTime,
     pub deliveries: DeliveryCounts,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CircularDetail {
     #[serde(flatten)]
     pub summary: CircularView,

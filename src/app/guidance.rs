@@ -11,18 +11,30 @@ use crate::db::guidance::{self as store, Filter, GuidanceRow, StatusFilter};
 use crate::db::stations as station_store;
 use crate::error::{AppError, FieldErrors};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct GuidanceQuery {
+    /// `open`, `overdue` (open and past due as of `as_of`) or `resolved`.
+    /// A blank value is the same as leaving the parameter out.
+    #[param(value_type = Option<String>, pattern = "^(open|overdue|resolved)?$")]
     pub status: Option<String>,
+    #[param(value_type = Option<i32>, minimum = 1)]
     pub unit_id: Option<String>,
+    #[param(value_type = Option<i32>, minimum = 1)]
     pub station_id: Option<String>,
+    /// The day "overdue" is judged on (YYYY-MM-DD); today when left out or blank.
+    #[param(value_type = Option<String>, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub as_of: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     pub page: Option<String>,
+    /// Items per page (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GuidanceItem {
     #[serde(flatten)]
     pub row: GuidanceRow,
@@ -30,7 +42,7 @@ pub struct GuidanceItem {
     pub overdue: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GuidancePage {
     pub as_of: NaiveDate,
     #[serde(flatten)]

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{Datelike, NaiveDate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Ctx, clean};
 use crate::auth::Principal;
@@ -14,18 +14,24 @@ use crate::db::{DbConnection, progress as store};
 use crate::domain::progress::{self, Progress, ProgressError};
 use crate::error::{AppError, FieldErrors};
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Period {
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     pub as_of: Option<NaiveDate>,
 }
 
 /// Query-string form of [`Period`], parsed by hand so errors name the field.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct PeriodQuery {
+    /// The plan year; the current year when left out.
+    #[param(value_type = Option<i32>, minimum = 2000, maximum = 2100)]
     pub year: Option<String>,
+    /// The day progress is measured on (YYYY-MM-DD); today (or the year's end) when left out or blank.
+    #[param(value_type = Option<String>, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub as_of: Option<String>,
 }
 
@@ -72,7 +78,7 @@ pub fn resolve(ctx: &Ctx, period: &Period) -> Result<(i32, NaiveDate), AppError>
 /// Progress as the principal may see it: city-wide readers get every row
 /// and the city totals; others get their units' rows (ranked among all
 /// units, as circulars publish them) and no city totals.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ScopedProgress {
     #[serde(flatten)]
     pub progress: Progress,

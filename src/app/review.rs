@@ -19,7 +19,7 @@ use crate::error::{AppError, FieldErrors};
 /// The most overdue guidance listed in one queue.
 pub const MAX_ITEMS: i64 = 500;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Item<T: Serialize> {
     #[serde(flatten)]
     pub item: T,
@@ -27,7 +27,7 @@ pub struct Item<T: Serialize> {
     pub acknowledgement: Option<Acknowledgement>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Review {
     pub unit: Unit,
     pub as_of: NaiveDate,
@@ -103,7 +103,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AckInput {
     pub comment: Option<String>,

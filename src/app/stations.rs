@@ -17,29 +17,37 @@ use crate::error::{AppError, FieldErrors};
 
 /// A station as sent by the client on create (every field optional here so
 /// that a missing one is reported by name, with all other problems).
-#[derive(Debug, Default, Clone, Deserialize, Validate)]
+#[derive(Debug, Default, Clone, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StationInput {
+    #[schema(minimum = 1)]
     pub unit_id: Option<i32>,
     #[validate(length(max = 100, message = "服务站名称不超过100个字符"))]
     pub name: Option<String>,
     #[validate(length(max = 200, message = "经营者名称不超过200个字符"))]
     pub host_business: Option<String>,
+    /// Unified social credit code (GB 32100, 18 characters with a check character).
+    #[schema(pattern = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")]
     pub credit_code: Option<String>,
+    #[schema(value_type = Option<Category>)]
     pub category: Option<String>,
     #[validate(length(max = 300, message = "地址不超过300个字符"))]
     pub address: Option<String>,
     #[validate(length(max = 50, message = "联络员姓名不超过50个字符"))]
     pub liaison_name: Option<String>,
     #[validate(length(max = 32, message = "联络电话不超过32个字符"))]
+    /// Landline (0439-1234567, optionally 转 extension) or mobile number.
+    #[schema(pattern = "^[0-9 -]{5,20}(转[0-9]{1,6})?$")]
     pub liaison_phone: Option<String>,
     pub standard_id: Option<String>,
+    /// `planned` (the default) or, with `established_on`, `established`.
+    #[schema(value_type = Option<StationStatus>)]
     pub status: Option<String>,
     pub established_on: Option<NaiveDate>,
 }
 
 /// A partial update; `version` is the version the client read.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StationPatch {
     pub version: Option<i32>,
@@ -55,6 +63,8 @@ pub struct StationPatch {
     pub standard_id: Option<String>,
     pub established_on: Option<NaiveDate>,
     /// Not editable here: named only to say where status changes go.
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
     pub status: Option<serde::de::IgnoredAny>,
 }
 
@@ -67,7 +77,7 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StationDetail {
     #[serde(flatten)]
     pub station: Station,
@@ -293,9 +303,10 @@ pub fn update(
     })
 }
 
-#[derive(Debug, Default, Deserialize, Validate)]
+#[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatusInput {
+    #[schema(value_type = Option<StationStatus>)]
     pub status: Option<String>,
     #[validate(length(max = 500, message = "理由不超过500个字符"))]
     pub reason: Option<String>,
@@ -416,17 +427,33 @@ pub fn change_status(
 
 /// Query string of the station list; parsed by hand so that a bad value is
 /// reported by field name.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ListQuery {
+    #[param(value_type = Option<i32>, minimum = 1)]
     pub unit_id: Option<String>,
+    /// A station status (see `StationStatus`); blank = any.
+    #[param(value_type = Option<String>, pattern = "^(planned|established|model|rectifying|revoked)?$")]
     pub status: Option<String>,
+    /// A category (see `Category`); blank = any.
+    #[param(
+        value_type = Option<String>,
+        pattern = "^(mall|supermarket|market|enterprise|scenic_spot|hotel|telecom|finance|post_express|other)?$"
+    )]
     pub category: Option<String>,
+    /// Text in the name or the host business.
+    #[param(max_length = 100)]
     pub q: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     pub page: Option<String>,
+    /// Items per page (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
     /// Keyset pagination: stations with an id above this one (the previous
     /// page's `next_after`); cannot be combined with `page`.
+    #[param(value_type = Option<i32>, minimum = 0)]
     pub after: Option<String>,
 }
 

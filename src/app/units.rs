@@ -12,7 +12,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::UnitKind;
 use crate::error::{AppError, FieldErrors};
 
-#[derive(Debug, Default, Deserialize, Validate)]
+#[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct UnitInput {
     /// The administrative division code (e.g. 220602), or the bureau's own
@@ -21,6 +21,7 @@ pub struct UnitInput {
     pub code: Option<String>,
     #[validate(length(max = 100, message = "单位名称不超过100个字符"))]
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::domain::UnitKind>)]
     pub kind: Option<String>,
 }
 
@@ -83,12 +84,14 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Unit>, AppError> {
     Ok(store::list(conn)?)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanInput {
+    #[schema(minimum = 0)]
     pub target: Option<i64>,
     /// `new` (the default): the target counts stations established in the
     /// year; `total`: stations standing at the year end.
+    #[schema(value_type = Option<crate::domain::progress::Basis>)]
     pub basis: Option<String>,
 }
 
@@ -155,7 +158,7 @@ pub fn set_plan(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanRow {
     pub unit_id: i32,
     pub unit_code: String,
@@ -165,7 +168,7 @@ pub struct PlanRow {
     pub basis: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct YearPlans {
     pub year: i32,
     pub total_target: i64,

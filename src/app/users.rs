@@ -22,7 +22,7 @@ pub const LOCK_MINUTES: i64 = 15;
 /// How long a sign-in session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     #[serde(flatten)]
     pub user: User,
@@ -40,7 +40,7 @@ fn view(conn: &mut DbConnection, user: User) -> Result<UserView, AppError> {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct UserInput {
     pub username: Option<String>,
@@ -266,7 +266,7 @@ pub fn by_username(conn: &mut DbConnection, username: &str) -> Result<User, AppE
     store::by_username(conn, username)?.ok_or_else(|| AppError::NotFound(format!("用户 {username} 不存在")))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: Option<UserView>,
     pub username: String,
@@ -289,7 +289,7 @@ pub fn me(conn: &mut DbConnection, p: &Principal) -> Result<Me, AppError> {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenInput {
     pub name: Option<String>,
@@ -297,7 +297,7 @@ pub struct TokenInput {
     pub user_id: Option<i32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewToken {
     #[serde(flatten)]
     pub token: ApiToken,
@@ -399,19 +399,20 @@ pub fn principal_from_session(conn: &mut DbConnection, secret: &str) -> Result<(
     Ok((principal_of(conn, &user, Via::Session)?, session.csrf_token))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginInput {
     pub username: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Signed {
     pub user: UserView,
     pub csrf_token: String,
     #[serde(skip)]
     pub session_secret: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub expires_at: NaiveDateTime,
 }
 

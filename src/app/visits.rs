@@ -19,10 +19,12 @@ use crate::domain::{ItemResult, StationStatus, VisitKind};
 use crate::error::{AppError, FieldErrors};
 use crate::standard::Standard;
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ItemInput {
+    /// The checklist item's code (see `GET /api/standards/{id}`).
     pub code: Option<String>,
+    #[schema(value_type = Option<crate::domain::visit::ItemResult>)]
     pub result: Option<String>,
     pub note: Option<String>,
     /// The corrective action for a partial or unmet item; the checklist's
@@ -33,9 +35,10 @@ pub struct ItemInput {
     pub due_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VisitInput {
+    #[schema(value_type = Option<crate::domain::visit::VisitKind>)]
     pub kind: Option<String>,
     pub visited_on: Option<NaiveDate>,
     pub inspector: Option<String>,
@@ -43,7 +46,7 @@ pub struct VisitInput {
     pub items: Option<Vec<ItemInput>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub code: String,
     pub title_zh: String,
@@ -52,7 +55,7 @@ pub struct ItemView {
     pub evidence: Vec<Evidence>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VisitView {
     pub id: i32,
     pub station_id: i32,
@@ -68,8 +71,10 @@ pub struct VisitView {
     pub status_before: String,
     pub status_after: String,
     pub voided: bool,
+    #[serde(serialize_with = "crate::db::utc::option")]
     pub voided_at: Option<chrono::NaiveDateTime>,
     pub void_reason: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: chrono::NaiveDateTime,
     pub items: Vec<ItemView>,
     /// Guidance this visit raised.
@@ -446,7 +451,7 @@ pub fn get(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result
     view(ctx, conn, v, Vec::new())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VisitSummary {
     pub id: i32,
     pub kind: String,
@@ -484,13 +489,13 @@ pub fn list_for_station(
         .collect())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct VoidInput {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Voided {
     #[serde(flatten)]
     pub visit: VisitView,
@@ -563,7 +568,7 @@ pub fn void(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32, input: V
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemState {
     pub code: String,
     pub title_zh: String,
@@ -579,7 +584,7 @@ pub struct ItemState {
     pub open_guidance: Vec<Guidance>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChecklistState {
     pub station_id: i32,
     pub station_status: String,
@@ -650,7 +655,7 @@ pub fn checklist(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VisitTemplate {
     pub station_id: i32,
     pub station_name: String,

@@ -7,9 +7,10 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::audit_log;
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub at: NaiveDateTime,
     pub user_id: Option<i32>,
     pub username: String,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{circular_renditions, circular_serials, circulars, deliveries, user_units, users};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = circulars)]
 pub struct Circular {
     pub id: i32,
@@ -25,6 +25,7 @@ pub struct Circular {
     pub issued_by: String,
     pub schedule_period: Option<String>,
     pub idempotency_key: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub issued_at: NaiveDateTime,
 }
 
@@ -48,7 +49,7 @@ pub struct NewCircular<'a> {
     pub issued_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Rendition {
     pub id: i32,
     pub circular_id: i32,
@@ -58,7 +59,7 @@ pub struct Rendition {
     pub body_html: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = deliveries)]
 pub struct Delivery {
     pub id: i32,
@@ -70,12 +71,17 @@ pub struct Delivery {
     pub copy: bool,
     pub status: String,
     pub attempts: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub next_attempt_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::option")]
     pub claimed_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub message_id: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::option")]
     pub sent_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
 }
 

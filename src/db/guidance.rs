@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{guidance, stations};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = guidance)]
 pub struct Guidance {
     pub id: i32,
@@ -19,9 +19,13 @@ pub struct Guidance {
     pub status: String,
     pub resolved_by: Option<i32>,
     pub resolved_on: Option<NaiveDate>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
-    /// The station's unit, kept here for counting by unit.
+    /// The station's unit, kept here for counting by unit (not shown: a
+    /// [`GuidanceRow`] carries the station's unit).
+    #[serde(skip)]
     pub unit_id: Option<i32>,
 }
 
@@ -189,7 +193,7 @@ pub fn move_station(conn: &mut DbConnection, station_id: i32, unit_id: i32) -> Q
 }
 
 /// A guidance row with the station it concerns.
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GuidanceRow {
     #[serde(flatten)]
     pub guidance: Guidance,

@@ -130,6 +130,28 @@ impl DbUrl {
     }
 }
 
+/// Timestamps are stored in UTC without an offset; answers give them in
+/// RFC 3339 with `Z` so no reader has to guess the zone.
+pub mod utc {
+    use chrono::{NaiveDateTime, SecondsFormat};
+    use serde::Serializer;
+
+    fn text(t: &NaiveDateTime) -> String {
+        t.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    pub fn one<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&text(t))
+    }
+
+    pub fn option<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&text(t)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// r2d2 manager that connects through [`DbUrl::connect`].
 pub struct Manager {
     url: DbUrl,

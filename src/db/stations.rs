@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{station_status_changes, stations};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = stations)]
 pub struct Station {
     pub id: i32,
@@ -24,7 +24,9 @@ pub struct Station {
     pub established_on: Option<NaiveDate>,
     pub revoked_on: Option<NaiveDate>,
     pub version: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// Whether the latest counted visit found every required item met;
     /// null before the first visit.
@@ -48,7 +50,7 @@ pub struct StationFields {
     pub established_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct StatusChange {
     pub id: i32,
     pub station_id: i32,
@@ -56,6 +58,7 @@ pub struct StatusChange {
     pub to_status: String,
     pub reason: String,
     pub effective_on: NaiveDate,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
     /// The visit that made the change, if a visit did.
     pub visit_id: Option<i32>,

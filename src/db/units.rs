@@ -7,13 +7,14 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{plans, units};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = units)]
 pub struct Unit {
     pub id: i32,
     pub code: String,
     pub name: String,
     pub kind: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 
@@ -26,11 +27,12 @@ pub struct NewUnit<'a> {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Plan {
     pub unit_id: i32,
     pub year: i32,
     pub target: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// `new`: stations established in the year; `total`: stations standing.
     pub basis: String,

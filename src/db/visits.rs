@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::DbConnection;
 use super::schema::{evidence, visit_items, visits};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = visits)]
 pub struct Visit {
     pub id: i32,
@@ -22,8 +22,10 @@ pub struct Visit {
     pub compliant: bool,
     pub status_before: String,
     pub status_after: String,
+    #[serde(serialize_with = "crate::db::utc::option")]
     pub voided_at: Option<NaiveDateTime>,
     pub void_reason: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 
@@ -44,7 +46,7 @@ pub struct NewVisit<'a> {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Insertable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Insertable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = visit_items)]
 pub struct VisitItem {
     pub visit_id: i32,
@@ -54,7 +56,7 @@ pub struct VisitItem {
     pub note: String,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq)]
+#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Evidence {
     pub id: i32,
     pub visit_id: i32,
@@ -63,6 +65,7 @@ pub struct Evidence {
     pub content_type: String,
     pub size_bytes: i64,
     pub file_name: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 

@@ -9,7 +9,6 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, http::StatusCode, web};
-use serde_json::json;
 
 use crate::app::Ctx;
 use crate::error::AppError;
@@ -35,10 +34,15 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        let mut body = api::doc::ErrorDetail {
+            code: self.code().into(),
+            message: self.to_string(),
+            fields: None,
+            current: None,
+        };
         match self {
-            AppError::Validation(fields) => body["fields"] = json!(fields),
-            AppError::Conflict { current: Some(c), .. } => body["current"] = c.clone(),
+            AppError::Validation(fields) => body.fields = Some(fields.0.clone()),
+            AppError::Conflict { current: Some(c), .. } => body.current = Some(c.clone()),
             AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
             AppError::Unauthorized(e) | AppError::Forbidden(e) | AppError::Locked(e) => {
@@ -56,7 +60,7 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        resp.json(json!({ "error": body }))
+        resp.json(api::doc::ErrorBody { error: body })
     }
 }
 
@@ -69,6 +73,16 @@ pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(ctx))
             .app_data(web::PayloadConfig::new(JSON_LIMIT))
+            // Query strings and paths that cannot be read answer in the
+            // JSON error shape like everything else.
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| AppError::BadRequest(format!("查询参数无法解析：{e}")).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| AppError::NotFound(format!("地址无法解析：{e}")).into()),
+            )
             .configure(api::routes)
             .configure(pages::routes)
             .default_service(web::to(not_found));

@@ -14,7 +14,7 @@ mod embedded {
 }
 
 /// One item of a checklist (one of the "eight ones").
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     pub code: String,
@@ -27,7 +27,7 @@ pub struct Item {
 }
 
 /// One version of a checklist standard.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Standard {
     pub id: String,

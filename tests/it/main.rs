@@ -11,6 +11,7 @@ mod circulars;
 mod cli;
 mod demo;
 mod foundation;
+mod openapi;
 mod pages;
 mod stations;
 mod visits;

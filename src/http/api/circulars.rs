@@ -2,7 +2,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::id;
 use crate::app::circulars::{self, IssueOptions};
@@ -12,17 +11,21 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/progress", web::get().to(get_progress))
-        .route("/circulars/preview", web::post().to(preview))
-        .route("/circulars", web::post().to(issue))
-        .route("/circulars", web::get().to(list))
-        .route("/circulars/{id}", web::get().to(get))
-        .route("/circulars/{id}/deliveries", web::get().to(deliveries))
-        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry));
+routes! {
+    get "/progress" => get_progress,
+    post "/circulars/preview" => preview,
+    post "/circulars" => issue,
+    get "/circulars" => list,
+    get "/circulars/{id}" => get,
+    get "/circulars/{id}/deliveries" => deliveries,
+    post "/circulars/{id}/deliveries/{did}/retry" => retry,
 }
 
-async fn get_progress(
+/// Each unit's progress against its plan and the time-proportional
+/// target (序时进度), for the caller's scope.
+#[utoipa::path(get, path = "/api/progress", tag = "circulars", params(PeriodQuery),
+    responses((status = 200, description = "进度", body = progress::ScopedProgress)))]
+pub(super) async fn get_progress(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<PeriodQuery>,
@@ -34,16 +37,28 @@ async fn get_progress(
     Ok(HttpResponse::Ok().json(p))
 }
 
-async fn preview(ctx: web::Data<Ctx>, Auth(p): Auth, Json(period): Json<Period>) -> Result<HttpResponse, AppError> {
+/// What a circular for this period would say, without issuing it.
+#[utoipa::path(post, path = "/api/circulars/preview", tag = "circulars", request_body = Period,
+    responses((status = 200, description = "通报预览", body = circulars::Preview)))]
+pub(super) async fn preview(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    Json(period): Json<Period>,
+) -> Result<HttpResponse, AppError> {
     let p = ctx
         .run(move |conn, ctx| circulars::preview(conn, ctx, &p, period))
         .await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
+#[utoipa::path(post, path = "/api/circulars", tag = "circulars", request_body = Period,
+    params(("Idempotency-Key" = Option<String>, Header, description = "重试同一请求时返回首次签发的通报")),
+    responses((status = 201, description = "已签发，邮件已排队", body = circulars::CircularDetail,
+            headers(("Location" = String, description = "通报的地址"))),
+        (status = 200, description = "同一 Idempotency-Key 已签发过：返回那一份", body = circulars::CircularDetail)))]
 /// Issues a circular. An `Idempotency-Key` header makes a retried request
 /// return the circular issued the first time (200) instead of a new one.
-async fn issue(
+pub(super) async fn issue(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     req: HttpRequest,
@@ -75,13 +90,25 @@ async fn issue(
         .json(c))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
+    /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
     page: Option<String>,
+    /// Items per page (default 20).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
 }
 
-async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth, query: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+/// Circulars issued, newest first.
+#[utoipa::path(get, path = "/api/circulars", tag = "circulars", params(ListQuery),
+    responses((status = 200, description = "一页通报", body = crate::app::Page<circulars::CircularView>)))]
+pub(super) async fn list(
+    ctx: web::Data<Ctx>,
+    Auth(_p): Auth,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
@@ -90,19 +117,37 @@ async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth, query: web::Query<ListQuery>)
     Ok(HttpResponse::Ok().json(items))
 }
 
-async fn get(ctx: web::Data<Ctx>, Auth(_p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// One circular with its snapshot and delivery counts.
+#[utoipa::path(get, path = "/api/circulars/{id}", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
+    responses((status = 200, description = "通报", body = circulars::CircularDetail)))]
+pub(super) async fn get(
+    ctx: web::Data<Ctx>,
+    Auth(_p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
     let c = ctx.run(move |conn, _| circulars::get(conn, cid)).await?;
     Ok(HttpResponse::Ok().json(c))
 }
 
-async fn deliveries(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// The circular's emails and where each stands.
+#[utoipa::path(get, path = "/api/circulars/{id}/deliveries", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
+    responses((status = 200, description = "投递记录", body = super::doc::Items<crate::db::circulars::Delivery>)))]
+pub(super) async fn deliveries(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
     let items = ctx.run(move |conn, _| circulars::deliveries(conn, &p, cid)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
 }
 
-async fn retry(
+/// Puts a failed delivery back in the queue (admins).
+#[utoipa::path(post, path = "/api/circulars/{id}/deliveries/{did}/retry", tag = "circulars",
+    params(("id" = i32, Path, description = "通报编号"), ("did" = i32, Path, description = "投递记录编号")),
+    responses((status = 200, description = "已重新排队", body = crate::db::circulars::Delivery)))]
+pub(super) async fn retry(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<(String, String)>,

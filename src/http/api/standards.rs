@@ -1,41 +1,77 @@
 //! `GET /api/standards`, `GET /api/standards/{id}` (read-only checklists).
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::app::Ctx;
 use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
+use crate::standard::Item;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/standards", web::get().to(list))
-        .route("/standards/{id}", web::get().to(get));
+routes! {
+    get "/standards" => list,
+    get "/standards/{id}" => get,
 }
 
-async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
+/// A checklist standard without its items.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct StandardSummary<'a> {
+    id: &'a str,
+    version: i32,
+    /// Every version of this standard, oldest first.
+    versions: Vec<i32>,
+    title_zh: &'a str,
+    title_en: &'a str,
+    source: &'a str,
+    item_count: usize,
+}
+
+/// A checklist standard with its items.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct StandardView<'a> {
+    id: &'a str,
+    version: i32,
+    versions: Vec<i32>,
+    title_zh: &'a str,
+    title_en: &'a str,
+    source: &'a str,
+    items: &'a [Item],
+}
+
+/// The checklist standards (八个一 versions), newest version of each.
+#[utoipa::path(get, path = "/api/standards", tag = "standards",
+    responses((status = 200, description = "检查标准", body = super::doc::Items<StandardSummary>)))]
+pub(super) async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
     let items: Vec<_> = ctx
         .standards
         .latest_all()
         .into_iter()
-        .map(|s| {
-            json!({
-                "id": s.id, "version": s.version, "versions": ctx.standards.versions(&s.id),
-                "title_zh": s.title_zh, "title_en": s.title_en, "source": s.source,
-                "item_count": s.items.len(),
-            })
+        .map(|s| StandardSummary {
+            id: &s.id,
+            version: s.version,
+            versions: ctx.standards.versions(&s.id),
+            title_zh: &s.title_zh,
+            title_en: &s.title_en,
+            source: &s.source,
+            item_count: s.items.len(),
         })
         .collect();
-    HttpResponse::Ok().json(json!({ "items": items }))
+    HttpResponse::Ok().json(super::doc::Items { items })
 }
 
-#[derive(Deserialize)]
-struct VersionQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct VersionQuery {
+    /// A version number; the newest when left out.
+    #[param(value_type = Option<i32>)]
     version: Option<String>,
 }
 
 /// The newest version, or `?version=N`.
-async fn get(
+#[utoipa::path(get, path = "/api/standards/{id}", tag = "standards",
+    params(("id" = String, Path, description = "标准编号，如 baxiangyi-common"), VersionQuery),
+    responses((status = 200, description = "检查标准", body = StandardView)))]
+pub(super) async fn get(
     ctx: web::Data<Ctx>,
     _auth: Auth,
     path: web::Path<String>,
@@ -52,9 +88,13 @@ async fn get(
         }
     }
     .ok_or_else(|| AppError::NotFound(format!("检查标准 {id} 不存在")))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": standard.id, "version": standard.version, "versions": ctx.standards.versions(&standard.id),
-        "title_zh": standard.title_zh, "title_en": standard.title_en, "source": standard.source,
-        "items": standard.items,
-    })))
+    Ok(HttpResponse::Ok().json(StandardView {
+        id: &standard.id,
+        version: standard.version,
+        versions: ctx.standards.versions(&standard.id),
+        title_zh: &standard.title_zh,
+        title_en: &standard.title_en,
+        source: &standard.source,
+        items: &standard.items,
+    }))
 }

@@ -8,15 +8,19 @@ use crate::error::AppError;
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stations", web::get().to(list))
-        .route("/stations", web::post().to(create))
-        .route("/stations/{id}", web::get().to(get))
-        .route("/stations/{id}", web::patch().to(update))
-        .route("/stations/{id}/status", web::post().to(change_status));
+routes! {
+    get "/stations" => list,
+    post "/stations" => create,
+    get "/stations/{id}" => get,
+    patch "/stations/{id}" => update,
+    post "/stations/{id}/status" => change_status,
 }
 
-async fn list(
+/// Stations the caller may read, filtered; by page number or by key
+/// (`after` = the previous page's `next_after`).
+#[utoipa::path(get, path = "/api/stations", tag = "stations", params(stations::ListQuery),
+    responses((status = 200, description = "一页服务站", body = crate::app::Page<crate::db::stations::Station>)))]
+pub(super) async fn list(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<stations::ListQuery>,
@@ -26,7 +30,11 @@ async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn create(
+/// Registers a station (admins).
+#[utoipa::path(post, path = "/api/stations", tag = "stations", request_body = stations::StationInput,
+    responses((status = 201, description = "已登记", body = stations::StationDetail,
+        headers(("Location" = String, description = "新服务站的地址")))))]
+pub(super) async fn create(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<stations::StationInput>,
@@ -37,13 +45,22 @@ async fn create(
         .json(station))
 }
 
-async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// A station with its unit and status history.
+#[utoipa::path(get, path = "/api/stations/{id}", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
+    responses((status = 200, description = "服务站", body = stations::StationDetail)))]
+pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = id(&path, "服务站")?;
     let station = ctx.run(move |conn, _| stations::get(conn, &p, id)).await?;
     Ok(HttpResponse::Ok().json(station))
 }
 
-async fn update(
+/// Edits a station; `version` must be the one read (else 409 with the
+/// current record).
+#[utoipa::path(patch, path = "/api/stations/{id}", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
+    request_body = stations::StationPatch,
+    responses((status = 200, description = "已修改", body = stations::StationDetail),
+        (status = 409, description = "他人已先修改：error.current 为当前记录", body = super::doc::ErrorBody)))]
+pub(super) async fn update(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -56,7 +73,12 @@ async fn update(
     Ok(HttpResponse::Ok().json(station))
 }
 
-async fn change_status(
+/// Moves a station to another status (建成, 示范, 整改, 撤销 …).
+#[utoipa::path(post, path = "/api/stations/{id}/status", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
+    request_body = stations::StatusInput,
+    responses((status = 200, description = "状态已变更", body = stations::StationDetail),
+        (status = 409, description = "他人已先修改：error.current 为当前记录", body = super::doc::ErrorBody)))]
+pub(super) async fn change_status(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::id;
 use crate::app::{Ctx, units};
@@ -10,19 +9,26 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/units", web::get().to(list))
-        .route("/units", web::post().to(create))
-        .route("/units/{id}/plans/{year}", web::put().to(set_plan))
-        .route("/plans", web::get().to(plans));
+routes! {
+    get "/units" => list,
+    post "/units" => create,
+    put "/units/{id}/plans/{year}" => set_plan,
+    get "/plans" => plans,
 }
 
-async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
+/// The county-level units (区、县、县级市、分局).
+#[utoipa::path(get, path = "/api/units", tag = "units",
+    responses((status = 200, description = "单位", body = super::doc::Items<crate::db::units::Unit>)))]
+pub(super) async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| units::list(conn)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
 }
 
-async fn create(
+/// Adds a unit (admins).
+#[utoipa::path(post, path = "/api/units", tag = "units", request_body = units::UnitInput,
+    responses((status = 201, description = "已添加", body = crate::db::units::Unit,
+        headers(("Location" = String, description = "单位的地址")))))]
+pub(super) async fn create(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<units::UnitInput>,
@@ -37,7 +43,12 @@ fn year(raw: &str) -> Result<i32, AppError> {
     raw.parse().map_err(|_| FieldErrors::single("year", "年度应为四位整数"))
 }
 
-async fn set_plan(
+/// Sets a unit's annual target (admins).
+#[utoipa::path(put, path = "/api/units/{id}/plans/{year}", tag = "units",
+    params(("id" = i32, Path, description = "单位编号"), ("year" = i32, Path, description = "年度")),
+    request_body = units::PlanInput,
+    responses((status = 200, description = "已保存", body = crate::db::units::Plan)))]
+pub(super) async fn set_plan(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<(String, String)>,
@@ -52,12 +63,22 @@ async fn set_plan(
     Ok(HttpResponse::Ok().json(plan))
 }
 
-#[derive(Deserialize)]
-struct PlansQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PlansQuery {
+    /// The year; this year when left out.
+    #[param(value_type = Option<i32>, minimum = 2000, maximum = 2100)]
     year: Option<String>,
 }
 
-async fn plans(ctx: web::Data<Ctx>, Auth(p): Auth, query: web::Query<PlansQuery>) -> Result<HttpResponse, AppError> {
+/// Every unit's plan for a year.
+#[utoipa::path(get, path = "/api/plans", tag = "units", params(PlansQuery),
+    responses((status = 200, description = "年度计划", body = units::YearPlans)))]
+pub(super) async fn plans(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<PlansQuery>,
+) -> Result<HttpResponse, AppError> {
     let y = match query.into_inner().year {
         Some(y) => year(&y)?,
         None => chrono::Datelike::year(&ctx.today()),

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::id;
 use crate::app::{Ctx, audit, review, users};
@@ -10,31 +9,41 @@ use crate::error::AppError;
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me))
-        .route("/users", web::get().to(list))
-        .route("/users", web::post().to(create))
-        .route("/users/{id}", web::get().to(get))
-        .route("/users/{id}", web::patch().to(update))
-        .route("/tokens", web::get().to(tokens))
-        .route("/tokens", web::post().to(create_token))
-        .route("/tokens/{id}", web::delete().to(revoke_token))
-        .route("/audit", web::get().to(audit_log))
-        .route("/review", web::get().to(review_queue))
-        .route("/review/{kind}/{id}/ack", web::post().to(acknowledge));
+routes! {
+    get "/me" => me,
+    get "/users" => list,
+    post "/users" => create,
+    get "/users/{id}" => get,
+    patch "/users/{id}" => update,
+    get "/tokens" => tokens,
+    post "/tokens" => create_token,
+    delete "/tokens/{id}" => revoke_token,
+    get "/audit" => audit_log,
+    get "/review" => review_queue,
+    post "/review/{kind}/{id}/ack" => acknowledge,
 }
 
-async fn me(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+/// Who is calling, with which role and units.
+#[utoipa::path(get, path = "/api/me", tag = "users",
+    responses((status = 200, description = "当前用户", body = users::Me)))]
+pub(super) async fn me(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let me = ctx.run(move |conn, _| users::me(conn, &p)).await?;
     Ok(HttpResponse::Ok().json(me))
 }
 
-async fn list(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+/// All accounts (admins).
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    responses((status = 200, description = "用户", body = super::doc::Items<users::UserView>)))]
+pub(super) async fn list(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| users::list(conn, &p)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
 }
 
-async fn create(
+/// Creates an account (admins).
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = users::UserInput,
+    responses((status = 201, description = "已创建", body = users::UserView,
+        headers(("Location" = String, description = "用户的地址")))))]
+pub(super) async fn create(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<users::UserInput>,
@@ -45,13 +54,19 @@ async fn create(
         .json(u))
 }
 
-async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i32, Path, description = "用户编号")),
+    responses((status = 200, description = "用户", body = users::UserView)))]
+pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let uid = id(&path, "用户")?;
     let u = ctx.run(move |conn, _| users::get(conn, &p, uid)).await?;
     Ok(HttpResponse::Ok().json(u))
 }
 
-async fn update(
+/// Changes an account (admins; anyone their own password).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i32, Path, description = "用户编号")),
+    request_body = users::UserInput,
+    responses((status = 200, description = "已修改", body = users::UserView)))]
+pub(super) async fn update(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -62,12 +77,18 @@ async fn update(
     Ok(HttpResponse::Ok().json(u))
 }
 
-async fn tokens(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+/// API tokens (admins: all; others: their own), without secrets.
+#[utoipa::path(get, path = "/api/tokens", tag = "users",
+    responses((status = 200, description = "令牌", body = super::doc::Items<crate::db::users::ApiToken>)))]
+pub(super) async fn tokens(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| users::tokens(conn, &p)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
 }
 
-async fn create_token(
+/// Creates an API token; the secret is in this answer only.
+#[utoipa::path(post, path = "/api/tokens", tag = "users", request_body = users::TokenInput,
+    responses((status = 201, description = "已创建", body = users::NewToken)))]
+pub(super) async fn create_token(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<users::TokenInput>,
@@ -76,13 +97,23 @@ async fn create_token(
     Ok(HttpResponse::Created().json(t))
 }
 
-async fn revoke_token(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// Revokes a token at once.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "users", params(("id" = i32, Path, description = "令牌编号")),
+    responses((status = 200, description = "已吊销", body = crate::db::users::ApiToken)))]
+pub(super) async fn revoke_token(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let tid = id(&path, "令牌")?;
     let t = ctx.run(move |conn, _| users::revoke_token(conn, &p, tid)).await?;
     Ok(HttpResponse::Ok().json(t))
 }
 
-async fn audit_log(
+/// The audit log (admins), newest first.
+#[utoipa::path(get, path = "/api/audit", tag = "users", params(audit::AuditQuery),
+    responses((status = 200, description = "一页审计记录", body = crate::app::Page<audit::EntryView>)))]
+pub(super) async fn audit_log(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<audit::AuditQuery>,
@@ -92,12 +123,18 @@ async fn audit_log(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[derive(Deserialize)]
-struct ReviewQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ReviewQuery {
+    /// One unit (city-wide readers); a county lead sees their own.
+    #[param(value_type = Option<i32>, minimum = 1)]
     unit_id: Option<String>,
 }
 
-async fn review_queue(
+/// Shortfalls to review: non-compliant stations and overdue guidance.
+#[utoipa::path(get, path = "/api/review", tag = "users", params(ReviewQuery),
+    responses((status = 200, description = "待复核事项", body = review::Review)))]
+pub(super) async fn review_queue(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<ReviewQuery>,
@@ -113,7 +150,13 @@ async fn review_queue(
     Ok(HttpResponse::Ok().json(r))
 }
 
-async fn acknowledge(
+/// A county lead acknowledges one shortfall with a comment.
+#[utoipa::path(post, path = "/api/review/{kind}/{id}/ack", tag = "users",
+    params(("kind" = String, Path, description = "`station`、`guidance` 或 `progress`"),
+        ("id" = i32, Path, description = "服务站或整改意见编号；progress 为年度")),
+    request_body = review::AckInput,
+    responses((status = 201, description = "已确认", body = crate::db::users::Acknowledgement)))]
+pub(super) async fn acknowledge(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<(String, String)>,

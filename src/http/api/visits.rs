@@ -11,19 +11,36 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stations/{id}/visits", web::post().to(record))
-        .route("/stations/{id}/visits", web::get().to(list))
-        .route("/stations/{id}/checklist", web::get().to(checklist))
-        .route("/stations/{id}/visit-template", web::get().to(template))
-        .route("/visits/{id}", web::get().to(get))
-        .route("/visits/{id}/void", web::post().to(void))
-        .route("/visits/{id}/evidence", web::post().to(upload))
-        .route("/evidence/{id}", web::get().to(download))
-        .route("/guidance", web::get().to(list_guidance));
+routes! {
+    post "/stations/{id}/visits" => record,
+    get "/stations/{id}/visits" => list,
+    get "/stations/{id}/checklist" => checklist,
+    get "/stations/{id}/visit-template" => template,
+    get "/visits/{id}" => get,
+    post "/visits/{id}/void" => void,
+    post "/visits/{id}/evidence" => upload,
+    get "/evidence/{id}" => download,
+    get "/guidance" => list_guidance,
 }
 
-async fn record(
+/// The multipart form of an evidence upload.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub(super) struct EvidenceForm {
+    /// The checklist item the file shows.
+    item_code: String,
+    /// JPEG, PNG, WebP or PDF (sniffed from the content).
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// Records a visit: scores each item, moves the station's status, raises,
+/// keeps and resolves guidance, in one transaction.
+#[utoipa::path(post, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
+    request_body = visits::VisitInput,
+    responses((status = 201, description = "已记录", body = visits::VisitView,
+        headers(("Location" = String, description = "检查记录的地址")))))]
+pub(super) async fn record(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -38,15 +55,29 @@ async fn record(
         .json(visit))
 }
 
-async fn list(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// The station's visits, newest first.
+#[utoipa::path(get, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
+    responses((status = 200, description = "检查记录", body = super::doc::Items<visits::VisitSummary>)))]
+pub(super) async fn list(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
     let items = ctx
         .run(move |conn, _| visits::list_for_station(conn, &p, station))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
 }
 
-async fn checklist(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// Each checklist item's latest counted result and open guidance.
+#[utoipa::path(get, path = "/api/stations/{id}/checklist", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
+    responses((status = 200, description = "检查项状态", body = visits::ChecklistState)))]
+pub(super) async fn checklist(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
     let state = ctx
         .run(move |conn, ctx| visits::checklist(conn, ctx, &p, station))
@@ -54,7 +85,14 @@ async fn checklist(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) 
     Ok(HttpResponse::Ok().json(state))
 }
 
-async fn template(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// What the next visit must re-check (open guidance first).
+#[utoipa::path(get, path = "/api/stations/{id}/visit-template", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
+    responses((status = 200, description = "下次检查模板", body = visits::VisitTemplate)))]
+pub(super) async fn template(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
     let t = ctx
         .run(move |conn, ctx| visits::template(conn, ctx, &p, station))
@@ -62,13 +100,21 @@ async fn template(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -
     Ok(HttpResponse::Ok().json(t))
 }
 
-async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// One visit with its items, evidence and guidance.
+#[utoipa::path(get, path = "/api/visits/{id}", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
+    responses((status = 200, description = "检查记录", body = visits::VisitView)))]
+pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
     let v = ctx.run(move |conn, ctx| visits::get(conn, ctx, &p, visit)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-async fn void(
+/// Voids a visit (admins): withdraws what it raised, reopens what it
+/// resolved, undoes its status change if nothing came after.
+#[utoipa::path(post, path = "/api/visits/{id}/void", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
+    request_body = visits::VoidInput,
+    responses((status = 200, description = "已作废", body = visits::Voided)))]
+pub(super) async fn void(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -81,7 +127,10 @@ async fn void(
     Ok(HttpResponse::Ok().json(v))
 }
 
-async fn list_guidance(
+/// Guidance (整改意见) the caller may read, filtered.
+#[utoipa::path(get, path = "/api/guidance", tag = "visits", params(guidance::GuidanceQuery),
+    responses((status = 200, description = "一页整改意见", body = guidance::GuidancePage)))]
+pub(super) async fn list_guidance(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<guidance::GuidanceQuery>,
@@ -94,7 +143,11 @@ async fn list_guidance(
 /// `multipart/form-data` with a text field `item_code` and a file field
 /// `file`. The file is read up to the configured limit; beyond it, 413 and
 /// nothing is stored.
-async fn upload(
+#[utoipa::path(post, path = "/api/visits/{id}/evidence", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
+    request_body(content = EvidenceForm, content_type = "multipart/form-data"),
+    responses((status = 201, description = "已保存", body = crate::db::visits::Evidence,
+        headers(("Location" = String, description = "文件的地址")))))]
+pub(super) async fn upload(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -167,7 +220,15 @@ fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     }
 }
 
-async fn download(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// The stored file, as uploaded.
+#[utoipa::path(get, path = "/api/evidence/{id}", tag = "visits", params(("id" = i32, Path, description = "证据编号")),
+    responses((status = 200, description = "文件内容", content(
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"), (Vec<u8> = "application/pdf")))))]
+pub(super) async fn download(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let eid = id(&path, "证据")?;
     let (e, bytes) = ctx.run(move |conn, ctx| evidence::read(conn, ctx, &p, eid)).await?;
     let disposition = ContentDisposition {

@@ -58,6 +58,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("../../../templates/pages/audit.html")),
 ];
 
+/// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time
+/// ("2026-11-30 19:50"); anything else is shown as it is.
+fn local_time(value: String, tz: String) -> String {
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    match chrono::DateTime::parse_from_rfc3339(&value) {
+        Ok(t) => t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+        Err(_) => value,
+    }
+}
+
 fn env() -> Result<&'static Environment<'static>, AppError> {
     static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -65,6 +75,7 @@ fn env() -> Result<&'static Environment<'static>, AppError> {
         // Printing an undefined value is an error; testing one (`x or ""`,
         // `if x`) is allowed, for optional form fields.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.add_filter("local", local_time);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).map_err(|e| format!("{name}: {e}"))?;
         }
@@ -118,6 +129,8 @@ pub struct Me {
 pub struct Viewer {
     pub p: Principal,
     pub csrf: String,
+    /// The service's time zone, for showing timestamps (`|local(tz)`).
+    pub tz: chrono_tz::Tz,
 }
 
 impl Viewer {
@@ -260,7 +273,7 @@ impl FromRequest for Viewer {
                 .run(move |conn, _| users::principal_from_session(conn, &secret))
                 .await
             {
-                Ok((p, csrf)) => Ok(Viewer { p, csrf }),
+                Ok((p, csrf)) => Ok(Viewer { p, csrf, tz: ctx.tz }),
                 Err(AppError::Unauthorized(_)) => Err(PageError::Login(next)),
                 Err(e) => Err(PageError::App(e)),
             }
@@ -283,7 +296,8 @@ pub fn render_status(
 ) -> PageResult {
     let me = viewer.map_or(Value::from(()), |v| val(v.me()));
     let csrf = viewer.map_or(String::new(), |v| v.csrf.clone());
-    let ctx = context! { me, csrf, title, flash => flash.map_or(Value::from(()), Value::from), ..extra };
+    let tz = viewer.map_or("UTC".to_owned(), |v| v.tz.name().to_owned());
+    let ctx = context! { me, csrf, title, tz, flash => flash.map_or(Value::from(()), Value::from), ..extra };
     let body = env()?
         .get_template(name)
         .and_then(|t| t.render(ctx))
@@ -347,7 +361,10 @@ pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
 
 /// `POST /login`: JSON (`{"username","password"}`, answered with JSON) or
 /// the sign-in form (answered with a redirect or the form again).
-async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
+#[utoipa::path(post, path = "/login", tag = "system", security(()), request_body = users::LoginInput,
+    responses((status = 200, description = "已登录：设置会话 Cookie，返回 CSRF 令牌", body = users::Signed),
+        (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::api::doc::ErrorBody)))]
+pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
     if is_json(&req) {
         let input: users::LoginInput = crate::http::json::parse(&body).map_err(PageError::Json)?;
         return crate::http::auth::login(ctx, input).await.map_err(PageError::Json);
@@ -386,9 +403,18 @@ async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> 
     }
 }
 
+/// The answer to a JSON sign-out.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SignedOut {
+    pub signed_out: bool,
+}
+
 /// `POST /logout`: with `X-CSRF-Token` (answered with JSON) or the form's
 /// `csrf_token` (answered with a redirect to the sign-in page).
-async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
+#[utoipa::path(post, path = "/logout", tag = "system", security(("session" = [])),
+    params(("X-CSRF-Token" = String, Header, description = "登录时返回的 CSRF 令牌")),
+    responses((status = 200, description = "已退出", body = SignedOut)))]
+pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
     let form = !is_json(&req) && !body.is_empty();
     let sent = if form {
         parse_form(&body)?.get("csrf_token").cloned()
@@ -400,9 +426,7 @@ async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) ->
             .cookie(gone)
             .insert_header((header::LOCATION, "/login"))
             .finish()),
-        Ok(gone) => Ok(HttpResponse::Ok()
-            .cookie(gone)
-            .json(serde_json::json!({ "signed_out": true }))),
+        Ok(gone) => Ok(HttpResponse::Ok().cookie(gone).json(SignedOut { signed_out: true })),
         Err(AppError::Unauthorized(_)) if form => Ok(redirect("/login")),
         Err(e) if form => Err(PageError::App(e)),
         Err(e) => Err(PageError::Json(e)),

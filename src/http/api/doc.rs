@@ -1,0 +1,141 @@
+//! The OpenAPI 3 document of the JSON API, generated from the handlers'
+//! `#[utoipa::path]` annotations and the types they read and write, served
+//! at `/api/openapi.json` with Swagger UI at `/api/docs/` (assets built into
+//! the binary).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{circulars, standards, stations, units, users, visits};
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `validation_failed`, `bad_request`, `unauthorized`,
+    /// `forbidden`, `locked`, `not_found`, `payload_too_large`,
+    /// `unsupported_media_type`, `conflict`, `database_unavailable`,
+    /// `internal`.
+    pub code: String,
+    /// For people, in Chinese.
+    pub message: String,
+    /// With `validation_failed`: messages per field path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, Vec<String>>>,
+    /// With `conflict`: the record as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
+}
+
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+/// `{"items": [...]}`, for lists that are never long enough to page.
+#[derive(Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bayige",
+        description = "12315 消费维权服务站“八个一”建设检查与通报服务的 JSON API。\n\n\
+            Authenticate with `Authorization: Bearer <API token>` (`bayige token create`, \
+            `POST /api/tokens`) or with the session cookie from `POST /login`; with the cookie, \
+            every POST/PUT/PATCH/DELETE must carry the session's `X-CSRF-Token`. \
+            Errors are JSON (`ErrorBody`); a 422 names each failing field.",
+    ),
+    paths(
+        super::healthz,
+        crate::http::pages::login_post,
+        crate::http::pages::logout_post,
+        standards::list, standards::get,
+        units::list, units::create, units::set_plan, units::plans,
+        stations::list, stations::create, stations::get, stations::update, stations::change_status,
+        visits::record, visits::list, visits::checklist, visits::template, visits::get, visits::void,
+        visits::upload, visits::download, visits::list_guidance,
+        circulars::get_progress, circulars::preview, circulars::issue, circulars::list, circulars::get,
+        circulars::deliveries, circulars::retry,
+        users::me, users::list, users::create, users::get, users::update, users::tokens,
+        users::create_token, users::revoke_token, users::audit_log, users::review_queue, users::acknowledge,
+    ),
+    components(schemas(
+        ErrorBody, ErrorDetail, crate::domain::Category, crate::domain::StationStatus, crate::domain::UnitKind,
+        crate::domain::VisitKind, crate::domain::ItemResult, crate::domain::progress::Basis,
+    )),
+    modifiers(&Conventions),
+    security(("bearer" = []), ("session" = [])),
+)]
+pub struct ApiDoc;
+
+/// What every operation shares: the two ways to authenticate, and the
+/// error answers (4XX with the error body; 503 when the database is
+/// unreachable).
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::http::auth::SESSION_COOKIE))),
+        );
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody"))))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in api.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut op.responses.responses;
+                responses
+                    .entry("4XX".into())
+                    .or_insert_with(|| error("请求被拒绝：见 error.code 与 error.message"));
+                responses
+                    .entry("503".into())
+                    .or_insert_with(|| error("数据库暂时不可用，可稍后重试"));
+            }
+        }
+    }
+}
+
+/// Swagger UI at `/api/docs/` and the document at `/api/openapi.json`.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi())
+}
