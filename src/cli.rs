@@ -99,6 +99,11 @@ pub struct Common {
     /// How often the outbox worker looks for due deliveries, in milliseconds.
     #[arg(long, global = true, env = "BAYIGE_MAIL_POLL_MS", default_value_t = 5_000)]
     pub mail_poll_ms: u64,
+    /// How long a worker's claim on a batch of deliveries holds, in seconds;
+    /// after a crash, what it had claimed is sent once this has passed. Must
+    /// exceed the time one batch can take (20 messages, 30 s SMTP timeout).
+    #[arg(long, global = true, env = "BAYIGE_MAIL_LEASE_SECS", default_value_t = 300)]
+    pub mail_lease_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,6 +318,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
                 max_attempts: common.mail_max_attempts,
                 retry_base: Duration::from_millis(common.mail_retry_base_ms),
                 poll: Duration::from_millis(common.mail_poll_ms.max(10)),
+                lease: Duration::from_secs(common.mail_lease_secs.max(1)),
             },
         },
         outbox: Arc::new(tokio::sync::Notify::new()),

@@ -96,7 +96,7 @@ fn view(e: AuditEntry) -> EntryView {
 }
 
 fn moment(errors: &mut FieldErrors, field: &str, value: Option<String>, end_of_day: bool) -> Option<NaiveDateTime> {
-    let v = clean(value)?;
+    let v = super::query_param(errors, field, value)?;
     if let Ok(t) = NaiveDateTime::parse_from_str(&v, "%Y-%m-%dT%H:%M:%S") {
         return Some(t);
     }

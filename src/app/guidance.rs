@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Page, clean, int_param, paging};
+use super::{Ctx, Page, int_param, paging, query_param};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::db::DbConnection;
@@ -16,15 +16,14 @@ use crate::error::{AppError, FieldErrors};
 #[serde(default)]
 pub struct GuidanceQuery {
     /// `open`, `overdue` (open and past due as of `as_of`) or `resolved`.
-    /// A blank value is the same as leaving the parameter out.
-    #[param(value_type = Option<String>, pattern = "^(open|overdue|resolved)?$")]
+    #[param(value_type = Option<String>, pattern = "^(open|overdue|resolved)$")]
     pub status: Option<String>,
     #[param(value_type = Option<i32>, minimum = 1)]
     pub unit_id: Option<String>,
     #[param(value_type = Option<i32>, minimum = 1)]
     pub station_id: Option<String>,
-    /// The day "overdue" is judged on (YYYY-MM-DD); today when left out or blank.
-    #[param(value_type = Option<String>, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
+    /// The day "overdue" is judged on (YYYY-MM-DD); today when left out.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub as_of: Option<String>,
     /// Page number, from 1.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
@@ -52,7 +51,7 @@ pub struct GuidancePage {
 /// Guidance in the principal's scope.
 pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
     let mut errors = FieldErrors::new();
-    let status = match clean(q.status).as_deref() {
+    let status = match query_param(&mut errors, "status", q.status).as_deref() {
         None => None,
         Some("open") => Some(StatusFilter::Open),
         Some("overdue") => Some(StatusFilter::Overdue),
@@ -64,7 +63,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
     };
     let unit_id = int_param(&mut errors, "unit_id", q.unit_id, 1..=i64::from(i32::MAX));
     let station_id = int_param(&mut errors, "station_id", q.station_id, 1..=i64::from(i32::MAX));
-    let as_of = match clean(q.as_of) {
+    let as_of = match query_param(&mut errors, "as_of", q.as_of) {
         None => ctx.today(),
         Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
             Ok(d) => d,

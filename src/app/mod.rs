@@ -85,6 +85,9 @@ pub struct MailSettings {
     pub retry_base: std::time::Duration,
     /// How often the worker looks for due deliveries when not woken.
     pub poll: std::time::Duration,
+    /// How long a claim holds: a delivery claimed by a process that died is
+    /// taken up again after this long (by any instance).
+    pub lease: std::time::Duration,
 }
 
 impl Ctx {
@@ -146,6 +149,18 @@ pub struct Page<T> {
 pub const MAX_PER_PAGE: i64 = 100;
 pub const DEFAULT_PER_PAGE: i64 = 20;
 
+/// A query parameter that must not be blank when given: `?unit_id=` is an
+/// error naming the parameter, not "any unit".
+pub(crate) fn query_param(errors: &mut FieldErrors, field: &str, value: Option<String>) -> Option<String> {
+    let v = value?;
+    let v = v.trim();
+    if v.is_empty() {
+        errors.add(field, "不能为空；不按此条件筛选时请省略该参数");
+        return None;
+    }
+    Some(v.to_owned())
+}
+
 /// Parses an optional whole-number query parameter within `range`.
 pub(crate) fn int_param(
     errors: &mut FieldErrors,
@@ -153,7 +168,7 @@ pub(crate) fn int_param(
     value: Option<String>,
     range: std::ops::RangeInclusive<i64>,
 ) -> Option<i64> {
-    let v = clean(value)?;
+    let v = query_param(errors, field, value)?;
     match v.parse::<i64>() {
         Ok(n) if range.contains(&n) => Some(n),
         _ => {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, clean};
+use super::Ctx;
 use crate::auth::Principal;
 use crate::auth::policy::{self, Scope};
 use crate::db::{DbConnection, progress as store};
@@ -30,28 +30,31 @@ pub struct PeriodQuery {
     /// The plan year; the current year when left out.
     #[param(value_type = Option<i32>, minimum = 2000, maximum = 2100)]
     pub year: Option<String>,
-    /// The day progress is measured on (YYYY-MM-DD); today (or the year's end) when left out or blank.
-    #[param(value_type = Option<String>, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
+    /// The day progress is measured on (YYYY-MM-DD); today (or the year's end) when left out.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     pub as_of: Option<String>,
 }
 
 impl PeriodQuery {
     pub fn parse(self) -> Result<Period, AppError> {
         let mut errors = FieldErrors::new();
-        let year = clean(self.year).and_then(|y| match y.parse::<i32>() {
+        let year = super::query_param(&mut errors, "year", self.year).and_then(|y| match y.parse::<i32>() {
             Ok(y) => Some(y),
             Err(_) => {
                 errors.add("year", "年度应为四位整数");
                 None
             }
         });
-        let as_of = clean(self.as_of).and_then(|d| match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.add("as_of", "日期格式应为 YYYY-MM-DD");
-                None
-            }
-        });
+        let as_of =
+            super::query_param(&mut errors, "as_of", self.as_of).and_then(|d| {
+                match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        errors.add("as_of", "日期格式应为 YYYY-MM-DD");
+                        None
+                    }
+                }
+            });
         errors.into_result()?;
         Ok(Period { year, as_of })
     }

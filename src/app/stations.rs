@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
 use super::audit::{self, snapshot};
-use super::{Ctx, Page, clean, int_param, paging};
+use super::{Ctx, Page, clean, int_param, paging, query_param};
 use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
 pub use crate::db::stations::Station;
@@ -433,14 +433,9 @@ pub fn change_status(
 pub struct ListQuery {
     #[param(value_type = Option<i32>, minimum = 1)]
     pub unit_id: Option<String>,
-    /// A station status (see `StationStatus`); blank = any.
-    #[param(value_type = Option<String>, pattern = "^(planned|established|model|rectifying|revoked)?$")]
+    #[param(value_type = Option<StationStatus>)]
     pub status: Option<String>,
-    /// A category (see `Category`); blank = any.
-    #[param(
-        value_type = Option<String>,
-        pattern = "^(mall|supermarket|market|enterprise|scenic_spot|hotel|telecom|finance|post_express|other)?$"
-    )]
+    #[param(value_type = Option<Category>)]
     pub category: Option<String>,
     /// Text in the name or the host business.
     #[param(max_length = 100)]
@@ -467,11 +462,11 @@ pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<
     if after.is_some() && page_given {
         errors.add("after", "after 与 page 只能用其一");
     }
-    let status = clean(query.status);
+    let status = query_param(&mut errors, "status", query.status);
     if status.as_deref().is_some_and(|s| StationStatus::parse(s).is_none()) {
         errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
     }
-    let category = clean(query.category);
+    let category = query_param(&mut errors, "category", query.category);
     if category.as_deref().is_some_and(|c| Category::parse(c).is_none()) {
         errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
     }

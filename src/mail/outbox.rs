@@ -19,8 +19,6 @@ use crate::db::circulars::{self as store, Claimed};
 use crate::db::{self};
 use crate::error::AppError;
 
-/// How long a claim holds before another worker may take the delivery.
-pub const LEASE: Duration = Duration::from_secs(300);
 /// How many deliveries one claim takes.
 pub const BATCH: i64 = 20;
 /// The longest wait between two attempts.
@@ -132,10 +130,10 @@ fn delta(d: Duration) -> TimeDelta {
 /// Claims one batch and sends it. Returns how many deliveries were handled.
 pub async fn run_once(ctx: &Ctx, transport: &Transport) -> Result<usize, AppError> {
     let claimed = ctx
-        .run(|conn, _| {
+        .run(|conn, ctx| {
             let now = db::now();
             db::write_tx(conn, |conn| {
-                Ok::<_, AppError>(store::claim(conn, now, now + delta(LEASE), BATCH)?)
+                Ok::<_, AppError>(store::claim(conn, now, now + delta(ctx.settings.mail.lease), BATCH)?)
             })
         })
         .await?;

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod circulars;
 mod cli;
+mod crash;
 mod demo;
 mod foundation;
 mod openapi;

@@ -113,6 +113,10 @@ async fn pages_follow_roles_and_escape_text(app: TestApp) {
     let pages: Vec<(String, [u16; 4])> = vec![
         ("/".into(), all),
         ("/stations".into(), all),
+        // A filter form sends its blank fields: they mean "any".
+        ("/stations?q=&unit_id=&status=&category=".into(), all),
+        ("/guidance?status=open&unit_id=&as_of=".into(), all),
+        ("/audit?entity=&user=&from=&to=".into(), admin_only),
         (format!("/stations/{sa}"), all),
         (format!("/stations/{sb}"), [200, 403, 403, 200]),
         (format!("/stations/{sa}/visit"), [200, 200, 403, 403]),

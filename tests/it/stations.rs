@@ -434,6 +434,8 @@ async fn list_filters_and_pagination(app: TestApp) {
         ("status=gone", "status"),
         ("category=bank", "category"),
         ("after=-1", "after"),
+        ("unit_id=", "unit_id"),
+        ("status=%20", "status"),
         ("after=5&page=2", "after"),
     ] {
         let (status, err) = json(app.get(&format!("/api/stations?{q}")).await).await;

@@ -126,6 +126,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         mail_max_attempts: 8,
         mail_retry_base_ms: 100,
         mail_poll_ms: 50,
+        mail_lease_secs: 300,
         cookie_secure: Some(true),
         progress_cache_ms: 0,
     }

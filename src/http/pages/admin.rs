@@ -110,12 +110,12 @@ async fn set_active(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, bod
 
 async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let q = AuditQuery {
-        entity: query.get("entity").cloned(),
-        entity_id: query.get("entity_id").cloned(),
-        user: query.get("user").cloned(),
-        from: query.get("from").cloned(),
-        to: query.get("to").cloned(),
-        page: query.get("page").cloned(),
+        entity: super::filled(&query, "entity"),
+        entity_id: super::filled(&query, "entity_id"),
+        user: super::filled(&query, "user"),
+        from: super::filled(&query, "from"),
+        to: super::filled(&query, "to"),
+        page: super::filled(&query, "page"),
         per_page: Some("100".into()),
     };
     let p = v.p.clone();

@@ -352,6 +352,12 @@ fn is_json(req: &HttpRequest) -> bool {
         .is_some_and(|ct| ct.starts_with("application/json"))
 }
 
+/// A form or query field, `None` when left blank (a filter form sends
+/// every field; the API treats a blank parameter as an error).
+pub fn filled(map: &HashMap<String, String>, key: &str) -> Option<String> {
+    map.get(key).filter(|v| !v.trim().is_empty()).cloned()
+}
+
 /// Form fields of an `application/x-www-form-urlencoded` body.
 pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
     let pairs: Vec<(String, String)> =

@@ -78,8 +78,8 @@ fn default_period(conn: &mut crate::db::DbConnection, ctx: &Ctx) -> Result<Optio
 async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let p = v.p.clone();
     let asked = PeriodQuery {
-        year: query.get("year").cloned(),
-        as_of: query.get("as_of").cloned(),
+        year: super::filled(&query, "year"),
+        as_of: super::filled(&query, "as_of"),
     };
     let period = asked.parse()?;
     let progress = ctx
@@ -116,8 +116,8 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
 async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let p = v.p.clone();
     let asked = PeriodQuery {
-        year: query.get("year").cloned(),
-        as_of: query.get("as_of").cloned(),
+        year: super::filled(&query, "year"),
+        as_of: super::filled(&query, "as_of"),
     }
     .parse()?;
     let result = ctx
@@ -171,10 +171,10 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let status = query.get("status").cloned().unwrap_or_else(|| "open".into());
     let q = guidance::GuidanceQuery {
         status: Some(status.clone()).filter(|s| s != "all"),
-        unit_id: query.get("unit_id").cloned(),
+        unit_id: super::filled(&query, "unit_id"),
         station_id: None,
-        as_of: query.get("as_of").cloned(),
-        page: query.get("page").cloned(),
+        as_of: super::filled(&query, "as_of"),
+        page: super::filled(&query, "page"),
         per_page: Some("100".into()),
     };
     let (page, units) = ctx
@@ -211,8 +211,12 @@ async fn circulars_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMa
     )
 }
 
-async fn preview(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<PeriodQuery>) -> PageResult {
-    let period = query.into_inner().parse()?;
+async fn preview(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    let period = PeriodQuery {
+        year: super::filled(&query, "year"),
+        as_of: super::filled(&query, "as_of"),
+    }
+    .parse()?;
     let p = v.p.clone();
     let preview = ctx
         .run(move |conn, ctx| circulars::preview(conn, ctx, &p, period))
@@ -231,8 +235,8 @@ async fn issue(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let period = PeriodQuery {
-        year: f.get("year").cloned(),
-        as_of: f.get("as_of").cloned(),
+        year: super::filled(&f, "year"),
+        as_of: super::filled(&f, "as_of"),
     }
     .parse()?;
     let opts = IssueOptions {

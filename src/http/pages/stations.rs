@@ -61,11 +61,11 @@ fn pairs<T: Copy>(
 
 async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let q = ListQuery {
-        unit_id: query.get("unit_id").cloned(),
-        status: query.get("status").cloned(),
-        category: query.get("category").cloned(),
-        q: query.get("q").cloned(),
-        page: query.get("page").cloned(),
+        unit_id: super::filled(&query, "unit_id"),
+        status: super::filled(&query, "status"),
+        category: super::filled(&query, "category"),
+        q: super::filled(&query, "q"),
+        page: super::filled(&query, "page"),
         per_page: Some("20".into()),
         after: None,
     };
