@@ -104,6 +104,10 @@ pub struct Common {
     /// exceed the time one batch can take (20 messages, 30 s SMTP timeout).
     #[arg(long, global = true, env = "BAYIGE_MAIL_LEASE_SECS", default_value_t = 300)]
     pub mail_lease_secs: u64,
+    /// How long a client may take to send the head of a request, and then
+    /// its body, in seconds (evidence photos come over mobile networks).
+    #[arg(long, global = true, env = "BAYIGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +145,22 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Write a consistent snapshot of the SQLite database and its evidence
+    /// files to one archive, while the service keeps running.
+    Backup {
+        /// The archive to write (a new file).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore an archive written by `backup` (checked before anything is
+    /// replaced), then apply pending migrations.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database (stop the service first).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a deterministic synthetic data set (for load tests) into the
     /// database: units with plans for this year, stations, visits, guidance.
@@ -312,6 +332,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
             },
             cookie_secure: common.cookie_secure.unwrap_or(cookie_secure_default),
             progress_cache: Duration::from_millis(common.progress_cache_ms),
+            request_timeout: Duration::from_secs(common.request_timeout_secs.max(1)),
             mail: MailSettings {
                 smtp_url: common.smtp_url.clone().filter(|s| !s.is_empty()),
                 from: common.mail_from.clone(),
@@ -593,6 +614,27 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User { action } => {
             let ctx = context(&cli.common, 2)?;
             user(ctx, action).await?;
+        }
+        Command::Backup { to } => {
+            let s = crate::backup::backup(&cli.common.database_url, &cli.common.data_dir, &to)?;
+            println!(
+                "backup written to {}: database {} bytes (sha256 {}), {} evidence files ({} bytes)",
+                s.archive.display(),
+                s.manifest.database_bytes,
+                s.manifest.database_sha256,
+                s.manifest.evidence_files,
+                s.manifest.evidence_bytes
+            );
+        }
+        Command::Restore { from, force } => {
+            let s = crate::backup::restore(&cli.common.database_url, &cli.common.data_dir, &from, force)?;
+            println!(
+                "restored {} (taken {}): database {} bytes, {} evidence files",
+                s.archive.display(),
+                s.manifest.created_at,
+                s.manifest.database_bytes,
+                s.manifest.evidence_files
+            );
         }
         Command::Generate {
             units,

@@ -72,6 +72,9 @@ pub enum AppError {
     Locked(String),
     #[error("{0}")]
     NotFound(String),
+    /// The client took too long to send the request (408).
+    #[error("{0}")]
+    Timeout(String),
     /// The body is larger than allowed (413).
     #[error("{0}")]
     TooLarge(String),
@@ -103,6 +106,7 @@ impl AppError {
             AppError::Locked(_) => "locked",
             AppError::NotFound(_) => "not_found",
             AppError::TooLarge(_) => "payload_too_large",
+            AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Conflict { .. } => "conflict",
             AppError::Unavailable(_) => "database_unavailable",

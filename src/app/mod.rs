@@ -58,6 +58,9 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// How long computed progress may be reused (zero: never).
     pub progress_cache: std::time::Duration,
+    /// How long a client may take to send a request's head, and its body;
+    /// slower clients get 408 and their connection is closed.
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

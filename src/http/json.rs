@@ -29,7 +29,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 )));
             }
             let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                if e.as_error::<actix_web::error::PayloadError>()
+                    .is_some_and(super::limits::is_timeout)
+                {
+                    AppError::Timeout("请求体未能在限定时间内传完".into())
+                } else if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     AppError::TooLarge(format!("请求体超过 {} 字节的上限", super::JSON_LIMIT))
                 } else {
                     AppError::BadRequest(format!("无法读取请求体：{e}"))
@@ -40,8 +44,46 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// The message for text holding a NUL character, which no field may hold
+/// (PostgreSQL cannot store it; no form or document needs it).
+pub const NUL_MESSAGE: &str = "不能含有 NUL（\\u0000）控制字符";
+
+/// The path of the first string holding a NUL character, if any.
+fn nul_path(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match v {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path.into() }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                nul_path(x, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// Parses a JSON body, reporting where it failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Rare, so looked for only when the escape is in the text at all.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = nul_path(&v, "")
+    {
+        return Err(FieldErrors::single(path, NUL_MESSAGE));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

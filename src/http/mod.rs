@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod json;
+pub mod limits;
 pub mod pages;
 
 use std::net::TcpListener;
@@ -26,6 +27,7 @@ impl ResponseError for AppError {
             AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -96,11 +98,15 @@ pub fn server(ctx: Ctx, listener: TcpListener, workers: usize) -> std::io::Resul
     // allocator arena.
     let workers = workers.max(1);
     let blocking = (ctx.pool.max_size() as usize).div_ceil(workers).max(2);
+    let timeout = ctx.settings.request_timeout;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(limits::body_deadline))
             .wrap(actix_web::middleware::Logger::default())
             .configure(configure(ctx.clone()))
     })
+    // The head of a request must arrive within the timeout (else 408).
+    .client_request_timeout(timeout)
     .workers(workers)
     .worker_max_blocking_threads(blocking)
     .listen(listener)?

@@ -6,12 +6,14 @@ mod smtp;
 mod support;
 
 mod auth;
+mod backup;
 mod browser;
 mod circulars;
 mod cli;
 mod crash;
 mod demo;
 mod foundation;
+mod limits;
 mod openapi;
 mod pages;
 mod stations;

@@ -127,6 +127,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         mail_retry_base_ms: 100,
         mail_poll_ms: 50,
         mail_lease_secs: 300,
+        request_timeout_secs: 60,
         cookie_secure: Some(true),
         progress_cache_ms: 0,
     }

@@ -176,6 +176,9 @@ pub(super) async fn upload(
                     .content_disposition()
                     .and_then(|cd| cd.get_filename().map(str::to_owned))
                     .unwrap_or_default();
+                if file_name.chars().any(char::is_control) {
+                    return Err(FieldErrors::single("file", "文件名不能含有控制字符"));
+                }
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(multipart_error)?;
@@ -215,6 +218,9 @@ fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     match e {
         M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible => {
             AppError::UnsupportedMediaType("请以 multipart/form-data 上传文件".into())
+        }
+        M::Payload(p) if crate::http::limits::is_timeout(&p) => {
+            AppError::Timeout("上传未能在限定时间内完成，请在网络较好时重试".into())
         }
         other => AppError::BadRequest(format!("上传内容无法解析：{other}")),
     }

@@ -63,8 +63,7 @@ async fn users_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<St
 }
 
 async fn create_user(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
+    let pairs = super::parse_pairs(&body)?;
     let f = super::form_map(&pairs);
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let units: Vec<i32> = pairs

@@ -360,9 +360,20 @@ pub fn filled(map: &HashMap<String, String>, key: &str) -> Option<String> {
 
 /// Form fields of an `application/x-www-form-urlencoded` body.
 pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
+    Ok(form_map(&parse_pairs(body)?))
+}
+
+/// Form fields in order (a field may repeat); no value may hold a NUL.
+pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
-    Ok(form_map(&pairs))
+    if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(crate::error::FieldErrors::single(
+            k.clone(),
+            crate::http::json::NUL_MESSAGE,
+        ));
+    }
+    Ok(pairs)
 }
 
 /// `POST /login`: JSON (`{"username","password"}`, answered with JSON) or

@@ -1,0 +1,92 @@
+//! Limits on what a client may send. Body sizes are capped where bodies are
+//! read (JSON: [`super::JSON_LIMIT`]; evidence: the configured size); this
+//! module caps time: a body must arrive within the request timeout after
+//! its head, so a client trickling bytes cannot hold a worker's connection.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, Data};
+use futures_util::Stream;
+
+use crate::app::Ctx;
+
+/// Marks the error a late body ends with, so extractors can answer 408.
+pub const TIMED_OUT: &str = "request body timed out";
+
+/// Whether a payload error is the deadline of [`body_deadline`].
+pub fn is_timeout(e: &PayloadError) -> bool {
+    matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+struct Deadline {
+    inner: Payload,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    done: bool,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            self.done = true;
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                TIMED_OUT,
+            )))));
+        }
+        Poll::Pending
+    }
+}
+
+/// The query parameter holding a NUL character (`%00`), if any.
+fn nul_in_query(query: &str) -> Option<String> {
+    if !query.to_ascii_lowercase().contains("%00") {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| k)
+}
+
+/// Middleware: no query parameter may hold a NUL character (422 naming
+/// it), and the request body must be complete within the timeout.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(field) = nul_in_query(req.query_string()) {
+        return Err(crate::error::FieldErrors::single(field, crate::http::json::NUL_MESSAGE).into());
+    }
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let has_body = req.headers().get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key(TRANSFER_ENCODING);
+    if has_body && let Some(ctx) = req.app_data::<Data<Ctx>>() {
+        let timeout = ctx.settings.request_timeout;
+        let inner = req.take_payload();
+        let stream = Deadline {
+            inner,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+            done: false,
+        };
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(stream),
+        });
+    }
+    next.call(req).await
+}
