@@ -12,7 +12,7 @@ use crate::support::{Db, TestApp, assert_field_error, json};
 
 backend_cases!(
     baishan_progress_and_circular_end_to_end,
-    numbers_are_unique_and_gap_free_across_two_instances,
+    two_instances_share_numbers_mail_sessions_and_tokens,
     smtp_down_then_up_delivers_each_email_once,
     failure_past_max_attempts_shows_and_can_be_retried,
     unit_names_are_escaped_in_html,
@@ -243,7 +243,7 @@ async fn baishan_progress_and_circular_end_to_end(db: Db) {
     assert_eq!(list["items"][0]["number"], "白市工商通〔2017〕2号", "newest first");
 }
 
-async fn numbers_are_unique_and_gap_free_across_two_instances(db: Db) {
+async fn two_instances_share_numbers_mail_sessions_and_tokens(db: Db) {
     let smtp = SmtpServer::start();
     let a = baishan(db, &smtp).await;
     let b = a.restart_with(baishan_config(&smtp)).await;
@@ -278,6 +278,70 @@ async fn numbers_are_unique_and_gap_free_across_two_instances(db: Db) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 80);
+
+    // Sessions and tokens are in the database, not in either process.
+    let (status, _) = json(
+        a.post(
+            "/api/users",
+            &json!({"username": "liu", "display_name": "刘", "role": "admin", "password": "两个实例都认这个口令"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let signed: serde_json::Value = browser
+        .post(a.url("/login"))
+        .json(&json!({"username": "liu", "password": "两个实例都认这个口令"}))
+        .send()
+        .await
+        .expect("login on A")
+        .json()
+        .await
+        .expect("signed");
+    let csrf = signed["csrf_token"].as_str().expect("csrf").to_owned();
+    let me = browser.get(b.url("/api/me")).send().await.expect("me on B");
+    assert_eq!(me.status(), 200, "the session from A works on B");
+    let r = browser
+        .post(b.url("/api/tokens"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"name": "两实例"}))
+        .send()
+        .await
+        .expect("token on B");
+    assert_eq!(r.status(), 201);
+    let token: serde_json::Value = r.json().await.expect("token");
+    let secret = token["secret"].as_str().expect("secret");
+    let on_a = crate::support::client_with(secret);
+    assert_eq!(
+        on_a.get(a.url("/api/me")).send().await.expect("me").status(),
+        200,
+        "B's token on A"
+    );
+    let revoked = browser
+        .delete(a.url(&format!("/api/tokens/{}", token["id"])))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .expect("revoke on A");
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        on_a.get(b.url("/api/me")).send().await.expect("me").status(),
+        401,
+        "revoked on A, refused on B"
+    );
+    let out = browser
+        .post(b.url("/logout"))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .expect("logout on B");
+    assert_eq!(out.status(), 200);
+    assert_eq!(
+        browser.get(a.url("/api/me")).send().await.expect("me").status(),
+        401,
+        "signed out on B, out on A"
+    );
 }
 
 async fn smtp_down_then_up_delivers_each_email_once(db: Db) {

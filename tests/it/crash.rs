@@ -82,6 +82,8 @@ struct Acked {
     edits: BTreeMap<i64, (i64, String)>,
     /// circular id → number
     circulars: BTreeMap<i64, String>,
+    /// Acknowledged station edits in all.
+    edit_count: usize,
 }
 
 /// A small deterministic generator for kill times and choices.
@@ -166,7 +168,9 @@ async fn edit_stations(c: Client, base: String, stations: Vec<i64>, seed: u64, a
         if r.status() == 200 {
             let Ok(s) = r.json::<Value>().await else { return };
             let v = s["version"].as_i64().expect("version");
-            acked.lock().expect("acked").edits.insert(id, (v, address));
+            let mut acked = acked.lock().expect("acked");
+            acked.edits.insert(id, (v, address));
+            acked.edit_count += 1;
         } else {
             assert!(r.status().is_client_error(), "edit station: {}", r.status());
         }
@@ -484,7 +488,7 @@ async fn sigkill_loop(db_url: String, guard: DbGuard, backend: &str) {
          {} circulars; {} emails for {} deliveries ({duplicates} repeated after a kill)",
         started.elapsed().as_secs_f64(),
         acked.visits.len(),
-        acked.edits.len(),
+        acked.edit_count,
         acked.circulars.len(),
         mails.len(),
         expected.len(),
@@ -505,4 +509,35 @@ async fn sigkill_postgres() {
         return;
     };
     sigkill_loop(url, guard, "postgres").await;
+}
+
+/// PostgreSQL restarts or drops connections: requests on a dead connection
+/// answer 503 (never 500), the pool replaces those connections, and the
+/// service is back without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_recovers_when_postgresql_drops_its_connections() {
+    let Some(app) = crate::support::TestApp::postgres().await else {
+        return;
+    };
+    let (status, _) = crate::support::json(app.get("/api/units").await).await;
+    assert_eq!(status, 200);
+    let name = app.db_url.rsplit('/').next().expect("database name").to_owned();
+    let admin = crate::support::pg_admin_url().expect("admin url");
+    let mut conn = bayige::db::DbUrl::parse(&admin)
+        .and_then(|u| u.connect())
+        .expect("admin connection");
+    let killed = diesel::sql_query(format!(
+        "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .get_result::<Found>(&mut conn)
+    .expect("terminate")
+    .n;
+    assert!(killed > 0, "the app had connections to drop");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(app.get("/api/units").await.status().as_u16());
+    }
+    eprintln!("after dropping {killed} connections: {statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 503)), "{statuses:?}");
+    assert!(statuses[statuses.len() - 4..].iter().all(|s| *s == 200), "{statuses:?}");
 }

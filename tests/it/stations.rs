@@ -233,6 +233,22 @@ async fn concurrent_updates_one_wins(app: TestApp) {
         (now["version"].as_i64(), now["liaison_name"].as_str()),
         (Some(2), Some(winners[0]))
     );
+    // A loser applies its change to the record as it now is: both changes
+    // stand, nothing is lost.
+    let (status, after) = json(
+        app.patch(&path, &json!({"version": 2, "liaison_phone": "0439-8225566"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        (
+            after["version"].as_i64(),
+            after["liaison_name"].as_str(),
+            after["liaison_phone"].as_str()
+        ),
+        (Some(3), Some(winners[0]), Some("0439-8225566"))
+    );
 }
 
 async fn futures_join<F: std::future::Future + Send + 'static>(futs: impl Iterator<Item = F>) -> Vec<F::Output>

@@ -84,10 +84,12 @@ fuzz() {
     local rc=0
     # Revoking tokens is fuzzed last, alone: it may revoke the token the run
     # itself uses.
-    "$VENV/bin/schemathesis" run "${common[@]}" --max-time "$SECONDS_PER_BACKEND" \
+    "$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "${common[@]}" \
+        --max-time "$SECONDS_PER_BACKEND" \
         --exclude-method DELETE \
         --report junit --report-dir "$OUT/$backend" >"$OUT/$backend.log" 2>&1 || rc=$?
-    "$VENV/bin/schemathesis" run "${common[@]}" --max-time 15 --include-method DELETE \
+    "$VENV/bin/schemathesis" --config-file "$ROOT/tests/schemathesis/schemathesis.toml" run "${common[@]}" \
+        --max-time 15 --include-method DELETE \
         >>"$OUT/$backend.log" 2>&1 || rc=$?
     grep -E "generated, |Failures:|❌|passed|failures" "$OUT/$backend.log" | sed "s/^/   /" || true
     if grep -q "panicked" "$OUT/$backend-server.log"; then

@@ -6,16 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::app::Ctx;
 use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
-use crate::standard::Item;
+use crate::standard::{Item, Standard};
 
 routes! {
     get "/standards" => list,
     get "/standards/{id}" => get,
 }
 
-/// A checklist standard without its items.
+/// What identifies a checklist standard.
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct StandardSummary<'a> {
+pub(super) struct StandardHead<'a> {
     id: &'a str,
     version: i32,
     /// Every version of this standard, oldest first.
@@ -23,18 +23,34 @@ pub(super) struct StandardSummary<'a> {
     title_zh: &'a str,
     title_en: &'a str,
     source: &'a str,
+}
+
+impl<'a> StandardHead<'a> {
+    fn of(ctx: &Ctx, s: &'a Standard) -> Self {
+        StandardHead {
+            id: &s.id,
+            version: s.version,
+            versions: ctx.standards.versions(&s.id),
+            title_zh: &s.title_zh,
+            title_en: &s.title_en,
+            source: &s.source,
+        }
+    }
+}
+
+/// A checklist standard without its items.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct StandardSummary<'a> {
+    #[serde(flatten)]
+    head: StandardHead<'a>,
     item_count: usize,
 }
 
 /// A checklist standard with its items.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct StandardView<'a> {
-    id: &'a str,
-    version: i32,
-    versions: Vec<i32>,
-    title_zh: &'a str,
-    title_en: &'a str,
-    source: &'a str,
+    #[serde(flatten)]
+    head: StandardHead<'a>,
     items: &'a [Item],
 }
 
@@ -47,12 +63,7 @@ pub(super) async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
         .latest_all()
         .into_iter()
         .map(|s| StandardSummary {
-            id: &s.id,
-            version: s.version,
-            versions: ctx.standards.versions(&s.id),
-            title_zh: &s.title_zh,
-            title_en: &s.title_en,
-            source: &s.source,
+            head: StandardHead::of(&ctx, s),
             item_count: s.items.len(),
         })
         .collect();
@@ -89,12 +100,7 @@ pub(super) async fn get(
     }
     .ok_or_else(|| AppError::NotFound(format!("检查标准 {id} 不存在")))?;
     Ok(HttpResponse::Ok().json(StandardView {
-        id: &standard.id,
-        version: standard.version,
-        versions: ctx.standards.versions(&standard.id),
-        title_zh: &standard.title_zh,
-        title_en: &standard.title_en,
-        source: &standard.source,
+        head: StandardHead::of(&ctx, standard),
         items: &standard.items,
     }))
 }
