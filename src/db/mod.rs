@@ -203,7 +203,11 @@ pub fn open(url: &str, max_size: u32) -> Result<(Pool, Backend), DbError> {
     drop(first);
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        // No connections opened in the background: one made by the pool's
+        // threads to refill an idle slot could still be inside libpq when
+        // a short command (`bayige token create`) exits, and a process
+        // exiting under it can crash. Connections are made when asked for.
+        .min_idle(Some(0))
         // Connections are checked on return after a failure instead
         // (`has_broken`): a check on every checkout costs a round trip per
         // request.

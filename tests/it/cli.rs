@@ -422,3 +422,19 @@ async fn very_long_lists_report_a_lower_bound() {
     assert_eq!(one["total_exact"], true);
     assert!(one["total"].as_i64().is_some_and(|n| n > 0 && n < 10_000));
 }
+
+/// A short command on PostgreSQL exits cleanly every time. (The pool used
+/// to open a connection in the background to keep one idle; a process
+/// exiting while that thread was inside libpq crashed now and then with
+/// SIGSEGV: about 1 run in 30.)
+#[test]
+fn short_commands_exit_cleanly_on_postgres() {
+    let Some((url, _guard)) = fresh_pg_database() else {
+        return;
+    };
+    assert!(bayige(&["migrate"], &url).status.success());
+    for i in 0..60 {
+        let o = bayige(&["user", "list"], &url);
+        assert!(o.status.success(), "run {i}: {:?} {}", o.status, stderr(&o));
+    }
+}
