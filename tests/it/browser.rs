@@ -89,13 +89,22 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(dir.join(name), png).expect("save screenshot");
 }
 
+/// The text of the page's main element. A page still loading after a
+/// click can replace the element between finding and reading it (a stale
+/// element); then it is looked up again.
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .expect("main")
-        .text()
-        .await
-        .expect("text")
+    let mut last = None;
+    for _ in 0..50 {
+        match c.find(Locator::Css("main")).await {
+            Ok(main) => match main.text().await {
+                Ok(t) => return t,
+                Err(e) => last = Some(e),
+            },
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no text in main: {last:?}")
 }
 
 async fn sign_in(c: &Client, base: &str, user: &str) {

@@ -120,6 +120,30 @@ async fn nesting_and_sizes_are_bounded() {
         (413, Some("payload_too_large"))
     );
 
+    // Sign-in answers in JSON unless it is an HTML form.
+    let anon = reqwest::Client::new();
+    let r = anon.post(app.url("/login")).send().await.expect("login");
+    let status = r.status().as_u16();
+    let (_, body) = json(r).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let r = anon
+        .post(app.url("/login"))
+        .header("content-type", "text/plain")
+        .body("admin")
+        .send()
+        .await
+        .expect("login");
+    let status = r.status().as_u16();
+    let (_, body) = json(r).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+
     // Page sizes are capped.
     for q in ["per_page=101", "page=0", "page=1000001"] {
         let (status, body) = json(app.get(&format!("/api/audit?{q}")).await).await;

@@ -62,6 +62,7 @@ pub struct Items<T> {
     ),
     paths(
         super::healthz,
+        crate::http::pages::login_page,
         crate::http::pages::login_post,
         crate::http::pages::logout_post,
         standards::list, standards::get,

@@ -68,13 +68,18 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
         })
 }
 
-/// Every JSON route the binary serves, as (method, path), including the
-/// JSON forms of `/login` and `/logout` and `/healthz`.
+/// Every JSON route the binary serves, as (method, path), with `/healthz`
+/// and sign-in and out (`GET /login` is the HTML sign-in page).
 pub fn route_table() -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = [("get", "/healthz"), ("post", "/login"), ("post", "/logout")]
-        .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
-        .collect();
+    let mut all: Vec<(String, String)> = [
+        ("get", "/healthz"),
+        ("get", "/login"),
+        ("post", "/login"),
+        ("post", "/logout"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
     for table in [
         standards::ROUTES,
         units::ROUTES,

@@ -334,7 +334,11 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(query: web::Query<HashMap<String, String>>) -> PageResult {
+/// The sign-in page (HTML) of the web interface; its form posts to `/login`.
+#[utoipa::path(get, path = "/login", tag = "system", security(()),
+    params(("next" = Option<String>, Query, description = "站内地址：登录后前往")),
+    responses((status = 200, description = "登录页面（HTML）", body = String, content_type = "text/html")))]
+pub(crate) async fn login_page(query: web::Query<HashMap<String, String>>) -> PageResult {
     let next = safe_next(query.get("next").map(String::as_str));
     render(
         "login.html",
@@ -345,11 +349,13 @@ async fn login_page(query: web::Query<HashMap<String, String>>) -> PageResult {
     )
 }
 
-fn is_json(req: &HttpRequest) -> bool {
+/// Whether the body is an HTML form; anything else (JSON, or no body) is
+/// answered as the JSON API answers.
+fn is_form(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
 /// A form or query field, `None` when left blank (a filter form sends
@@ -382,7 +388,14 @@ pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     responses((status = 200, description = "已登录：设置会话 Cookie，返回 CSRF 令牌", body = users::Signed),
         (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::api::doc::ErrorBody)))]
 pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
-    if is_json(&req) {
+    if !is_form(&req) {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+            && !ct.starts_with("application/json")
+        {
+            return Err(PageError::Json(AppError::UnsupportedMediaType(format!(
+                "请以 JSON（application/json）或表单提交登录信息，收到 {ct}"
+            ))));
+        }
         let input: users::LoginInput = crate::http::json::parse(&body).map_err(PageError::Json)?;
         return crate::http::auth::login(ctx, input).await.map_err(PageError::Json);
     }
@@ -432,7 +445,7 @@ pub struct SignedOut {
     params(("X-CSRF-Token" = String, Header, description = "登录时返回的 CSRF 令牌")),
     responses((status = 200, description = "已退出", body = SignedOut)))]
 pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
-    let form = !is_json(&req) && !body.is_empty();
+    let form = is_form(&req);
     let sent = if form {
         parse_form(&body)?.get("csrf_token").cloned()
     } else {
