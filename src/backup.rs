@@ -77,9 +77,12 @@ struct IntegrityRow {
     integrity_check: String,
 }
 
-fn integrity_check(path: &Path) -> anyhow::Result<()> {
+/// `PRAGMA integrity_check` on the SQLite file at `path`: an error unless
+/// it answers `ok` (waits for a writer that holds the lock).
+pub fn integrity_check(path: &Path) -> anyhow::Result<()> {
     let mut conn = SqliteConnection::establish(&path.to_string_lossy())
         .with_context(|| format!("cannot open {}", path.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000")?;
     let rows: Vec<IntegrityRow> = diesel::sql_query("PRAGMA integrity_check")
         .load(&mut conn)
         .context("PRAGMA integrity_check")?;

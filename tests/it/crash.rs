@@ -10,9 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::BigInt;
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -208,12 +207,6 @@ struct Found {
     n: i64,
 }
 
-#[derive(QueryableByName)]
-struct Check {
-    #[diesel(sql_type = Text)]
-    integrity_check: String,
-}
-
 /// What the database holds that no complete write could have left.
 fn half_written(db_url: &str) -> Vec<String> {
     let mut conn = bayige::db::DbUrl::parse(db_url)
@@ -259,14 +252,10 @@ fn half_written(db_url: &str) -> Vec<String> {
 }
 
 fn sqlite_integrity(db_url: &str) {
-    let path = db_url.trim_start_matches("sqlite://");
-    let mut conn = diesel::SqliteConnection::establish(path).expect("open sqlite");
-    conn.batch_execute("PRAGMA busy_timeout = 10000").expect("pragma");
-    let rows = diesel::sql_query("PRAGMA integrity_check")
-        .load::<Check>(&mut conn)
-        .expect("integrity_check");
-    let result: Vec<_> = rows.into_iter().map(|r| r.integrity_check).collect();
-    assert_eq!(result, vec!["ok".to_owned()], "PRAGMA integrity_check");
+    let path = Path::new(db_url.trim_start_matches("sqlite://"));
+    if let Err(e) = bayige::backup::integrity_check(path) {
+        panic!("PRAGMA integrity_check: {e:#}");
+    }
 }
 
 async fn verify(c: &Client, base: &str, acked: &Acked) {
