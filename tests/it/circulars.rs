@@ -361,8 +361,19 @@ async fn smtp_down_then_up_delivers_each_email_once(db: Db) {
     .await;
     app.load_demo().await;
     let c = issue(&app).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let ds = deliveries(&app, &c).await;
+    // Wait (bounded) until the worker has tried each one at least once.
+    let mut ds = Vec::new();
+    for _ in 0..400 {
+        ds = deliveries(&app, &c).await;
+        if ds.len() == 7
+            && ds
+                .iter()
+                .all(|d| d["attempts"].as_i64().unwrap_or(0) >= 1 && d["last_error"].is_string())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert_eq!(ds.len(), 7);
     assert!(ds.iter().all(|d| d["status"] != "sent"), "nothing can be sent yet");
     assert!(
