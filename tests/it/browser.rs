@@ -317,10 +317,12 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
         .await
         .expect("preview");
     click(&c, "form.actions button[type=submit]").await;
+    // The preview has an iframe.doc too: wait for the issued page's notice.
     c.wait()
-        .for_element(Locator::Css("iframe.doc"))
+        .for_element(Locator::Css("p.flash[role=status]"))
         .await
         .expect("circular page");
+    c.find(Locator::Css("iframe.doc")).await.expect("the circular's text");
     assert!(text(&c).await.contains("通报已印发"));
     let mails = smtp.wait_for(7, Duration::from_secs(20)).await;
     assert_eq!(mails.len(), 7, "one to each county lead");
