@@ -6,8 +6,8 @@ use validator::Validate;
 
 use super::audit::{self, snapshot};
 use super::{Ctx, Page, clean, int_param, paging, query_param};
-use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
+use crate::auth::{Principal, Role};
 pub use crate::db::stations::Station;
 use crate::db::stations::{self as store, Filter, StationFields, StatusChange};
 use crate::db::units::{self as units_store, Unit};
@@ -66,6 +66,27 @@ pub struct StationPatch {
     #[serde(skip_serializing)]
     #[schema(ignore)]
     pub status: Option<serde::de::IgnoredAny>,
+}
+
+impl StationPatch {
+    /// The names of the fields this patch sets (besides `version`).
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("unit_id", self.unit_id.is_some()),
+            ("name", self.name.is_some()),
+            ("host_business", self.host_business.is_some()),
+            ("credit_code", self.credit_code.is_some()),
+            ("category", self.category.is_some()),
+            ("address", self.address.is_some()),
+            ("liaison_name", self.liaison_name.is_some()),
+            ("liaison_phone", self.liaison_phone.is_some()),
+            ("standard_id", self.standard_id.is_some()),
+            ("established_on", self.established_on.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -236,7 +257,9 @@ pub fn update(
     id: i32,
     patch: StationPatch,
 ) -> Result<StationDetail, AppError> {
-    policy::require_admin(p, Admin::ManageStations)?;
+    if !matches!(p.role, Role::Admin | Role::Inspector) {
+        policy::require_admin(p, Admin::ManageStations)?;
+    }
     let Some(version) = patch.version else {
         return Err(FieldErrors::single("version", "须提供读取时的版本号 version"));
     };
@@ -248,6 +271,7 @@ pub fn update(
     }
     db::write_tx(conn, |conn| {
         let current = store::get(conn, id)?.ok_or_else(|| not_found(id))?;
+        policy::can_edit_station(p, current.unit_id, &patch.fields())?;
         if current.version != version {
             return Err(stale(&current));
         }

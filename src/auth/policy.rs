@@ -1,7 +1,8 @@
 //! The one place that decides who may do what.
 //!
 //! - admin (the city bureau): everything, city-wide;
-//! - inspector: read and record visits (with evidence) in assigned units;
+//! - inspector: read and record visits (with evidence) in assigned units,
+//!   and correct a station's contact details there (address, liaison);
 //! - county_lead: read everything of one unit, acknowledge its shortfalls;
 //! - viewer: read only, city-wide or in its units.
 //!
@@ -92,6 +93,36 @@ pub fn can_record_visit(p: &Principal, unit: i32) -> Result<(), AppError> {
     }
 }
 
+/// The station fields an inspector may correct on site: what a visit
+/// finds changed (a moved counter, a new liaison). The registry fields
+/// (unit, name, operator, category, standard, dates) stay with the bureau.
+pub const INSPECTOR_STATION_FIELDS: [&str; 3] = ["address", "liaison_name", "liaison_phone"];
+
+/// Editing a station of `unit` whose changed fields are `fields`: the
+/// bureau any field, an inspector of the unit only its contact details.
+pub fn can_edit_station(p: &Principal, unit: i32, fields: &[&str]) -> Result<(), AppError> {
+    match p.role {
+        Role::Admin => Ok(()),
+        Role::Inspector if !p.units.contains(&unit) => Err(forbidden("修改未分配单位的服务站")),
+        Role::Inspector => {
+            let others: Vec<&str> = fields
+                .iter()
+                .copied()
+                .filter(|f| !INSPECTOR_STATION_FIELDS.contains(f))
+                .collect();
+            if others.is_empty() {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden(format!(
+                    "检查员只能更正地址、联络员和联络电话；无权修改：{}",
+                    others.join("、")
+                )))
+            }
+        }
+        _ => Err(forbidden("修改服务站信息")),
+    }
+}
+
 /// Acknowledging a shortfall of `unit`: its county lead.
 pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
     match p.role {
@@ -151,6 +182,14 @@ mod tests {
             for other in [&inspector, &lead, &city_viewer] {
                 assert!(require_admin(other, action).is_err());
             }
+        }
+        assert!(can_edit_station(&admin, 6, &["unit_id", "name"]).is_ok());
+        assert!(can_edit_station(&inspector, 2, &["address", "liaison_phone"]).is_ok());
+        assert!(can_edit_station(&inspector, 6, &["address"]).is_err(), "not their unit");
+        assert!(can_edit_station(&lead, 6, &["address"]).is_err());
+        match can_edit_station(&inspector, 1, &["liaison_name", "standard_id"]) {
+            Err(AppError::Forbidden(m)) => assert!(m.contains("standard_id") && !m.contains("liaison_name"), "{m}"),
+            other => panic!("{other:?}"),
         }
         assert!(check_units_for_role(Role::CountyLead, &[1, 2]).is_err());
         assert!(check_units_for_role(Role::Inspector, &[]).is_err());

@@ -7,7 +7,11 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::support::{TestApp, issue_token, json};
 
-backend_tests!(pages_follow_roles_and_escape_text, forms_need_the_csrf_token);
+backend_tests!(
+    pages_follow_roles_and_escape_text,
+    forms_need_the_csrf_token,
+    an_inspector_corrects_contact_details_on_site
+);
 
 /// Signs in through the form; returns a cookie-carrying client and the
 /// CSRF token read from a page.
@@ -121,7 +125,9 @@ async fn pages_follow_roles_and_escape_text(app: TestApp) {
         (format!("/stations/{sb}"), [200, 403, 403, 200]),
         (format!("/stations/{sa}/visit"), [200, 200, 403, 403]),
         (format!("/stations/{sb}/visit"), [200, 403, 403, 403]),
-        (format!("/stations/{sa}/edit"), admin_only),
+        // An inspector of the unit corrects the contact details only.
+        (format!("/stations/{sa}/edit"), [200, 200, 403, 403]),
+        (format!("/stations/{sb}/edit"), admin_only),
         ("/stations/new".into(), admin_only),
         ("/guidance".into(), all),
         ("/progress?year=2017&as_of=2017-07-14".into(), all),
@@ -168,6 +174,11 @@ async fn pages_follow_roles_and_escape_text(app: TestApp) {
         assert_eq!(
             station.contains("记录检查</a>"),
             ["admin", "insp"].contains(name),
+            "{name}"
+        );
+        assert_eq!(
+            (station.contains("修改信息</a>"), station.contains("更正联系信息</a>")),
+            (*name == "admin", *name == "insp"),
             "{name}"
         );
         assert!(station.contains("临江&lt;script&gt;"), "escaped, still readable");
@@ -302,4 +313,75 @@ async fn forms_need_the_csrf_token(app: TestApp) {
     );
     let r = client.get(app.url("/stations")).send().await.expect("get");
     assert_eq!(r.status(), 303, "signed out");
+}
+
+/// An inspector finds a new liaison on site and corrects the record from
+/// the station page; the registry fields are not in the form, and a
+/// crafted post cannot change them.
+async fn an_inspector_corrects_contact_details_on_site(app: TestApp) {
+    let a = app.unit("220681", "临江市").await;
+    let (status, s) = json(
+        app.post(
+            "/api/stations",
+            &json!({"unit_id": a, "name": "临江商场服务站", "host_business": "临江商场", "category": "mall",
+                    "address": "临江市建国路1号", "liaison_name": "王", "liaison_phone": "13943900009",
+                    "standard_id": "baxiangyi-common"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let sid = s["id"].as_i64().expect("id");
+    user(&app, "insp", "inspector", &[a as i32]).await;
+    let (client, csrf) = sign_in(&app, "insp").await;
+    let path = format!("/stations/{sid}/edit");
+    let form = client
+        .get(app.url(&path))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(form.contains("<h1>更正联系信息</h1>"), "{form}");
+    assert!(form.contains("id=\"liaison_name\"") && form.contains("value=\"13943900009\""));
+    for registry in ["id=\"unit_id\"", "id=\"name\"", "id=\"category\"", "id=\"standard_id\""] {
+        assert!(!form.contains(registry), "{registry} is the bureau's to change");
+    }
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("version", "1"),
+        ("address", "临江市建国路1号一楼服务台"),
+        ("liaison_name", "赵新民"),
+        ("liaison_phone", "13943900010"),
+        ("name", "改名不生效"),
+    ];
+    let mut bad = fields.to_vec();
+    bad[4] = ("liaison_phone", "12315");
+    let r = client.post(app.url(&path)).form(&bad).send().await.expect("post");
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("text").contains("联络电话应为11位手机号"));
+    let r = client.post(app.url(&path)).form(&fields).send().await.expect("post");
+    assert_eq!(r.status(), 303);
+    let (_, now) = json(app.get(&format!("/api/stations/{sid}")).await).await;
+    assert_eq!(
+        (
+            now["version"].as_i64(),
+            now["address"].as_str(),
+            now["liaison_name"].as_str(),
+            now["liaison_phone"].as_str(),
+            now["name"].as_str()
+        ),
+        (
+            Some(2),
+            Some("临江市建国路1号一楼服务台"),
+            Some("赵新民"),
+            Some("13943900010"),
+            Some("临江商场服务站")
+        )
+    );
+    // The same form again holds a stale version: the page says so.
+    let r = client.post(app.url(&path)).form(&fields).send().await.expect("post");
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.expect("text").contains("服务站已被他人修改"));
 }

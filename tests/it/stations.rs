@@ -11,6 +11,7 @@ backend_tests!(
     validation_names_each_field_and_writes_nothing,
     updates_need_the_current_version,
     concurrent_updates_one_wins,
+    inspectors_correct_contact_details_only,
     status_transitions,
     list_filters_and_pagination,
 );
@@ -207,14 +208,23 @@ async fn updates_need_the_current_version(app: TestApp) {
     assert_eq!(status, 404);
 }
 
+/// Two inspectors at one station, each correcting the liaison twice at
+/// the same moment: one edit wins, the others learn the current version.
 async fn concurrent_updates_one_wins(app: TestApp) {
     let unit = app.unit("220623", "长白朝鲜族自治县").await;
     let s = create(&app, &station(unit, "长白景区服务站")).await;
     let path = format!("/api/stations/{}", s["id"]);
+    let inspectors = [
+        app.as_user("piao", "inspector", &[unit as i32]).await,
+        app.as_user("jin", "inspector", &[unit as i32]).await,
+    ];
     let names = ["朴春梅", "金德胜", "崔玉兰", "李国庆"];
     let url = app.url(&path);
-    let requests = names.iter().map(|n| {
-        let req = app.client.patch(&url).json(&json!({"version": 1, "liaison_name": n}));
+    let requests = names.iter().enumerate().map(|(i, n)| {
+        let req = inspectors[i % 2]
+            .client
+            .patch(&url)
+            .json(&json!({"version": 1, "liaison_name": n}));
         async move { req.send().await.expect("PATCH") }
     });
     let responses = futures_join(requests).await;
@@ -236,7 +246,8 @@ async fn concurrent_updates_one_wins(app: TestApp) {
     // A loser applies its change to the record as it now is: both changes
     // stand, nothing is lost.
     let (status, after) = json(
-        app.patch(&path, &json!({"version": 2, "liaison_phone": "0439-8225566"}))
+        inspectors[1]
+            .patch(&path, &json!({"version": 2, "liaison_phone": "0439-8225566"}))
             .await,
     )
     .await;
@@ -248,6 +259,99 @@ async fn concurrent_updates_one_wins(app: TestApp) {
             after["liaison_phone"].as_str()
         ),
         (Some(3), Some(winners[0]), Some("0439-8225566"))
+    );
+}
+
+/// What an inspector finds changed on site (address, liaison) they correct
+/// in their own units; the registry fields stay with the bureau, and
+/// nothing changes on a refused edit.
+async fn inspectors_correct_contact_details_only(app: TestApp) {
+    let unit = app.unit("220621", "抚松县").await;
+    let other = app.unit("220622", "靖宇县").await;
+    let s = create(&app, &station(unit, "抚松万达服务站")).await;
+    let path = format!("/api/stations/{}", s["id"]);
+    let inspector = app.as_user("sun", "inspector", &[unit as i32]).await;
+    let elsewhere = app.as_user("qian", "inspector", &[other as i32]).await;
+    let lead = app.as_user("lead", "county_lead", &[unit as i32]).await;
+    let viewer = app.as_user("view", "viewer", &[]).await;
+
+    for body in [
+        json!({"version": 1, "name": "新名称"}),
+        json!({"version": 1, "unit_id": other, "liaison_name": "孙"}),
+        json!({"version": 1, "standard_id": "baxiangyi-nanyue"}),
+        json!({"version": 1, "credit_code": null}),
+    ] {
+        let (status, err) = json(inspector.patch(&path, &body).await).await;
+        assert_eq!(status, 403, "{body}: {err}");
+        let field = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !["version", "liaison_name"].contains(&k.as_str())))
+            .expect("a registry field")
+            .clone();
+        let message = err["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains(&field), "the refusal names {field}: {err}");
+        assert!(
+            !message.contains("liaison_name"),
+            "an allowed field is not named: {err}"
+        );
+    }
+    for (who, client) in [
+        ("another unit's inspector", &elsewhere),
+        ("county lead", &lead),
+        ("viewer", &viewer),
+    ] {
+        let (status, err) = json(client.patch(&path, &json!({"version": 1, "liaison_name": "孙"})).await).await;
+        assert_eq!(status, 403, "{who}: {err}");
+    }
+    let (_, unchanged) = json(app.get(&path).await).await;
+    assert_eq!(unchanged["version"], 1, "nothing refused was written: {unchanged}");
+
+    let (status, after) = json(
+        inspector
+            .patch(
+                &path,
+                &json!({"version": 1, "address": "抚松县万达广场一楼服务台", "liaison_name": "孙明", "liaison_phone": "13943911111"}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        (
+            after["version"].as_i64(),
+            after["liaison_name"].as_str(),
+            after["name"].as_str()
+        ),
+        (Some(2), Some("孙明"), Some("抚松万达服务站"))
+    );
+    // Checked as the bureau's edits are, and audited under the inspector.
+    let (status, err) = json(
+        inspector
+            .patch(&path, &json!({"version": 2, "liaison_phone": "12315"}))
+            .await,
+    )
+    .await;
+    assert_field_error(status, &err, "liaison_phone");
+    let (_, audit) = json(
+        app.get(&format!("/api/audit?entity=station&entity_id={}", s["id"]))
+            .await,
+    )
+    .await;
+    let update = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|e| e["action"] == "station.update")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(update["username"], "sun", "{audit}");
+    assert_eq!(
+        (
+            update["before"]["liaison_name"].as_str(),
+            update["after"]["liaison_name"].as_str()
+        ),
+        (Some("王丽华"), Some("孙明")),
+        "{update}"
     );
 }
 

@@ -55,7 +55,9 @@ pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<Stri
 }
 
 /// Edits a station; `version` must be the one read (else 409 with the
-/// current record).
+/// current record). The bureau (admin) may change any field; an inspector
+/// of the station's unit only `address`, `liaison_name` and
+/// `liaison_phone` (403 naming any other field sent).
 #[utoipa::path(patch, path = "/api/stations/{id}", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
     request_body = stations::StationPatch,
     responses((status = 200, description = "已修改", body = stations::StationDetail),

@@ -14,8 +14,8 @@ use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, rend
 use crate::app::stations::{self, ListQuery, StationInput, StationPatch};
 use crate::app::visits::{self, ItemInput, VisitInput};
 use crate::app::{Ctx, evidence};
-use crate::auth::Principal;
 use crate::auth::policy;
+use crate::auth::{Principal, Role};
 use crate::db::DbConnection;
 use crate::db::units::{self as units_store, Unit};
 use crate::domain::{Category, ItemResult, StationStatus, VisitKind};
@@ -123,6 +123,7 @@ async fn show(
     }
     let open: Vec<_> = checklist.items.iter().flat_map(|i| i.open_guidance.clone()).collect();
     let can_inspect = policy::can_record_visit(&v.p, s.station.unit_id).is_ok();
+    let can_edit = policy::can_edit_station(&v.p, s.station.unit_id, &[]).is_ok();
     let title = s.station.name.clone();
     render(
         "station.html",
@@ -140,6 +141,8 @@ async fn show(
             kinds => VisitKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect::<HashMap<_, _>>(),
             today => ctx.today().to_string(),
             can_inspect,
+            can_edit => can_edit && v.p.role == Role::Admin,
+            can_correct => can_edit && v.p.role != Role::Admin,
         },
     )
 }
@@ -185,8 +188,14 @@ fn station_form(
     ] {
         form.entry(key.to_owned()).or_default();
     }
-    let mut fields: Vec<(&str, &str, &str)> = TEXT_FIELDS.to_vec();
-    if form.contains_key("established_on") || !form.contains_key("version") {
+    // An inspector corrects the contact details only (see the policy).
+    let contact_only = v.p.role != Role::Admin;
+    let mut fields: Vec<(&str, &str, &str)> = TEXT_FIELDS
+        .iter()
+        .filter(|f| !contact_only || policy::INSPECTOR_STATION_FIELDS.contains(&f.0))
+        .copied()
+        .collect();
+    if !contact_only && (form.contains_key("established_on") || !form.contains_key("version")) {
         fields.push(("established_on", "建站日期（已建成的填写）", "date"));
     }
     let standards: Vec<_> = ctx.standards.latest_all().into_iter().cloned().collect();
@@ -197,7 +206,7 @@ fn station_form(
         title,
         None,
         context! {
-            action, cancel, form, units => val(units),
+            action, cancel, form, units => val(units), contact_only,
             errors => val(&errors), message, fields,
             categories => pairs(Category::ALL, Category::as_str, Category::label_zh),
             standards => val(&standards),
@@ -285,13 +294,13 @@ async fn create(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult 
 }
 
 async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> PageResult {
-    policy::require_admin(&v.p, policy::Admin::ManageStations)?;
     let sid = id(&path, "服务站")?;
     let p = v.p.clone();
     let (s, units) = ctx
         .run(move |conn, _| Ok((stations::get(conn, &p, sid)?, readable_units(conn, &p)?)))
         .await?;
     let st = &s.station;
+    policy::can_edit_station(&v.p, st.unit_id, &[])?;
     let mut form: HashMap<String, String> = HashMap::new();
     for (k, val) in [
         ("unit_id", st.unit_id.to_string()),
@@ -316,7 +325,7 @@ async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> P
         &ctx,
         &v,
         StatusCode::OK,
-        "修改服务站信息",
+        edit_title(&v),
         &action,
         &cancel,
         &form,
@@ -325,25 +334,41 @@ async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> P
     )
 }
 
+fn edit_title(v: &Viewer) -> &'static str {
+    if v.p.role == Role::Admin {
+        "修改服务站信息"
+    } else {
+        "更正联系信息"
+    }
+}
+
 async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: web::Bytes) -> PageResult {
     let sid = id(&path, "服务站")?;
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let mut errors = FieldErrors::new();
     let established_on = date_field(&f, "established_on", &mut errors);
-    let patch = StationPatch {
+    let contact = StationPatch {
         version: f.get("version").and_then(|x| x.parse().ok()),
-        unit_id: f.get("unit_id").and_then(|u| u.parse().ok()),
-        name: opt(&f, "name"),
-        host_business: opt(&f, "host_business"),
-        credit_code: Some(opt(&f, "credit_code").filter(|c| !c.trim().is_empty())),
-        category: opt(&f, "category"),
         address: opt(&f, "address"),
         liaison_name: opt(&f, "liaison_name"),
         liaison_phone: opt(&f, "liaison_phone"),
-        standard_id: opt(&f, "standard_id"),
-        established_on,
-        status: None,
+        ..StationPatch::default()
+    };
+    // An inspector's form holds the contact details only.
+    let patch = if v.p.role == Role::Admin {
+        StationPatch {
+            unit_id: f.get("unit_id").and_then(|u| u.parse().ok()),
+            name: opt(&f, "name"),
+            host_business: opt(&f, "host_business"),
+            credit_code: Some(opt(&f, "credit_code").filter(|c| !c.trim().is_empty())),
+            category: opt(&f, "category"),
+            standard_id: opt(&f, "standard_id"),
+            established_on,
+            ..contact
+        }
+    } else {
+        contact
     };
     let p = v.p.clone();
     let result = if errors.is_empty() {
@@ -362,7 +387,7 @@ async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: w
                 &ctx,
                 &v,
                 e.status_code_for_page(),
-                "修改服务站信息",
+                edit_title(&v),
                 &action,
                 &cancel,
                 &f,
