@@ -115,7 +115,7 @@ impl Ctx {
     {
         let ctx = self.clone();
         actix_web::web::block(move || {
-            let mut conn = ctx.pool.get()?;
+            let mut conn = crate::db::checkout(&ctx.pool)?;
             let result = f(&mut conn, &ctx);
             if matches!(result, Err(AppError::Unavailable(_) | AppError::Internal(_))) {
                 crate::db::suspect_connection();

@@ -12,12 +12,13 @@ pub mod units;
 pub mod users;
 pub mod visits;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -176,12 +177,59 @@ impl ManageConnection for Manager {
     /// used it: checks it (one round trip) only if that use failed in a way
     /// that may mean a lost connection, so healthy requests pay nothing.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        SUSPECT.with(|s| s.replace(false)) && self.is_valid(conn).is_err()
+        if BROKEN.with(|b| b.replace(false)) {
+            return true;
+        }
+        if SUSPECT.with(|s| s.replace(false)) && self.is_valid(conn).is_err() {
+            // Lost connections rarely come alone (a restart, a failover, an
+            // idle timeout on a proxy): have every other one checked once
+            // before it is used again.
+            GENERATION.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("a database connection was lost; checking the others before use");
+            return true;
+        }
+        false
     }
 }
 
 thread_local! {
     static SUSPECT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static BROKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Bumped when a connection is found lost. Each pooled connection records
+/// the generation it was last known good in; one older than this is checked
+/// (one round trip) at its next checkout. Process-wide: another pool in the
+/// same process pays at most one extra check per connection.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// The generation a connection was last known good in.
+struct KnownGood(u64);
+
+/// A connection from the pool, checked first if a connection was lost since
+/// it was last known good: after PostgreSQL restarts, the request that
+/// finds the first dead connection fails (503), the others are replaced
+/// before any request uses them.
+pub fn checkout(pool: &Pool) -> Result<PooledConn, r2d2::PoolError> {
+    // Every idle connection may be dead: try them all, then a new one.
+    for _ in 0..=pool.max_size() {
+        let mut conn = pool.get()?;
+        let now = GENERATION.load(Ordering::Relaxed);
+        let good = match PooledConnection::extensions(&conn).get::<KnownGood>() {
+            Some(KnownGood(g)) if *g == now => return Ok(conn),
+            // New: it just connected.
+            None => true,
+            Some(_) => conn.batch_execute("SELECT 1").is_ok(),
+        };
+        if good {
+            PooledConnection::extensions_mut(&mut conn).insert(KnownGood(now));
+            return Ok(conn);
+        }
+        // Dropped on return (`has_broken`), without a second check.
+        BROKEN.with(|b| b.set(true));
+        drop(conn);
+    }
+    pool.get()
 }
 
 /// Marks the connection this thread holds as possibly broken: r2d2 checks
@@ -191,7 +239,7 @@ pub fn suspect_connection() {
 }
 
 pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConn = r2d2::PooledConnection<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
 
 /// Connects once (so a bad URL or password is reported as such), applies
 /// pending migrations, and builds the pool.
