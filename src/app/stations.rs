@@ -6,8 +6,8 @@ use validator::Validate;
 
 use super::audit::{self, snapshot};
 use super::{Ctx, Page, clean, int_param, paging, query_param};
+use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
-use crate::auth::{Principal, Role};
 pub use crate::db::stations::Station;
 use crate::db::stations::{self as store, Filter, StationFields, StatusChange};
 use crate::db::units::{self as units_store, Unit};
@@ -257,9 +257,7 @@ pub fn update(
     id: i32,
     patch: StationPatch,
 ) -> Result<StationDetail, AppError> {
-    if !matches!(p.role, Role::Admin | Role::Inspector) {
-        policy::require_admin(p, Admin::ManageStations)?;
-    }
+    policy::may_edit_stations(p)?;
     let Some(version) = patch.version else {
         return Err(FieldErrors::single("version", "须提供读取时的版本号 version"));
     };

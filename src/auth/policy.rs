@@ -98,6 +98,15 @@ pub fn can_record_visit(p: &Principal, unit: i32) -> Result<(), AppError> {
 /// (unit, name, operator, category, standard, dates) stay with the bureau.
 pub const INSPECTOR_STATION_FIELDS: [&str; 3] = ["address", "liaison_name", "liaison_phone"];
 
+/// Whether `p` may edit stations at all: checked before a station is read,
+/// so that other roles are refused before anything else is said.
+pub fn may_edit_stations(p: &Principal) -> Result<(), AppError> {
+    match p.role {
+        Role::Admin | Role::Inspector => Ok(()),
+        _ => require_admin(p, Admin::ManageStations),
+    }
+}
+
 /// Editing a station of `unit` whose changed fields are `fields`: the
 /// bureau any field, an inspector of the unit only its contact details.
 pub fn can_edit_station(p: &Principal, unit: i32, fields: &[&str]) -> Result<(), AppError> {
@@ -187,6 +196,7 @@ mod tests {
         assert!(can_edit_station(&inspector, 2, &["address", "liaison_phone"]).is_ok());
         assert!(can_edit_station(&inspector, 6, &["address"]).is_err(), "not their unit");
         assert!(can_edit_station(&lead, 6, &["address"]).is_err());
+        assert!(may_edit_stations(&inspector).is_ok() && may_edit_stations(&lead).is_err());
         match can_edit_station(&inspector, 1, &["liaison_name", "standard_id"]) {
             Err(AppError::Forbidden(m)) => assert!(m.contains("standard_id") && !m.contains("liaison_name"), "{m}"),
             other => panic!("{other:?}"),
