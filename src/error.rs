@@ -23,6 +23,13 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Adds every error of `other`.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     /// Adds the errors found by a `validator` derive.
     pub fn absorb(&mut self, errors: validator::ValidationErrors) {
         for (field, errs) in errors.field_errors() {
@@ -44,6 +51,13 @@ impl FieldErrors {
         } else {
             Err(AppError::Validation(self))
         }
+    }
+
+    /// One message for one field.
+    pub fn of(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut f = Self::new();
+        f.add(field, message);
+        f
     }
 
     pub fn single(field: impl Into<String>, message: impl Into<String>) -> AppError {
@@ -123,6 +137,12 @@ impl AppError {
 
     pub fn internal(context: &'static str, e: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(e.into().context(context))
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(errors: FieldErrors) -> Self {
+        AppError::Validation(errors)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
 use crate::db::circulars::{self as store, Circular, Delivery, NewCircular, NewDelivery, Rendition};
 use crate::db::{self, DbConnection};
+use crate::domain::DeliveryStatus;
 use crate::domain::circular::number;
 use crate::domain::progress::Progress;
 use crate::error::{AppError, FieldErrors};
@@ -342,7 +343,7 @@ pub fn retry(
         let d = store::get_delivery(conn, delivery_id)?
             .filter(|d| d.circular_id == circular_id)
             .ok_or_else(|| AppError::NotFound(format!("通报 {circular_id} 没有投递记录 {delivery_id}")))?;
-        if d.status != "failed" {
+        if d.status != DeliveryStatus::Failed {
             return Err(AppError::conflict(format!(
                 "只有发送失败的投递可以重发（当前状态：{}）",
                 d.status

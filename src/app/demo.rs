@@ -19,21 +19,21 @@ use crate::db::stations::{self as store, StationFields};
 use crate::db::units::{self as units_store, NewUnit};
 use crate::db::users::{self as users_store, NewUser};
 use crate::db::{self, DbConnection};
-use crate::domain::{Category, ItemResult, StationStatus, VisitKind, credit_code};
+use crate::domain::{Basis, Category, ItemResult, StationStatus, UnitKind, VisitKind, credit_code};
 use crate::error::AppError;
 
 pub const SEED_NAME: &str = "baishan-2017";
 pub const STANDARD: &str = "baxiangyi-common";
 
 /// (code, name, kind, 2017 target, built before 2017, built in 2017 up to 14 July)
-pub const UNITS: &[(&str, &str, &str, i32, usize, usize)] = &[
-    ("220602", "浑江区", "district", 70, 28, 12),
-    ("220605", "江源区", "district", 40, 13, 5),
-    ("220621", "抚松县", "county", 55, 20, 10),
-    ("220622", "靖宇县", "county", 35, 10, 4),
-    ("220623", "长白朝鲜族自治县", "county", 30, 11, 6),
-    ("220681", "临江市", "county_city", 50, 15, 6),
-    ("220600-ZS", "市局直属消保分局", "branch", 50, 7, 17),
+pub const UNITS: &[(&str, &str, UnitKind, i32, usize, usize)] = &[
+    ("220602", "浑江区", UnitKind::District, 70, 28, 12),
+    ("220605", "江源区", UnitKind::District, 40, 13, 5),
+    ("220621", "抚松县", UnitKind::County, 55, 20, 10),
+    ("220622", "靖宇县", UnitKind::County, 35, 10, 4),
+    ("220623", "长白朝鲜族自治县", UnitKind::County, 30, 11, 6),
+    ("220681", "临江市", UnitKind::CountyCity, 50, 15, 6),
+    ("220600-ZS", "市局直属消保分局", UnitKind::Branch, 50, 7, 17),
 ];
 
 /// Each unit's county lead (消保科), the circular's recipient, by position
@@ -149,8 +149,8 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
             )?;
             // The 2017 plan counts stations standing at the year end (330 in
             // all, as in the article); 2016's counted new stations.
-            units_store::set_plan(conn, unit.id, 2017, target, "total", now)?;
-            units_store::set_plan(conn, unit.id, 2016, target / 3, "new", now)?;
+            units_store::set_plan(conn, unit.id, 2017, target, Basis::Total, now)?;
+            units_store::set_plan(conn, unit.id, 2016, target / 3, Basis::New, now)?;
             let (username, lead, email) = LEADS[u];
             users_store::insert(
                 conn,
@@ -158,7 +158,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                     username,
                     display_name: lead,
                     email: Some(email),
-                    role: Role::CountyLead.as_str(),
+                    role: Role::CountyLead,
                     password_hash: "",
                     active: true,
                     failed_logins: 0,
@@ -170,7 +170,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
             let short = name
                 .trim_end_matches("朝鲜族自治县")
                 .trim_end_matches(['区', '县', '市']);
-            let short = if kind == "branch" { "白山" } else { short };
+            let short = if kind == UnitKind::Branch { "白山" } else { short };
             let revoked = usize::from(REVOKED_UNITS.contains(&u));
             let total = before + this_year + PLANNED_PER_UNIT + revoked;
             for k in 0..total {
@@ -189,7 +189,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                 } else {
                     Plan::Revoked
                 };
-                let model = kind == "branch" && k == 0;
+                let model = kind == UnitKind::Branch && k == 0;
                 let (category, hosts) = if model {
                     (Category::Telecom, &["白山电信"][..])
                 } else {
@@ -206,7 +206,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                     name: format!("{host}12315消费维权服务站"),
                     host_business: host,
                     credit_code: credit(code, n),
-                    category: category.as_str().to_owned(),
+                    category,
                     address: format!(
                         "白山市{name}{}{}号",
                         ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
@@ -217,7 +217,7 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
                     standard_id: STANDARD.to_owned(),
                     established_on: None,
                 };
-                let station = store::insert(conn, &fields, StationStatus::Planned.as_str(), now)?;
+                let station = store::insert(conn, &fields, StationStatus::Planned, now)?;
                 stations += 1;
                 let mut history = History {
                     p: &system,
@@ -403,7 +403,7 @@ pub fn reset_demo_passwords(conn: &mut DbConnection) -> Result<Vec<(String, Role
                         username,
                         display_name: name,
                         email: None,
-                        role: role.as_str(),
+                        role: *role,
                         password_hash: "",
                         active: true,
                         failed_logins: 0,

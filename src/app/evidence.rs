@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Ctx;
@@ -12,9 +13,46 @@ use super::audit::{self, snapshot};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::db::stations as station_store;
-use crate::db::visits::{self as store, Evidence, NewEvidence};
+use crate::db::visits::{self as store, NewEvidence};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldErrors};
+
+/// An evidence file attached to a visit item.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Evidence {
+    pub id: i32,
+    pub visit_id: i32,
+    pub item_code: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub file_name: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl From<store::Evidence> for Evidence {
+    fn from(e: store::Evidence) -> Self {
+        Evidence {
+            id: e.id,
+            visit_id: e.visit_id,
+            item_code: e.item_code,
+            sha256: e.sha256,
+            content_type: e.content_type,
+            size_bytes: e.size_bytes,
+            file_name: e.file_name,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// Evidence of these visits, oldest first.
+pub fn of_visits(conn: &mut DbConnection, visit_ids: &[i32]) -> Result<Vec<Evidence>, AppError> {
+    Ok(store::evidence_of(conn, visit_ids)?
+        .into_iter()
+        .map(Evidence::from)
+        .collect())
+}
 
 /// The accepted kinds, recognised by their content, never by the file name.
 pub const ACCEPTED: &[&str] = &["image/jpeg", "image/png", "image/webp", "application/pdf"];
@@ -129,6 +167,7 @@ pub fn attach(
                 created_at: db::now(),
             },
         )?;
+        let e = Evidence::from(e);
         audit::record(conn, p, "evidence.add", "evidence", e.id, None, snapshot(&e))?;
         Ok::<_, AppError>(e)
     })?;
@@ -149,5 +188,5 @@ pub fn read(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Resul
             anyhow::Error::new(err).context(e.sha256.clone()),
         )
     })?;
-    Ok((e, bytes))
+    Ok((e.into(), bytes))
 }

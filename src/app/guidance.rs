@@ -1,15 +1,72 @@
 //! Listing follow-up guidance: open, overdue (as of a date) or resolved.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Page, int_param, paging, query_param};
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::db::DbConnection;
-use crate::db::guidance::{self as store, Filter, GuidanceRow, StatusFilter};
+use crate::db::guidance::{self as store, Filter, StatusFilter};
 use crate::db::stations as station_store;
+use crate::domain::GuidanceStatus;
 use crate::error::{AppError, FieldErrors};
+
+/// Follow-up guidance (整改意见) raised by a visit for one item.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Guidance {
+    pub id: i32,
+    pub station_id: i32,
+    /// The visit that raised it.
+    pub raised_by: i32,
+    pub item_code: String,
+    pub instruction: String,
+    pub due_on: NaiveDate,
+    pub status: GuidanceStatus,
+    pub resolved_by: Option<i32>,
+    pub resolved_on: Option<NaiveDate>,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<store::Guidance> for Guidance {
+    fn from(g: store::Guidance) -> Self {
+        Guidance {
+            id: g.id,
+            station_id: g.station_id,
+            raised_by: g.raised_by,
+            item_code: g.item_code,
+            instruction: g.instruction,
+            due_on: g.due_on,
+            status: g.status,
+            resolved_by: g.resolved_by,
+            resolved_on: g.resolved_on,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        }
+    }
+}
+
+/// Guidance with the station it concerns.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct GuidanceRow {
+    #[serde(flatten)]
+    pub guidance: Guidance,
+    pub station_name: String,
+    pub unit_id: i32,
+}
+
+impl From<store::GuidanceRow> for GuidanceRow {
+    fn from(row: store::GuidanceRow) -> Self {
+        GuidanceRow {
+            guidance: row.guidance.into(),
+            station_name: row.station_name,
+            unit_id: row.unit_id,
+        }
+    }
+}
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -94,8 +151,8 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
     let items = rows
         .into_iter()
         .map(|row| GuidanceItem {
-            overdue: row.guidance.status == "open" && row.guidance.due_on < as_of,
-            row,
+            overdue: row.guidance.status == GuidanceStatus::Open && row.guidance.due_on < as_of,
+            row: row.into(),
         })
         .collect();
     Ok(GuidancePage {

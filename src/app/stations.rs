@@ -140,7 +140,8 @@ fn check(ctx: &Ctx, input: StationInput, on_create: bool) -> Result<(StationFiel
             }
         },
     };
-    if !category.is_empty() && Category::parse(&category).is_none() {
+    let category_value = Category::parse(&category);
+    if !category.is_empty() && category_value.is_none() {
         errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
     }
     if !liaison_phone.is_empty() && !valid_phone(&liaison_phone) {
@@ -173,7 +174,7 @@ fn check(ctx: &Ctx, input: StationInput, on_create: bool) -> Result<(StationFiel
         }
     }
     errors.into_result()?;
-    let (Some(unit_id), Some(status)) = (input.unit_id, status) else {
+    let (Some(unit_id), Some(status), Some(category)) = (input.unit_id, status, category_value) else {
         return Err(AppError::internal(
             "station validation",
             anyhow::anyhow!("checked fields missing"),
@@ -218,7 +219,7 @@ pub fn create(
     let (fields, status) = check(ctx, input, true)?;
     db::write_tx(conn, |conn| {
         unit_must_exist(conn, fields.unit_id)?;
-        let station = store::insert(conn, &fields, status.as_str(), db::now())?;
+        let station = store::insert(conn, &fields, status, db::now())?;
         tracing::info!(station_id = station.id, unit_id = station.unit_id, "station created");
         audit::record(
             conn,
@@ -273,7 +274,7 @@ pub fn update(
         if current.version != version {
             return Err(stale(&current));
         }
-        let status = StationStatus::parse(&current.status);
+        let status = Some(current.status);
         if status == Some(StationStatus::Revoked) {
             return Err(AppError::conflict("已撤销的服务站不能修改"));
         }
@@ -291,12 +292,12 @@ pub fn update(
                 Some(v) => v.clone(),
                 None => current.credit_code.clone(),
             },
-            category: patch.category.clone().or(Some(current.category.clone())),
+            category: patch.category.clone().or(Some(current.category.as_str().to_owned())),
             address: patch.address.clone().or(Some(current.address.clone())),
             liaison_name: patch.liaison_name.clone().or(Some(current.liaison_name.clone())),
             liaison_phone: patch.liaison_phone.clone().or(Some(current.liaison_phone.clone())),
             standard_id: patch.standard_id.clone().or(Some(current.standard_id.clone())),
-            status: Some(current.status.clone()),
+            status: Some(current.status.as_str().to_owned()),
             established_on: patch.established_on.or(current.established_on),
         };
         let (fields, _) = check(ctx, merged, false)?;
@@ -384,9 +385,7 @@ pub fn change_status(
         if input.version.is_some_and(|v| v != current.version) {
             return Err(stale(&current));
         }
-        let from = StationStatus::parse(&current.status).ok_or_else(|| {
-            AppError::internal("stored status", anyhow::anyhow!("unknown status {:?}", current.status))
-        })?;
+        let from = current.status;
         if !from.can_move_to(to) {
             let next: Vec<_> = from.next_statuses().iter().map(|s| s.as_str()).collect();
             let allowed = if next.is_empty() {
@@ -419,7 +418,7 @@ pub fn change_status(
         let station = store::set_status(
             conn,
             &current,
-            to.as_str(),
+            to,
             established_on,
             revoked_on,
             &reason,
@@ -484,14 +483,20 @@ pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<
     if after.is_some() && page_given {
         errors.add("after", "after 与 page 只能用其一");
     }
-    let status = query_param(&mut errors, "status", query.status);
-    if status.as_deref().is_some_and(|s| StationStatus::parse(s).is_none()) {
-        errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
-    }
-    let category = query_param(&mut errors, "category", query.category);
-    if category.as_deref().is_some_and(|c| Category::parse(c).is_none()) {
-        errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
-    }
+    let status = query_param(&mut errors, "status", query.status).and_then(|s| {
+        let parsed = StationStatus::parse(&s);
+        if parsed.is_none() {
+            errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
+        }
+        parsed
+    });
+    let category = query_param(&mut errors, "category", query.category).and_then(|c| {
+        let parsed = Category::parse(&c);
+        if parsed.is_none() {
+            errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
+        }
+        parsed
+    });
     let q = clean(query.q);
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         errors.add("q", "搜索词不超过100个字符");

@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
 use crate::db::units::{self as store, NewUnit, Plan, Unit};
 use crate::db::{self, DbConnection};
-use crate::domain::UnitKind;
+use crate::domain::{Basis, UnitKind};
 use crate::error::{AppError, FieldErrors};
 
 #[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
@@ -70,7 +70,7 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, p: &Principal, input: UnitInp
             &NewUnit {
                 code: &code,
                 name: &name,
-                kind: kind.as_str(),
+                kind,
                 created_at: db::now(),
             },
         )?;
@@ -126,10 +126,10 @@ pub fn set_plan(
         }
         Some(t) => t as i32,
     };
-    let basis = match clean(input.basis).as_deref() {
-        None | Some("new") => "new",
-        Some("total") => "total",
-        Some(_) => {
+    let basis = match clean(input.basis).as_deref().map(Basis::parse) {
+        None => Basis::New,
+        Some(Some(basis)) => basis,
+        Some(None) => {
             return Err(FieldErrors::single(
                 "basis",
                 "应为 new（当年新建数）或 total（年末建成总数）",
@@ -165,7 +165,7 @@ pub struct PlanRow {
     pub unit_name: String,
     pub year: i32,
     pub target: Option<i32>,
-    pub basis: Option<String>,
+    pub basis: Option<Basis>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -189,7 +189,7 @@ pub fn plans(conn: &mut DbConnection, p: &Principal, year: i32) -> Result<YearPl
         .into_iter()
         .map(|u| PlanRow {
             target: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.target),
-            basis: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.basis.clone()),
+            basis: plans.iter().find(|p| p.unit_id == u.id).map(|p| p.basis),
             unit_id: u.id,
             unit_code: u.code,
             unit_name: u.name,

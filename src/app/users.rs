@@ -156,7 +156,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, input: UserInput) -> Resul
                 username: &username,
                 display_name: &display_name,
                 email: email.as_deref(),
-                role: role.as_str(),
+                role,
                 password_hash: &hash,
                 active: input.active.unwrap_or(true),
                 failed_logins: 0,
@@ -194,7 +194,7 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
         let before_user = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在")))?;
         let before = view(conn, before_user.clone())?;
         let mut errors = FieldErrors::new();
-        let role = role_in.or(Role::parse(&before_user.role));
+        let role = role_in.or(Some(before_user.role));
         let units = input.units.clone().unwrap_or_else(|| before.units.clone());
         check_units(conn, &mut errors, role, &units)?;
         let email = match &input.email {
@@ -216,7 +216,7 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
             &UserChange {
                 display_name: &display_name,
                 email: email.as_deref(),
-                role: role.as_str(),
+                role,
                 active,
             },
             now,
@@ -352,8 +352,7 @@ pub fn revoke_token(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<A
 }
 
 fn principal_of(conn: &mut DbConnection, user: &User, via: Via) -> Result<Principal, AppError> {
-    let role =
-        Role::parse(&user.role).ok_or_else(|| AppError::internal("stored role", anyhow::anyhow!("{}", user.role)))?;
+    let role = user.role;
     Ok(Principal {
         user_id: Some(user.id),
         username: user.username.clone(),

@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{circular_renditions, circular_serials, circulars, deliveries, user_units, users};
+use crate::auth::Role;
+use crate::domain::DeliveryStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = circulars)]
@@ -69,7 +71,7 @@ pub struct Delivery {
     pub recipient_email: String,
     pub unit_id: Option<i32>,
     pub copy: bool,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub next_attempt_at: NaiveDateTime,
@@ -174,7 +176,7 @@ pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery, at: NaiveDateTi
             deliveries::recipient_email.eq(d.email),
             deliveries::unit_id.eq(d.unit_id),
             deliveries::copy.eq(d.copy),
-            deliveries::status.eq("pending"),
+            deliveries::status.eq(DeliveryStatus::Pending),
             deliveries::attempts.eq(0),
             deliveries::next_attempt_at.eq(at),
             deliveries::created_at.eq(at),
@@ -273,9 +275,11 @@ pub fn claim(
     limit: i64,
 ) -> QueryResult<Vec<Claimed>> {
     let due = deliveries::status
-        .eq("pending")
+        .eq(DeliveryStatus::Pending)
         .and(deliveries::next_attempt_at.le(now))
-        .or(deliveries::status.eq("sending").and(deliveries::claimed_until.lt(now)));
+        .or(deliveries::status
+            .eq(DeliveryStatus::Sending)
+            .and(deliveries::claimed_until.lt(now)));
     let ids: Vec<i32> = match conn {
         DbConnection::Pg(pg) => deliveries::table
             .filter(due)
@@ -297,7 +301,7 @@ pub fn claim(
     }
     diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
         .set((
-            deliveries::status.eq("sending"),
+            deliveries::status.eq(DeliveryStatus::Sending),
             deliveries::claimed_until.eq(Some(lease_until)),
             deliveries::attempts.eq(deliveries::attempts + 1),
             deliveries::updated_at.eq(now),
@@ -337,11 +341,11 @@ pub fn mark_sent(
     diesel::update(
         deliveries::table
             .filter(deliveries::id.eq(id))
-            .filter(deliveries::status.eq("sending"))
+            .filter(deliveries::status.eq(DeliveryStatus::Sending))
             .filter(deliveries::claimed_until.eq(Some(claim))),
     )
     .set((
-        deliveries::status.eq("sent"),
+        deliveries::status.eq(DeliveryStatus::Sent),
         deliveries::message_id.eq(Some(message_id)),
         deliveries::sent_at.eq(Some(at)),
         deliveries::claimed_until.eq(None::<NaiveDateTime>),
@@ -361,11 +365,15 @@ pub fn mark_failed(
     next: Option<NaiveDateTime>,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let status = if next.is_some() { "pending" } else { "failed" };
+    let status = if next.is_some() {
+        DeliveryStatus::Pending
+    } else {
+        DeliveryStatus::Failed
+    };
     diesel::update(
         deliveries::table
             .filter(deliveries::id.eq(id))
-            .filter(deliveries::status.eq("sending"))
+            .filter(deliveries::status.eq(DeliveryStatus::Sending))
             .filter(deliveries::claimed_until.eq(Some(claim))),
     )
     .set((
@@ -383,10 +391,10 @@ pub fn requeue(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> QueryResu
     diesel::update(
         deliveries::table
             .filter(deliveries::id.eq(id))
-            .filter(deliveries::status.eq("failed")),
+            .filter(deliveries::status.eq(DeliveryStatus::Failed)),
     )
     .set((
-        deliveries::status.eq("pending"),
+        deliveries::status.eq(DeliveryStatus::Pending),
         deliveries::attempts.eq(0),
         deliveries::next_attempt_at.eq(at),
         deliveries::updated_at.eq(at),
@@ -399,7 +407,7 @@ pub fn requeue(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> QueryResu
 pub fn lead_recipients(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i32)>> {
     let rows: Vec<(String, Option<String>, i32)> = users::table
         .inner_join(user_units::table)
-        .filter(users::role.eq("county_lead"))
+        .filter(users::role.eq(Role::CountyLead))
         .filter(users::active.eq(true))
         .filter(users::email.is_not_null())
         .order((user_units::unit_id.asc(), users::id.asc()))

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{guidance, stations};
+use crate::domain::GuidanceStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = guidance)]
@@ -16,7 +17,7 @@ pub struct Guidance {
     pub item_code: String,
     pub instruction: String,
     pub due_on: NaiveDate,
-    pub status: String,
+    pub status: GuidanceStatus,
     pub resolved_by: Option<i32>,
     pub resolved_on: Option<NaiveDate>,
     #[serde(serialize_with = "crate::db::utc::one")]
@@ -37,7 +38,7 @@ pub struct NewGuidance<'a> {
     pub item_code: &'a str,
     pub instruction: &'a str,
     pub due_on: NaiveDate,
-    pub status: &'a str,
+    pub status: GuidanceStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub unit_id: Option<i32>,
@@ -61,7 +62,7 @@ pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Guidance>> {
 pub fn open_for_station(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<Guidance>> {
     guidance::table
         .filter(guidance::station_id.eq(station_id))
-        .filter(guidance::status.eq("open"))
+        .filter(guidance::status.eq(GuidanceStatus::Open))
         .order(guidance::id.asc())
         .select(guidance::all_columns)
         .load(conn)
@@ -83,10 +84,10 @@ pub fn resolve(
     diesel::update(
         guidance::table
             .filter(guidance::id.eq(id))
-            .filter(guidance::status.eq("open")),
+            .filter(guidance::status.eq(GuidanceStatus::Open)),
     )
     .set((
-        guidance::status.eq("resolved"),
+        guidance::status.eq(GuidanceStatus::Resolved),
         guidance::resolved_by.eq(Some(visit_id)),
         guidance::resolved_on.eq(Some(on)),
         guidance::updated_at.eq(at),
@@ -116,11 +117,14 @@ pub fn resolved_by(conn: &mut DbConnection, visit_id: i32) -> QueryResult<Vec<Gu
 /// withdrawn, what it resolved is open again.
 pub fn undo_visit(conn: &mut DbConnection, visit_id: i32, at: NaiveDateTime) -> QueryResult<(usize, usize)> {
     let withdrawn = diesel::update(guidance::table.filter(guidance::raised_by.eq(visit_id)))
-        .set((guidance::status.eq("withdrawn"), guidance::updated_at.eq(at)))
+        .set((
+            guidance::status.eq(GuidanceStatus::Withdrawn),
+            guidance::updated_at.eq(at),
+        ))
         .execute(conn)?;
     let reopened = diesel::update(guidance::table.filter(guidance::resolved_by.eq(visit_id)))
         .set((
-            guidance::status.eq("open"),
+            guidance::status.eq(GuidanceStatus::Open),
             guidance::resolved_by.eq(None::<i32>),
             guidance::resolved_on.eq(None::<NaiveDate>),
             guidance::updated_at.eq(at),
@@ -154,14 +158,14 @@ macro_rules! apply_filter {
     ($q:expr, $f:expr) => {{
         let (mut q, f) = ($q, $f);
         match f.status {
-            Some(StatusFilter::Open) => q = q.filter(guidance::status.eq("open")),
+            Some(StatusFilter::Open) => q = q.filter(guidance::status.eq(GuidanceStatus::Open)),
             Some(StatusFilter::Overdue) => {
                 q = q
-                    .filter(guidance::status.eq("open"))
+                    .filter(guidance::status.eq(GuidanceStatus::Open))
                     .filter(guidance::due_on.lt(f.as_of))
             }
-            Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq("resolved")),
-            None => q = q.filter(guidance::status.ne("withdrawn")),
+            Some(StatusFilter::Resolved) => q = q.filter(guidance::status.eq(GuidanceStatus::Resolved)),
+            None => q = q.filter(guidance::status.ne(GuidanceStatus::Withdrawn)),
         }
         if let Some(s) = f.station_id {
             q = q.filter(guidance::station_id.eq(s));

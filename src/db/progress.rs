@@ -62,7 +62,7 @@ pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Quer
         .bind::<Date, _>(as_of)
         .load(conn)?;
     let overdue: Vec<(Option<i32>, i64)> = guidance::table
-        .filter(guidance::status.eq("open"))
+        .filter(guidance::status.eq(crate::domain::GuidanceStatus::Open))
         .filter(guidance::due_on.lt(as_of))
         .group_by(guidance::unit_id)
         .select((guidance::unit_id, diesel::dsl::count_star()))

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{station_status_changes, stations};
+use crate::domain::{Category, StationStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = stations)]
@@ -15,12 +16,12 @@ pub struct Station {
     pub name: String,
     pub host_business: String,
     pub credit_code: Option<String>,
-    pub category: String,
+    pub category: Category,
     pub address: String,
     pub liaison_name: String,
     pub liaison_phone: String,
     pub standard_id: String,
-    pub status: String,
+    pub status: StationStatus,
     pub established_on: Option<NaiveDate>,
     pub revoked_on: Option<NaiveDate>,
     pub version: i32,
@@ -42,7 +43,7 @@ pub struct StationFields {
     pub name: String,
     pub host_business: String,
     pub credit_code: Option<String>,
-    pub category: String,
+    pub category: Category,
     pub address: String,
     pub liaison_name: String,
     pub liaison_phone: String,
@@ -54,8 +55,8 @@ pub struct StationFields {
 pub struct StatusChange {
     pub id: i32,
     pub station_id: i32,
-    pub from_status: String,
-    pub to_status: String,
+    pub from_status: StationStatus,
+    pub to_status: StationStatus,
     pub reason: String,
     pub effective_on: NaiveDate,
     #[serde(serialize_with = "crate::db::utc::one")]
@@ -64,7 +65,12 @@ pub struct StatusChange {
     pub visit_id: Option<i32>,
 }
 
-pub fn insert(conn: &mut DbConnection, f: &StationFields, status: &str, at: NaiveDateTime) -> QueryResult<Station> {
+pub fn insert(
+    conn: &mut DbConnection,
+    f: &StationFields,
+    status: StationStatus,
+    at: NaiveDateTime,
+) -> QueryResult<Station> {
     diesel::insert_into(stations::table)
         .values((
             f,
@@ -109,7 +115,7 @@ pub fn update_if_version(
 pub fn set_status(
     conn: &mut DbConnection,
     station: &Station,
-    to: &str,
+    to: StationStatus,
     established_on: Option<NaiveDate>,
     revoked_on: Option<NaiveDate>,
     reason: &str,
@@ -136,7 +142,7 @@ pub fn set_status(
     diesel::insert_into(station_status_changes::table)
         .values((
             station_status_changes::station_id.eq(station.id),
-            station_status_changes::from_status.eq(&station.status),
+            station_status_changes::from_status.eq(station.status),
             station_status_changes::to_status.eq(to),
             station_status_changes::reason.eq(reason),
             station_status_changes::effective_on.eq(effective_on),
@@ -160,8 +166,8 @@ pub struct Filter {
     pub unit_id: Option<i32>,
     /// Only these units (the reader's scope); None = all.
     pub units: Option<Vec<i32>>,
-    pub status: Option<String>,
-    pub category: Option<String>,
+    pub status: Option<StationStatus>,
+    pub category: Option<Category>,
     pub q: Option<String>,
 }
 
@@ -243,10 +249,10 @@ fn capped_count(conn: &mut DbConnection, f: &Filter) -> QueryResult<(i64, bool)>
         q = q.bind::<Integer, _>(u);
     }
     if let Some(s) = &f.status {
-        q = q.bind::<Text, _>(s.clone());
+        q = q.bind::<Text, _>(*s);
     }
     if let Some(c) = &f.category {
-        q = q.bind::<Text, _>(c.clone());
+        q = q.bind::<Text, _>(*c);
     }
     if let Some(p) = &pattern {
         q = q.bind::<Text, _>(p.clone()).bind::<Text, _>(p.clone());
@@ -333,7 +339,7 @@ pub fn set_compliance(
 pub fn non_compliant(conn: &mut DbConnection, unit_id: i32) -> QueryResult<Vec<Station>> {
     stations::table
         .filter(stations::unit_id.eq(unit_id))
-        .filter(stations::status.eq_any(["established", "model", "rectifying"]))
+        .filter(stations::status.eq_any(StationStatus::BUILT))
         .filter(stations::compliant.eq(false))
         .order(stations::id.asc())
         .select(stations::all_columns)

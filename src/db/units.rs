@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{plans, units};
+use crate::domain::{Basis, UnitKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = units)]
@@ -13,7 +14,7 @@ pub struct Unit {
     pub id: i32,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: UnitKind,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
@@ -23,7 +24,7 @@ pub struct Unit {
 pub struct NewUnit<'a> {
     pub code: &'a str,
     pub name: &'a str,
-    pub kind: &'a str,
+    pub kind: UnitKind,
     pub created_at: NaiveDateTime,
 }
 
@@ -35,7 +36,7 @@ pub struct Plan {
     #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// `new`: stations established in the year; `total`: stations standing.
-    pub basis: String,
+    pub basis: Basis,
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUnit) -> QueryResult<Unit> {
@@ -66,7 +67,7 @@ pub fn set_plan(
     unit_id: i32,
     year: i32,
     target: i32,
-    basis: &str,
+    basis: Basis,
     at: NaiveDateTime,
 ) -> QueryResult<Plan> {
     let updated = diesel::update(plans::table.find((unit_id, year)))

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{acknowledgements, api_tokens, sessions, user_units, users};
+use crate::auth::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = users)]
@@ -14,7 +15,7 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
-    pub role: String,
+    pub role: Role,
     /// Never serialised: neither logged, returned nor audited.
     #[serde(skip)]
     pub password_hash: String,
@@ -35,7 +36,7 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub email: Option<&'a str>,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
     pub active: bool,
     pub failed_logins: i32,
@@ -98,7 +99,7 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
 pub struct UserChange<'a> {
     pub display_name: &'a str,
     pub email: Option<&'a str>,
-    pub role: &'a str,
+    pub role: Role,
     pub active: bool,
 }
 

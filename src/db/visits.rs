@@ -6,13 +6,14 @@ use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{evidence, visit_items, visits};
+use crate::domain::{ItemResult, StationStatus, VisitKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
 #[diesel(table_name = visits)]
 pub struct Visit {
     pub id: i32,
     pub station_id: i32,
-    pub kind: String,
+    pub kind: VisitKind,
     pub visited_on: NaiveDate,
     pub inspector: String,
     pub summary: String,
@@ -20,8 +21,8 @@ pub struct Visit {
     pub standard_version: i32,
     pub score_bp: i32,
     pub compliant: bool,
-    pub status_before: String,
-    pub status_after: String,
+    pub status_before: StationStatus,
+    pub status_after: StationStatus,
     #[serde(serialize_with = "crate::db::utc::option")]
     pub voided_at: Option<NaiveDateTime>,
     pub void_reason: Option<String>,
@@ -33,7 +34,7 @@ pub struct Visit {
 #[diesel(table_name = visits)]
 pub struct NewVisit<'a> {
     pub station_id: i32,
-    pub kind: &'a str,
+    pub kind: VisitKind,
     pub visited_on: NaiveDate,
     pub inspector: &'a str,
     pub summary: &'a str,
@@ -41,8 +42,8 @@ pub struct NewVisit<'a> {
     pub standard_version: i32,
     pub score_bp: i32,
     pub compliant: bool,
-    pub status_before: &'a str,
-    pub status_after: &'a str,
+    pub status_before: StationStatus,
+    pub status_after: StationStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -52,7 +53,7 @@ pub struct VisitItem {
     pub visit_id: i32,
     pub item_code: String,
     pub position: i32,
-    pub result: String,
+    pub result: ItemResult,
     pub note: String,
 }
 

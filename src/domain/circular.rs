@@ -4,6 +4,21 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::text_enum;
+
+text_enum!(
+    /// Where one email of the outbox stands.
+    DeliveryStatus {
+        /// Waiting for its (next) attempt.
+        Pending = "pending" / "待发送",
+        /// Claimed by a worker that is sending it.
+        Sending = "sending" / "发送中",
+        Sent = "sent" / "已发送",
+        /// Given up after the last attempt (can be retried by hand).
+        Failed = "failed" / "发送失败",
+    }
+);
+
 pub fn number(prefix: &str, year: i32, serial: i32) -> String {
     format!("{prefix}〔{year}〕{serial}号")
 }

@@ -6,5 +6,7 @@ pub mod progress;
 pub mod station;
 pub mod visit;
 
+pub use circular::DeliveryStatus;
+pub use progress::Basis;
 pub use station::{Category, StationStatus, UnitKind};
-pub use visit::{ItemResult, VisitKind};
+pub use visit::{GuidanceStatus, ItemResult, VisitKind};

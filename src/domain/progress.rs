@@ -7,25 +7,17 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-/// What a plan's target counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// Stations established in the year.
-    New,
-    /// Stations standing (established and not revoked).
-    Total,
-}
+use crate::text_enum;
 
-impl Basis {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "new" => Some(Basis::New),
-            "total" => Some(Basis::Total),
-            _ => None,
-        }
+text_enum!(
+    /// What a plan's target counts.
+    Basis {
+        /// Stations established in the year.
+        New = "new" / "当年新建",
+        /// Stations standing (established and not revoked).
+        Total = "total" / "年末建成总数",
     }
-}
+);
 
 /// The counts for one unit, as the database aggregates them.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,14 +1,20 @@
 //! Station categories, unit kinds, statuses and the transitions allowed
 //! between statuses.
 
+/// A closed set of values stored as text: serde and OpenAPI as the
+/// snake_case text, a Chinese label for pages and documents, and diesel's
+/// `FromSql`/`ToSql` on any backend, so no use case parses a string it read
+/// from its own database (an unknown stored value is a database error).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal / $zh:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+                 diesel::AsExpression, diesel::FromSqlRow)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name { $($(#[$vm])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -24,6 +30,34 @@ macro_rules! text_enum {
             /// The accepted values, for error messages.
             pub fn expected() -> String {
                 Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = String::from_sql(bytes)?;
+                Self::parse(&text)
+                    .ok_or_else(|| format!("unknown {} value {text:?} in the database", stringify!($name)).into())
             }
         }
     };
@@ -67,6 +101,9 @@ text_enum!(
 );
 
 impl StationStatus {
+    /// The statuses of a station that holds the title.
+    pub const BUILT: [StationStatus; 3] = [Self::Established, Self::Model, Self::Rectifying];
+
     /// Statuses of a station that holds the title (named and plaqued).
     pub fn is_built(self) -> bool {
         matches!(self, Self::Established | Self::Model | Self::Rectifying)

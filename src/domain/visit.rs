@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::NaiveDate;
+
 use super::StationStatus;
 use crate::error::FieldErrors;
 use crate::standard::Standard;
@@ -25,6 +27,16 @@ text_enum!(
         Partial = "partial" / "基本符合",
         Unmet = "unmet" / "不符合",
         NotApplicable = "not_applicable" / "不适用",
+    }
+);
+
+text_enum!(
+    /// Where follow-up guidance (整改意见) stands.
+    GuidanceStatus {
+        Open = "open" / "整改中",
+        Resolved = "resolved" / "已整改",
+        /// The visit that raised it was voided.
+        Withdrawn = "withdrawn" / "已撤回",
     }
 );
 
@@ -208,6 +220,29 @@ pub fn status_after(kind: VisitKind, before: StationStatus, compliant: bool) -> 
         (Rectifying, _) => Ok(if compliant { Established } else { Rectifying }),
         (status, _) => Ok(if compliant { status } else { Rectifying }),
     }
+}
+
+/// A visit may not be dated before the station's latest counted visit
+/// (`latest`: its date and id), nor a built station's visit before the
+/// station was established.
+pub fn check_visit_date(
+    visited_on: NaiveDate,
+    latest: Option<(NaiveDate, i32)>,
+    established_on: Option<NaiveDate>,
+    before: StationStatus,
+) -> Result<(), FieldErrors> {
+    if let Some((last_on, last_id)) = latest
+        && visited_on < last_on
+    {
+        return Err(FieldErrors::of(
+            "visited_on",
+            format!("检查日期不能早于该站最近一次检查（{last_on}，记录 #{last_id}）"),
+        ));
+    }
+    if established_on.is_some_and(|e| visited_on < e) && before.is_built() {
+        return Err(FieldErrors::of("visited_on", "检查日期不能早于建站日期"));
+    }
+    Ok(())
 }
 
 /// What a visit does to guidance, item by item.

@@ -132,7 +132,7 @@ async fn show(
         flash_for(&query),
         context! {
             s => context! { unit => val(&s.unit), ..val(&s.station) },
-            category => Category::parse(&s.station.category).map_or("", |c| c.label_zh()),
+            category => s.station.category.label_zh(),
             checklist => val(&checklist),
             visits => val(&visit_list),
             evidence => val(&by_visit),
@@ -307,7 +307,7 @@ async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> P
         ("name", st.name.clone()),
         ("host_business", st.host_business.clone()),
         ("credit_code", st.credit_code.clone().unwrap_or_default()),
-        ("category", st.category.clone()),
+        ("category", st.category.as_str().to_owned()),
         ("address", st.address.clone()),
         ("liaison_name", st.liaison_name.clone()),
         ("liaison_phone", st.liaison_phone.clone()),
@@ -455,16 +455,16 @@ async fn visit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> 
         })
         .await?;
     let mut form = HashMap::new();
-    form.insert("kind".to_owned(), t.suggested_kind.clone());
+    form.insert("kind".to_owned(), t.suggested_kind.as_str().to_owned());
     form.insert("visited_on".to_owned(), ctx.today().to_string());
     // Pre-fill what the last visit found for items that are fine; items
     // under guidance are left for the inspector to re-check.
     for it in &t.items {
         if let Some(r) = &it.result
             && it.open_guidance.is_empty()
-            && t.suggested_kind == "follow_up"
+            && t.suggested_kind == VisitKind::FollowUp
         {
-            form.insert(format!("result_{}", it.code), r.clone());
+            form.insert(format!("result_{}", it.code), r.as_str().to_owned());
         }
     }
     visit_page(&ctx, &v, StatusCode::OK, &t, &form, None, None)

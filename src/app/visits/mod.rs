@@ -1,0 +1,46 @@
+//! Use cases of inspection visits: record ([`record`]), read and list
+//! ([`read`]), void ([`void`]); the per-station checklist state and the
+//! next-visit template ([`state`]).
+
+mod input;
+mod read;
+mod record;
+mod state;
+mod view;
+mod void;
+
+pub use input::{ItemInput, VisitInput};
+pub use read::{get, list_for_station};
+pub use record::record;
+pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};
+pub use view::{ItemView, VisitSummary, VisitView, score_percent};
+pub use void::{VoidInput, Voided, void};
+
+use super::Ctx;
+use crate::db::DbConnection;
+use crate::db::stations::{self as station_store, Station};
+use crate::db::visits::{self as store, Visit};
+use crate::error::AppError;
+use crate::standard::Standard;
+
+fn standard_of<'a>(ctx: &'a Ctx, id: &str, version: i32) -> Result<&'a Standard, AppError> {
+    ctx.standards.get(id, version).ok_or_else(|| {
+        AppError::conflict(format!(
+            "检查标准 {id} 第{version}版未加载，请用 --checklists 提供该版本"
+        ))
+    })
+}
+
+fn latest_standard<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a Standard, AppError> {
+    ctx.standards
+        .latest(id)
+        .ok_or_else(|| AppError::conflict(format!("检查标准 {id} 未加载，请用 --checklists 提供")))
+}
+
+fn station_or_404(conn: &mut DbConnection, id: i32) -> Result<Station, AppError> {
+    station_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("服务站 {id} 不存在")))
+}
+
+fn visit_or_404(conn: &mut DbConnection, id: i32) -> Result<Visit, AppError> {
+    store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("检查记录 {id} 不存在")))
+}

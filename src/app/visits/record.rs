@@ -1,0 +1,223 @@
+//! Recording a visit: score it, move the station, raise, keep and resolve
+//! guidance — one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+
+use super::input::{self, CheckedVisit, VisitInput};
+use super::view::{self, VisitView, score_percent};
+use super::{latest_standard, station_or_404};
+use crate::app::audit::{self, snapshot};
+use crate::app::guidance::Guidance;
+use crate::app::{Ctx, clean};
+use crate::auth::policy;
+use crate::auth::{Principal, Via};
+use crate::db::guidance::{self as guidance_store, NewGuidance};
+use crate::db::stations::{self as station_store, Station};
+use crate::db::visits::{self as store, NewVisit, Visit, VisitItem};
+use crate::db::{self, DbConnection};
+use crate::domain::visit::{self as rules, GuidanceAction, Score};
+use crate::domain::{GuidanceStatus, StationStatus};
+use crate::error::{AppError, FieldErrors};
+use crate::standard::Standard;
+
+/// Records a visit: scores it, moves the station, raises, keeps and
+/// resolves guidance — all in one transaction.
+pub fn record(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
+    mut input: VisitInput,
+) -> Result<VisitView, AppError> {
+    let station = station_or_404(conn, station_id)?;
+    policy::can_record_visit(p, station.unit_id)?;
+    if input.inspector.is_none() && p.via != Via::System {
+        input.inspector = Some(p.username.clone());
+    }
+    let standard = latest_standard(ctx, &station.standard_id)?;
+    let visit = input::check(ctx, standard, input)?;
+    db::write_tx(conn, |conn| {
+        // Serialise visits to one station (a row lock on PostgreSQL; SQLite
+        // holds the database write lock already), then read it fresh.
+        station_store::touch(conn, station_id)?;
+        let station = station_or_404(conn, station_id)?;
+        let before = station.status;
+        let score = rules::score(
+            standard,
+            &visit
+                .items
+                .iter()
+                .map(|c| (c.code.clone(), c.result))
+                .collect::<Vec<_>>(),
+        );
+        let after = rules::status_after(visit.kind, before, score.compliant).map_err(|e| {
+            let field = if e == rules::VisitRefused::Revoked {
+                "station_id"
+            } else {
+                "kind"
+            };
+            FieldErrors::single(field, e.message_zh())
+        })?;
+        let latest = store::latest_counted(conn, station_id)?.map(|l| (l.visited_on, l.id));
+        rules::check_visit_date(visit.visited_on, latest, station.established_on, before)?;
+        let now = db::now();
+        let row = insert_visit(conn, station_id, standard, &visit, score, (before, after), now)?;
+        station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
+        let kept = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
+        if after != before {
+            move_station(conn, &station, &row, after, now)?;
+        }
+        tracing::info!(
+            visit_id = row.id,
+            station_id,
+            score_bp = row.score_bp,
+            compliant = row.compliant,
+            from = %before,
+            to = %after,
+            "visit recorded"
+        );
+        let shown = view::build(ctx, conn, row, kept)?;
+        audit::record(conn, p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
+        Ok(shown)
+    })
+}
+
+fn insert_visit(
+    conn: &mut DbConnection,
+    station_id: i32,
+    standard: &Standard,
+    visit: &CheckedVisit,
+    score: Score,
+    (before, after): (StationStatus, StationStatus),
+    now: NaiveDateTime,
+) -> Result<Visit, AppError> {
+    let rows: Vec<VisitItem> = visit
+        .items
+        .iter()
+        .map(|c| VisitItem {
+            visit_id: 0,
+            item_code: c.code.clone(),
+            position: c.position as i32,
+            result: c.result,
+            note: c.note.clone(),
+        })
+        .collect();
+    let new = NewVisit {
+        station_id,
+        kind: visit.kind,
+        visited_on: visit.visited_on,
+        inspector: &visit.inspector,
+        summary: &visit.summary,
+        standard_id: &standard.id,
+        standard_version: standard.version,
+        score_bp: score.basis_points as i32,
+        compliant: score.compliant,
+        status_before: before,
+        status_after: after,
+        created_at: now,
+    };
+    Ok(store::insert(conn, &new, &rows)?)
+}
+
+/// Raises guidance for newly failing items (the inspector's instruction
+/// and due date, or the checklist's text and the default term), keeps
+/// what is still failing (with a new due date if one was given) and
+/// resolves what is now met. Returns the guidance kept.
+fn apply_guidance(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    station: &Station,
+    standard: &Standard,
+    visit: &CheckedVisit,
+    visit_id: i32,
+    now: NaiveDateTime,
+) -> Result<Vec<Guidance>, AppError> {
+    let open: HashMap<String, i32> = guidance_store::open_for_station(conn, station.id)?
+        .into_iter()
+        .map(|g| (g.item_code, g.id))
+        .collect();
+    let mut kept = Vec::new();
+    for action in rules::guidance_actions(&visit.items, &open) {
+        match action {
+            GuidanceAction::Raise { code } => {
+                let sent = visit.sent_for(&code);
+                let instruction = clean(sent.and_then(|g| g.instruction.clone()))
+                    .or_else(|| standard.item(&code).map(|spec| spec.guidance.clone()))
+                    .unwrap_or_default();
+                let due_on = match sent.and_then(|g| g.due_on) {
+                    Some(d) => d,
+                    None => default_due(ctx, visit.visited_on)?,
+                };
+                let new = NewGuidance {
+                    station_id: station.id,
+                    raised_by: visit_id,
+                    item_code: &code,
+                    instruction: &instruction,
+                    due_on,
+                    status: GuidanceStatus::Open,
+                    created_at: now,
+                    updated_at: now,
+                    unit_id: Some(station.unit_id),
+                };
+                guidance_store::insert(conn, &new)?;
+            }
+            GuidanceAction::Keep { code, guidance_id } => {
+                if let Some(due) = visit.sent_for(&code).and_then(|g| g.due_on) {
+                    guidance_store::set_due(conn, guidance_id, due, now)?;
+                }
+                kept.extend(guidance_store::get(conn, guidance_id)?.map(Guidance::from));
+            }
+            GuidanceAction::Resolve { guidance_id, .. } => {
+                guidance_store::resolve(conn, guidance_id, visit_id, visit.visited_on, now)?;
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Moves the station to the status the visit decided, recording why.
+fn move_station(
+    conn: &mut DbConnection,
+    station: &Station,
+    visit: &Visit,
+    after: StationStatus,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let established_on = if station.status == StationStatus::Planned {
+        Some(visit.visited_on)
+    } else {
+        station.established_on
+    };
+    let reason = format!(
+        "检查记录 #{}（{}，得分 {:.2}%）{}",
+        visit.id,
+        visit.kind.label_zh(),
+        score_percent(visit.score_bp),
+        if visit.compliant {
+            "各必备项均符合"
+        } else {
+            "存在不符合项"
+        }
+    );
+    station_store::set_status(
+        conn,
+        station,
+        after,
+        established_on,
+        None,
+        &reason,
+        visit.visited_on,
+        now,
+        Some(visit.id),
+    )?
+    .ok_or_else(|| AppError::conflict("服务站刚被他人修改，请重试"))?;
+    Ok(())
+}
+
+fn default_due(ctx: &Ctx, visited_on: NaiveDate) -> Result<NaiveDate, AppError> {
+    visited_on
+        .checked_add_days(Days::new(u64::from(ctx.settings.guidance_due_days)))
+        .ok_or_else(|| FieldErrors::single("visited_on", "检查日期超出范围"))
+}
