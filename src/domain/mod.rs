@@ -5,6 +5,7 @@ pub mod credit_code;
 pub mod progress;
 pub mod station;
 pub mod visit;
+pub mod workdays;
 
 pub use station::{Category, StationStatus, UnitKind};
 pub use visit::{ItemResult, VisitKind};
