@@ -5,6 +5,7 @@ pub mod credit_code;
 pub mod progress;
 pub mod station;
 pub mod visit;
+pub mod workdays;
 
 pub use circular::DeliveryStatus;
 pub use progress::Basis;
