@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod error;
 pub mod json;
 pub mod limits;
 pub mod pages;
@@ -9,67 +10,13 @@ pub mod pages;
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpResponse, HttpServer, ResponseError, http::StatusCode, web};
+use actix_web::{App, HttpServer, web};
 
 use crate::app::Ctx;
 use crate::error::AppError;
 
 /// The largest JSON body accepted.
 pub const JSON_LIMIT: usize = 256 * 1024;
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut body = api::doc::ErrorDetail {
-            code: self.code().into(),
-            message: self.to_string(),
-            fields: None,
-            current: None,
-        };
-        match self {
-            AppError::Validation(fields) => body.fields = Some(fields.0.clone()),
-            AppError::Conflict { current: Some(c), .. } => body.current = Some(c.clone()),
-            AppError::Internal(e) => tracing::error!(error = ?e, "request failed"),
-            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
-            AppError::Unauthorized(e) | AppError::Forbidden(e) | AppError::Locked(e) => {
-                tracing::warn!(error = %e, code = self.code(), "request refused")
-            }
-            _ => {}
-        }
-        let mut resp = HttpResponse::build(self.status_code());
-        match self {
-            AppError::Unauthorized(_) => {
-                resp.insert_header(("WWW-Authenticate", "Bearer realm=\"bayige\""));
-            }
-            AppError::Locked(_) => {
-                resp.insert_header(("Retry-After", "900"));
-            }
-            _ => {}
-        }
-        resp.json(api::doc::ErrorBody { error: body })
-    }
-}
-
-/// Answers every unknown path with the JSON error shape.
-async fn not_found() -> HttpResponse {
-    AppError::NotFound("没有这个地址".into()).error_response()
-}
 
 pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
@@ -87,7 +34,7 @@ pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .configure(api::routes)
             .configure(pages::routes)
-            .default_service(web::to(not_found));
+            .default_service(web::to(error::not_found));
     }
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI document: complete, served, browsable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::support::{TestApp, json};
 
@@ -19,10 +19,13 @@ async fn every_route_is_documented() {
 
     let served: BTreeSet<(String, String)> = bayige::http::api::route_table().into_iter().collect();
     let mut documented = BTreeSet::new();
+    let mut operation_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in ["get", "post", "put", "patch", "delete"] {
             if let Some(op) = item.get(method) {
                 documented.insert((method.to_owned(), path.clone()));
+                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                operation_ids.entry(id).or_default().push(format!("{method} {path}"));
                 let responses = op["responses"].as_object().expect("responses");
                 assert!(
                     responses.keys().any(|k| k.starts_with('2')),
@@ -35,6 +38,15 @@ async fn every_route_is_documented() {
             }
         }
     }
+    // Generated clients name their methods after operation ids.
+    assert!(
+        !operation_ids.contains_key(""),
+        "operations without an id: {:?}",
+        operation_ids[""]
+    );
+    let repeated: Vec<_> = operation_ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(repeated.is_empty(), "operation ids used more than once: {repeated:?}");
+
     let missing: Vec<_> = served.difference(&documented).collect();
     assert!(missing.is_empty(), "served but not in /api/openapi.json: {missing:?}");
     let extra: Vec<_> = documented.difference(&served).collect();

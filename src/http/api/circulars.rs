@@ -11,14 +11,14 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-routes! {
-    get "/progress" => get_progress,
-    post "/circulars/preview" => preview,
-    post "/circulars" => issue,
-    get "/circulars" => list,
-    get "/circulars/{id}" => get,
-    get "/circulars/{id}/deliveries" => deliveries,
-    post "/circulars/{id}/deliveries/{did}/retry" => retry,
+handlers! {
+    get_progress,
+    preview_circular,
+    issue_circular,
+    list_circulars,
+    get_circular,
+    list_deliveries,
+    retry_delivery,
 }
 
 /// Each unit's progress against its plan and the time-proportional
@@ -40,7 +40,7 @@ pub(super) async fn get_progress(
 /// What a circular for this period would say, without issuing it.
 #[utoipa::path(post, path = "/api/circulars/preview", tag = "circulars", request_body = Period,
     responses((status = 200, description = "通报预览", body = circulars::Preview)))]
-pub(super) async fn preview(
+pub(super) async fn preview_circular(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(period): Json<Period>,
@@ -58,7 +58,7 @@ pub(super) async fn preview(
         (status = 200, description = "同一 Idempotency-Key 已签发过：返回那一份", body = circulars::CircularDetail)))]
 /// Issues a circular. An `Idempotency-Key` header makes a retried request
 /// return the circular issued the first time (200) instead of a new one.
-pub(super) async fn issue(
+pub(super) async fn issue_circular(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     req: HttpRequest,
@@ -104,7 +104,7 @@ pub(super) struct ListQuery {
 /// Circulars issued, newest first.
 #[utoipa::path(get, path = "/api/circulars", tag = "circulars", params(ListQuery),
     responses((status = 200, description = "一页通报", body = crate::app::Page<circulars::CircularView>)))]
-pub(super) async fn list(
+pub(super) async fn list_circulars(
     ctx: web::Data<Ctx>,
     Auth(_p): Auth,
     query: web::Query<ListQuery>,
@@ -120,7 +120,7 @@ pub(super) async fn list(
 /// One circular with its snapshot and delivery counts.
 #[utoipa::path(get, path = "/api/circulars/{id}", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
     responses((status = 200, description = "通报", body = circulars::CircularDetail)))]
-pub(super) async fn get(
+pub(super) async fn get_circular(
     ctx: web::Data<Ctx>,
     Auth(_p): Auth,
     path: web::Path<String>,
@@ -132,22 +132,22 @@ pub(super) async fn get(
 
 /// The circular's emails and where each stands.
 #[utoipa::path(get, path = "/api/circulars/{id}/deliveries", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
-    responses((status = 200, description = "投递记录", body = super::doc::Items<crate::db::circulars::Delivery>)))]
-pub(super) async fn deliveries(
+    responses((status = 200, description = "投递记录", body = super::Items<crate::db::circulars::Delivery>)))]
+pub(super) async fn list_deliveries(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
     let items = ctx.run(move |conn, _| circulars::deliveries(conn, &p, cid)).await?;
-    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
+    Ok(HttpResponse::Ok().json(super::Items { items }))
 }
 
 /// Puts a failed delivery back in the queue (admins).
 #[utoipa::path(post, path = "/api/circulars/{id}/deliveries/{did}/retry", tag = "circulars",
     params(("id" = i32, Path, description = "通报编号"), ("did" = i32, Path, description = "投递记录编号")),
     responses((status = 200, description = "已重新排队", body = crate::db::circulars::Delivery)))]
-pub(super) async fn retry(
+pub(super) async fn retry_delivery(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<(String, String)>,

@@ -3,52 +3,12 @@
 //! at `/api/openapi.json` with Swagger UI at `/api/docs/` (assets built into
 //! the binary).
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{circulars, standards, stations, units, users, visits};
-
-/// The body of every error answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Machine-readable: `validation_failed`, `bad_request`, `unauthorized`,
-    /// `forbidden`, `locked`, `not_found`, `payload_too_large`,
-    /// `unsupported_media_type`, `conflict`, `database_unavailable`,
-    /// `internal`.
-    pub code: String,
-    /// For people, in Chinese.
-    pub message: String,
-    /// With `validation_failed`: messages per field path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<BTreeMap<String, Vec<String>>>,
-    /// With `conflict`: the record as it is now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub current: Option<serde_json::Value>,
-}
-
-/// `GET /healthz`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    pub status: String,
-    /// `sqlite` or `postgres`.
-    pub database: String,
-}
-
-/// `{"items": [...]}`, for lists that are never long enough to page.
-#[derive(Serialize, ToSchema)]
-pub struct Items<T> {
-    pub items: Vec<T>,
-}
+use crate::http::error::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,29 +20,29 @@ pub struct Items<T> {
             every POST/PUT/PATCH/DELETE must carry the session's `X-CSRF-Token`. \
             Errors are JSON (`ErrorBody`); a 422 names each failing field.",
     ),
-    paths(
-        super::healthz,
-        crate::http::pages::login_page,
-        crate::http::pages::login_post,
-        crate::http::pages::logout_post,
-        standards::list, standards::get,
-        units::list, units::create, units::set_plan, units::plans,
-        stations::list, stations::create, stations::get, stations::update, stations::change_status,
-        visits::record, visits::list, visits::checklist, visits::template, visits::get, visits::void,
-        visits::upload, visits::download, visits::list_guidance,
-        circulars::get_progress, circulars::preview, circulars::issue, circulars::list, circulars::get,
-        circulars::deliveries, circulars::retry,
-        users::me, users::list, users::create, users::get, users::update, users::tokens,
-        users::create_token, users::revoke_token, users::audit_log, users::review_queue, users::acknowledge,
-    ),
     components(schemas(
         ErrorBody, ErrorDetail, crate::domain::Category, crate::domain::StationStatus, crate::domain::UnitKind,
         crate::domain::VisitKind, crate::domain::ItemResult, crate::domain::progress::Basis,
     )),
-    modifiers(&Conventions),
     security(("bearer" = []), ("session" = [])),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The document: what `ApiDoc` states for the whole API, the paths and
+/// schemas collected from the handlers, and the shared conventions.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut api = ApiDoc::openapi();
+    let collected = super::collected();
+    api.paths.merge(collected.paths);
+    if let Some(found) = collected.components {
+        api.components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .extend(found.schemas);
+    }
+    Conventions.modify(&mut api);
+    api
+}
 
 /// What every operation shares: the two ways to authenticate, and the
 /// error answers (4XX with the error body; 503 when the database is
@@ -138,5 +98,5 @@ impl Modify for Conventions {
 
 /// Swagger UI at `/api/docs/` and the document at `/api/openapi.json`.
 pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi())
+    SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", document())
 }

@@ -1,15 +1,16 @@
 //! The JSON API. Handlers parse input and call one use case each.
+//!
+//! Each handler's `#[utoipa::path]` names its method and path, once: the
+//! routes are registered from it, and the route table and the OpenAPI
+//! document (collected with utoipa-actix-web's `OpenApiFactory`) come from
+//! the same list of handlers.
 
-/// Declares a module's routes once: registers them with actix-web and lists
-/// them as `ROUTES`, which the OpenAPI completeness test compares with the
-/// document.
-macro_rules! routes {
-    ($($method:ident $path:literal => $handler:ident),* $(,)?) => {
-        /// (method, path under `/api`) of every route of this module.
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
-
-        pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-            super::register(cfg, vec![$(($path, stringify!($method), actix_web::web::$method().to($handler))),*]);
+/// Lists a module's handlers as `handlers()`. Each handler's
+/// `#[utoipa::path]` names its method and path; nothing else does.
+macro_rules! handlers {
+    ($($handler:ident),* $(,)?) => {
+        pub(super) fn handlers() -> Vec<super::Documented> {
+            pastey::paste! { vec![$(super::Documented::new([<__path_ $handler>], $handler)),*] }
         }
     };
 }
@@ -22,16 +23,147 @@ mod units;
 mod users;
 mod visits;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, Route, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::{HttpMethod, OpenApi, OpenApiBuilder, PathItem};
+use utoipa_actix_web::OpenApiFactory;
 
 use crate::app::Ctx;
 use crate::error::AppError;
+use crate::http::{error, pages};
 
-/// Registers routes as one resource per path, so that a known path asked
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}
+
+/// `{"items": [...]}`, for lists that are never long enough to page.
+#[derive(Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// Signing in and out: the pages module serves them (a form or JSON), the
+/// document lists them with the API.
+const SIGN_IN: [&dyn OpenApiFactory; 3] = [
+    &pages::__path_login_page,
+    &pages::__path_login_post,
+    &pages::__path_logout_post,
+];
+
+/// A handler with what its `#[utoipa::path]` states: the path, a route per
+/// method, and the documentation.
+pub(crate) struct Documented {
+    path: String,
+    routes: Vec<(Method, Route)>,
+    doc: Box<dyn OpenApiFactory>,
+}
+
+impl Documented {
+    fn new<P, F, Args>(doc: P, handler: F) -> Self
+    where
+        P: OpenApiFactory + utoipa::Path + 'static,
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let routes = P::methods()
+            .iter()
+            .map(|m| {
+                let method = to_actix(m);
+                (method.clone(), web::method(method).to(handler.clone()))
+            })
+            .collect();
+        Documented {
+            path: P::path(),
+            routes,
+            doc: Box::new(doc),
+        }
+    }
+}
+
+fn to_actix(method: &HttpMethod) -> Method {
+    match method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+        HttpMethod::Put => Method::PUT,
+        HttpMethod::Patch => Method::PATCH,
+        HttpMethod::Delete => Method::DELETE,
+        HttpMethod::Head => Method::HEAD,
+        HttpMethod::Options => Method::OPTIONS,
+        HttpMethod::Trace => Method::TRACE,
+    }
+}
+
+/// Every handler the binary serves under `/healthz` and `/api`.
+fn all() -> Vec<Documented> {
+    let mut all = vec![Documented::new(__path_healthz, healthz)];
+    for module in [
+        standards::handlers,
+        units::handlers,
+        stations::handlers,
+        visits::handlers,
+        circulars::handlers,
+        users::handlers,
+    ] {
+        all.extend(module());
+    }
+    all
+}
+
+/// The paths of every handler (and of signing in and out) with the schemas
+/// they use, as the handlers' annotations state them.
+pub fn collected() -> OpenApi {
+    let mut api = OpenApiBuilder::new().build();
+    let components = api.components.get_or_insert_with(Default::default);
+    let handlers = all();
+    let docs = handlers.iter().map(|h| h.doc.as_ref()).chain(SIGN_IN);
+    for doc in docs {
+        api.paths.merge(doc.paths());
+        let mut schemas = Vec::new();
+        doc.schemas(&mut schemas);
+        components.schemas.extend(schemas);
+    }
+    api
+}
+
+/// The methods a path takes, as `Allow` names them.
+fn methods(item: &PathItem) -> Vec<&'static str> {
+    [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+    ]
+    .into_iter()
+    .filter(|(_, op)| op.is_some())
+    .map(|(m, _)| m)
+    .collect()
+}
+
+/// Every JSON route the binary serves, as (method, path), with `/healthz`
+/// and sign-in and out (`GET /login` is the HTML sign-in page).
+pub fn route_table() -> Vec<(String, String)> {
+    collected()
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| methods(item).into_iter().map(|m| (m.to_lowercase(), path.clone())))
+        .collect()
+}
+
+/// Registers handlers as one resource per path, so that a known path asked
 /// with another method answers 405 with an `Allow` header (not 404).
-fn register(cfg: &mut web::ServiceConfig, routes: Vec<(&'static str, &'static str, actix_web::Route)>) {
-    let mut groups: Vec<(&'static str, Vec<String>, Vec<actix_web::Route>)> = Vec::new();
-    for (path, method, route) in routes {
+fn register(cfg: &mut web::ServiceConfig, prefix: &str, handlers: Vec<Documented>) {
+    let mut groups: Vec<(String, Vec<String>, Vec<Route>)> = Vec::new();
+    for handler in handlers {
+        let path = handler.path.strip_prefix(prefix).unwrap_or(&handler.path).to_owned();
         let at = match groups.iter().position(|g| g.0 == path) {
             Some(i) => i,
             None => {
@@ -39,8 +171,10 @@ fn register(cfg: &mut web::ServiceConfig, routes: Vec<(&'static str, &'static st
                 groups.len() - 1
             }
         };
-        groups[at].1.push(method.to_uppercase());
-        groups[at].2.push(route);
+        for (method, route) in handler.routes {
+            groups[at].1.push(method.to_string());
+            groups[at].2.push(route);
+        }
     }
     for (path, methods, routes) in groups {
         let allow = methods.join(", ");
@@ -49,52 +183,15 @@ fn register(cfg: &mut web::ServiceConfig, routes: Vec<(&'static str, &'static st
             .fold(web::resource(path), |r, route| r.route(route))
             .default_service(web::to(move || {
                 let allow = allow.clone();
-                async move { method_not_allowed(&allow) }
+                async move { error::method_not_allowed(&allow) }
             }));
         cfg.service(resource);
     }
 }
 
-fn method_not_allowed(allow: &str) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", allow))
-        .json(doc::ErrorBody {
-            error: doc::ErrorDetail {
-                code: "method_not_allowed".into(),
-                message: format!("此地址只接受 {allow} 请求"),
-                fields: None,
-                current: None,
-            },
-        })
-}
-
-/// Every JSON route the binary serves, as (method, path), with `/healthz`
-/// and sign-in and out (`GET /login` is the HTML sign-in page).
-pub fn route_table() -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = [
-        ("get", "/healthz"),
-        ("get", "/login"),
-        ("post", "/login"),
-        ("post", "/logout"),
-    ]
-    .iter()
-    .map(|(m, p)| (m.to_string(), p.to_string()))
-    .collect();
-    for table in [
-        standards::ROUTES,
-        units::ROUTES,
-        stations::ROUTES,
-        visits::ROUTES,
-        circulars::ROUTES,
-        users::ROUTES,
-    ] {
-        all.extend(table.iter().map(|(m, p)| (m.to_string(), format!("/api{p}"))));
-    }
-    all
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    register(cfg, vec![("/healthz", "get", web::get().to(healthz))]);
+    let (api, outside): (Vec<_>, Vec<_>) = all().into_iter().partition(|h| h.path.starts_with("/api/"));
+    register(cfg, "", outside);
     cfg
         // Before the /api scope, which would otherwise take these paths.
         .route(
@@ -106,20 +203,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             }),
         )
         .service(doc::swagger_ui())
-        .service(
-            web::scope("/api")
-                .configure(standards::routes)
-                .configure(units::routes)
-                .configure(stations::routes)
-                .configure(visits::routes)
-                .configure(circulars::routes)
-                .configure(users::routes),
-        );
+        .service(web::scope("/api").configure(|scope| register(scope, "/api", api)));
 }
 
 /// Liveness and database reachability.
 #[utoipa::path(get, path = "/healthz", tag = "system", security(()),
-    responses((status = 200, description = "服务与数据库正常", body = doc::Health)))]
+    responses((status = 200, description = "服务与数据库正常", body = Health)))]
 pub(super) async fn healthz(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppError> {
     ctx.run(|conn, _| {
         use diesel::connection::SimpleConnection;
@@ -127,7 +216,7 @@ pub(super) async fn healthz(ctx: web::Data<Ctx>) -> Result<HttpResponse, AppErro
         Ok(())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(doc::Health {
+    Ok(HttpResponse::Ok().json(Health {
         status: "ok".into(),
         database: ctx.backend.as_str().into(),
     }))

@@ -8,9 +8,9 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::standard::{Item, Standard};
 
-routes! {
-    get "/standards" => list,
-    get "/standards/{id}" => get,
+handlers! {
+    list_standards,
+    get_standard,
 }
 
 /// What identifies a checklist standard.
@@ -56,8 +56,8 @@ pub(super) struct StandardView<'a> {
 
 /// The checklist standards (八个一 versions), newest version of each.
 #[utoipa::path(get, path = "/api/standards", tag = "standards",
-    responses((status = 200, description = "检查标准", body = super::doc::Items<StandardSummary>)))]
-pub(super) async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
+    responses((status = 200, description = "检查标准", body = super::Items<StandardSummary>)))]
+pub(super) async fn list_standards(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
     let items: Vec<_> = ctx
         .standards
         .latest_all()
@@ -67,7 +67,7 @@ pub(super) async fn list(ctx: web::Data<Ctx>, _auth: Auth) -> HttpResponse {
             item_count: s.items.len(),
         })
         .collect();
-    HttpResponse::Ok().json(super::doc::Items { items })
+    HttpResponse::Ok().json(super::Items { items })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -82,7 +82,7 @@ pub(super) struct VersionQuery {
 #[utoipa::path(get, path = "/api/standards/{id}", tag = "standards",
     params(("id" = String, Path, description = "标准编号，如 baxiangyi-common"), VersionQuery),
     responses((status = 200, description = "检查标准", body = StandardView)))]
-pub(super) async fn get(
+pub(super) async fn get_standard(
     ctx: web::Data<Ctx>,
     _auth: Auth,
     path: web::Path<String>,

@@ -8,19 +8,19 @@ use crate::error::AppError;
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-routes! {
-    get "/stations" => list,
-    post "/stations" => create,
-    get "/stations/{id}" => get,
-    patch "/stations/{id}" => update,
-    post "/stations/{id}/status" => change_status,
+handlers! {
+    list_stations,
+    create_station,
+    get_station,
+    update_station,
+    change_station_status,
 }
 
 /// Stations the caller may read, filtered; by page number or by key
 /// (`after` = the previous page's `next_after`).
 #[utoipa::path(get, path = "/api/stations", tag = "stations", params(stations::ListQuery),
     responses((status = 200, description = "一页服务站", body = crate::app::Page<crate::db::stations::Station>)))]
-pub(super) async fn list(
+pub(super) async fn list_stations(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<stations::ListQuery>,
@@ -34,7 +34,7 @@ pub(super) async fn list(
 #[utoipa::path(post, path = "/api/stations", tag = "stations", request_body = stations::StationInput,
     responses((status = 201, description = "已登记", body = stations::StationDetail,
         headers(("Location" = String, description = "新服务站的地址")))))]
-pub(super) async fn create(
+pub(super) async fn create_station(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<stations::StationInput>,
@@ -48,7 +48,11 @@ pub(super) async fn create(
 /// A station with its unit and status history.
 #[utoipa::path(get, path = "/api/stations/{id}", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
     responses((status = 200, description = "服务站", body = stations::StationDetail)))]
-pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(super) async fn get_station(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = id(&path, "服务站")?;
     let station = ctx.run(move |conn, _| stations::get(conn, &p, id)).await?;
     Ok(HttpResponse::Ok().json(station))
@@ -61,8 +65,8 @@ pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<Stri
 #[utoipa::path(patch, path = "/api/stations/{id}", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
     request_body = stations::StationPatch,
     responses((status = 200, description = "已修改", body = stations::StationDetail),
-        (status = 409, description = "他人已先修改：error.current 为当前记录", body = super::doc::ErrorBody)))]
-pub(super) async fn update(
+        (status = 409, description = "他人已先修改：error.current 为当前记录", body = crate::http::error::ErrorBody)))]
+pub(super) async fn update_station(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -79,8 +83,8 @@ pub(super) async fn update(
 #[utoipa::path(post, path = "/api/stations/{id}/status", tag = "stations", params(("id" = i32, Path, description = "服务站编号")),
     request_body = stations::StatusInput,
     responses((status = 200, description = "状态已变更", body = stations::StationDetail),
-        (status = 409, description = "他人已先修改：error.current 为当前记录", body = super::doc::ErrorBody)))]
-pub(super) async fn change_status(
+        (status = 409, description = "他人已先修改：error.current 为当前记录", body = crate::http::error::ErrorBody)))]
+pub(super) async fn change_station_status(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,

@@ -9,26 +9,26 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-routes! {
-    get "/units" => list,
-    post "/units" => create,
-    put "/units/{id}/plans/{year}" => set_plan,
-    get "/plans" => plans,
+handlers! {
+    list_units,
+    create_unit,
+    set_plan,
+    list_plans,
 }
 
 /// The county-level units (区、县、县级市、分局).
 #[utoipa::path(get, path = "/api/units", tag = "units",
-    responses((status = 200, description = "单位", body = super::doc::Items<crate::db::units::Unit>)))]
-pub(super) async fn list(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
+    responses((status = 200, description = "单位", body = super::Items<crate::db::units::Unit>)))]
+pub(super) async fn list_units(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| units::list(conn)).await?;
-    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
+    Ok(HttpResponse::Ok().json(super::Items { items }))
 }
 
 /// Adds a unit (admins).
 #[utoipa::path(post, path = "/api/units", tag = "units", request_body = units::UnitInput,
     responses((status = 201, description = "已添加", body = crate::db::units::Unit,
         headers(("Location" = String, description = "单位的地址")))))]
-pub(super) async fn create(
+pub(super) async fn create_unit(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<units::UnitInput>,
@@ -74,7 +74,7 @@ pub(super) struct PlansQuery {
 /// Every unit's plan for a year.
 #[utoipa::path(get, path = "/api/plans", tag = "units", params(PlansQuery),
     responses((status = 200, description = "年度计划", body = units::YearPlans)))]
-pub(super) async fn plans(
+pub(super) async fn list_plans(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<PlansQuery>,

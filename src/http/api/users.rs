@@ -9,41 +9,41 @@ use crate::error::AppError;
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-routes! {
-    get "/me" => me,
-    get "/users" => list,
-    post "/users" => create,
-    get "/users/{id}" => get,
-    patch "/users/{id}" => update,
-    get "/tokens" => tokens,
-    post "/tokens" => create_token,
-    delete "/tokens/{id}" => revoke_token,
-    get "/audit" => audit_log,
-    get "/review" => review_queue,
-    post "/review/{kind}/{id}/ack" => acknowledge,
+handlers! {
+    get_me,
+    list_users,
+    create_user,
+    get_user,
+    update_user,
+    list_tokens,
+    create_token,
+    revoke_token,
+    audit_log,
+    review_queue,
+    acknowledge_review,
 }
 
 /// Who is calling, with which role and units.
 #[utoipa::path(get, path = "/api/me", tag = "users",
     responses((status = 200, description = "当前用户", body = users::Me)))]
-pub(super) async fn me(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+pub(super) async fn get_me(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let me = ctx.run(move |conn, _| users::me(conn, &p)).await?;
     Ok(HttpResponse::Ok().json(me))
 }
 
 /// All accounts (admins).
 #[utoipa::path(get, path = "/api/users", tag = "users",
-    responses((status = 200, description = "用户", body = super::doc::Items<users::UserView>)))]
-pub(super) async fn list(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+    responses((status = 200, description = "用户", body = super::Items<users::UserView>)))]
+pub(super) async fn list_users(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| users::list(conn, &p)).await?;
-    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
+    Ok(HttpResponse::Ok().json(super::Items { items }))
 }
 
 /// Creates an account (admins).
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = users::UserInput,
     responses((status = 201, description = "已创建", body = users::UserView,
         headers(("Location" = String, description = "用户的地址")))))]
-pub(super) async fn create(
+pub(super) async fn create_user(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     Json(input): Json<users::UserInput>,
@@ -56,7 +56,11 @@ pub(super) async fn create(
 
 #[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = i32, Path, description = "用户编号")),
     responses((status = 200, description = "用户", body = users::UserView)))]
-pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(super) async fn get_user(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let uid = id(&path, "用户")?;
     let u = ctx.run(move |conn, _| users::get(conn, &p, uid)).await?;
     Ok(HttpResponse::Ok().json(u))
@@ -66,7 +70,7 @@ pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<Stri
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "users", params(("id" = i32, Path, description = "用户编号")),
     request_body = users::UserInput,
     responses((status = 200, description = "已修改", body = users::UserView)))]
-pub(super) async fn update(
+pub(super) async fn update_user(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -79,10 +83,10 @@ pub(super) async fn update(
 
 /// API tokens (admins: all; others: their own), without secrets.
 #[utoipa::path(get, path = "/api/tokens", tag = "users",
-    responses((status = 200, description = "令牌", body = super::doc::Items<crate::db::users::ApiToken>)))]
-pub(super) async fn tokens(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
+    responses((status = 200, description = "令牌", body = super::Items<crate::db::users::ApiToken>)))]
+pub(super) async fn list_tokens(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| users::tokens(conn, &p)).await?;
-    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
+    Ok(HttpResponse::Ok().json(super::Items { items }))
 }
 
 /// Creates an API token; the secret is in this answer only.
@@ -156,7 +160,7 @@ pub(super) async fn review_queue(
         ("id" = i32, Path, description = "服务站或整改意见编号；progress 为年度")),
     request_body = review::AckInput,
     responses((status = 201, description = "已确认", body = crate::db::users::Acknowledgement)))]
-pub(super) async fn acknowledge(
+pub(super) async fn acknowledge_review(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<(String, String)>,

@@ -11,16 +11,16 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
 
-routes! {
-    post "/stations/{id}/visits" => record,
-    get "/stations/{id}/visits" => list,
-    get "/stations/{id}/checklist" => checklist,
-    get "/stations/{id}/visit-template" => template,
-    get "/visits/{id}" => get,
-    post "/visits/{id}/void" => void,
-    post "/visits/{id}/evidence" => upload,
-    get "/evidence/{id}" => download,
-    get "/guidance" => list_guidance,
+handlers! {
+    record_visit,
+    list_visits,
+    get_checklist,
+    get_visit_template,
+    get_visit,
+    void_visit,
+    upload_evidence,
+    download_evidence,
+    list_guidance,
 }
 
 /// The multipart form of an evidence upload.
@@ -40,7 +40,7 @@ pub(super) struct EvidenceForm {
     request_body = visits::VisitInput,
     responses((status = 201, description = "已记录", body = visits::VisitView,
         headers(("Location" = String, description = "检查记录的地址")))))]
-pub(super) async fn record(
+pub(super) async fn record_visit(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -57,8 +57,8 @@ pub(super) async fn record(
 
 /// The station's visits, newest first.
 #[utoipa::path(get, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
-    responses((status = 200, description = "检查记录", body = super::doc::Items<visits::VisitSummary>)))]
-pub(super) async fn list(
+    responses((status = 200, description = "检查记录", body = super::Items<visits::VisitSummary>)))]
+pub(super) async fn list_visits(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -67,13 +67,13 @@ pub(super) async fn list(
     let items = ctx
         .run(move |conn, _| visits::list_for_station(conn, &p, station))
         .await?;
-    Ok(HttpResponse::Ok().json(super::doc::Items { items }))
+    Ok(HttpResponse::Ok().json(super::Items { items }))
 }
 
 /// Each checklist item's latest counted result and open guidance.
 #[utoipa::path(get, path = "/api/stations/{id}/checklist", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
     responses((status = 200, description = "检查项状态", body = visits::ChecklistState)))]
-pub(super) async fn checklist(
+pub(super) async fn get_checklist(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -88,7 +88,7 @@ pub(super) async fn checklist(
 /// What the next visit must re-check (open guidance first).
 #[utoipa::path(get, path = "/api/stations/{id}/visit-template", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
     responses((status = 200, description = "下次检查模板", body = visits::VisitTemplate)))]
-pub(super) async fn template(
+pub(super) async fn get_visit_template(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -103,7 +103,11 @@ pub(super) async fn template(
 /// One visit with its items, evidence and guidance.
 #[utoipa::path(get, path = "/api/visits/{id}", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
     responses((status = 200, description = "检查记录", body = visits::VisitView)))]
-pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(super) async fn get_visit(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
     let v = ctx.run(move |conn, ctx| visits::get(conn, ctx, &p, visit)).await?;
     Ok(HttpResponse::Ok().json(v))
@@ -114,7 +118,7 @@ pub(super) async fn get(ctx: web::Data<Ctx>, Auth(p): Auth, path: web::Path<Stri
 #[utoipa::path(post, path = "/api/visits/{id}/void", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
     request_body = visits::VoidInput,
     responses((status = 200, description = "已作废", body = visits::Voided)))]
-pub(super) async fn void(
+pub(super) async fn void_visit(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -147,7 +151,7 @@ pub(super) async fn list_guidance(
     request_body(content = EvidenceForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "已保存", body = crate::db::visits::Evidence,
         headers(("Location" = String, description = "文件的地址")))))]
-pub(super) async fn upload(
+pub(super) async fn upload_evidence(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
@@ -230,7 +234,7 @@ fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
 #[utoipa::path(get, path = "/api/evidence/{id}", tag = "visits", params(("id" = i32, Path, description = "证据编号")),
     responses((status = 200, description = "文件内容", content(
         (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"), (Vec<u8> = "application/pdf")))))]
-pub(super) async fn download(
+pub(super) async fn download_evidence(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,

@@ -384,9 +384,9 @@ pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
 
 /// `POST /login`: JSON (`{"username","password"}`, answered with JSON) or
 /// the sign-in form (answered with a redirect or the form again).
-#[utoipa::path(post, path = "/login", tag = "system", security(()), request_body = users::LoginInput,
+#[utoipa::path(post, path = "/login", operation_id = "login", tag = "system", security(()), request_body = users::LoginInput,
     responses((status = 200, description = "已登录：设置会话 Cookie，返回 CSRF 令牌", body = users::Signed),
-        (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::api::doc::ErrorBody)))]
+        (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::error::ErrorBody)))]
 pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
     if !is_form(&req) {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
@@ -441,7 +441,7 @@ pub struct SignedOut {
 
 /// `POST /logout`: with `X-CSRF-Token` (answered with JSON) or the form's
 /// `csrf_token` (answered with a redirect to the sign-in page).
-#[utoipa::path(post, path = "/logout", tag = "system", security(("session" = [])),
+#[utoipa::path(post, path = "/logout", operation_id = "logout", tag = "system", security(("session" = [])),
     params(("X-CSRF-Token" = String, Header, description = "登录时返回的 CSRF 令牌")),
     responses((status = 200, description = "已退出", body = SignedOut)))]
 pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
