@@ -1,7 +1,7 @@
 //! Circulars (通报): preview, issue (numbered, rendered, queued for email in
 //! one transaction), read back exactly as sent, and retry failed deliveries.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::Ctx;
@@ -9,13 +9,84 @@ use super::audit::{self, snapshot};
 use super::progress::{self, Period};
 use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
-use crate::db::circulars::{self as store, Circular, Delivery, NewCircular, NewDelivery, Rendition};
+use crate::db::circulars::{self as store, Circular, NewCircular, NewDelivery};
 use crate::db::{self, DbConnection};
 use crate::domain::DeliveryStatus;
 use crate::domain::circular::number;
 use crate::domain::progress::Progress;
 use crate::error::{AppError, FieldErrors};
 use crate::mail::{self, CIRCULAR_TITLE, CircularDoc};
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Rendition {
+    pub id: i32,
+    pub circular_id: i32,
+    pub unit_id: Option<i32>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+impl From<store::Rendition> for Rendition {
+    fn from(row: store::Rendition) -> Self {
+        Rendition {
+            id: row.id,
+            circular_id: row.circular_id,
+            unit_id: row.unit_id,
+            subject: row.subject,
+            body_text: row.body_text,
+            body_html: row.body_html,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i32,
+    pub circular_id: i32,
+    pub rendition_id: i32,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub next_attempt_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub sent_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<store::Delivery> for Delivery {
+    fn from(row: store::Delivery) -> Self {
+        Delivery {
+            id: row.id,
+            circular_id: row.circular_id,
+            rendition_id: row.rendition_id,
+            recipient_name: row.recipient_name,
+            recipient_email: row.recipient_email,
+            unit_id: row.unit_id,
+            copy: row.copy,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            claimed_until: row.claimed_until,
+            last_error: row.last_error,
+            message_id: row.message_id,
+            sent_at: row.sent_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Recipient {
@@ -260,22 +331,22 @@ pub fn issue(
     Ok((detail(conn, circular)?, created))
 }
 
-fn counts(all: &[(i32, String, i64)], id: i32) -> DeliveryCounts {
-    let n = |s: &str| {
+fn counts(all: &[(i32, DeliveryStatus, i64)], id: i32) -> DeliveryCounts {
+    let n = |status: DeliveryStatus| {
         all.iter()
-            .filter(|(c, st, _)| *c == id && st == s)
+            .filter(|(c, st, _)| *c == id && *st == status)
             .map(|(_, _, n)| *n)
             .sum()
     };
     DeliveryCounts {
-        pending: n("pending"),
-        sending: n("sending"),
-        sent: n("sent"),
-        failed: n("failed"),
+        pending: n(DeliveryStatus::Pending),
+        sending: n(DeliveryStatus::Sending),
+        sent: n(DeliveryStatus::Sent),
+        failed: n(DeliveryStatus::Failed),
     }
 }
 
-fn summary(c: &Circular, all: &[(i32, String, i64)]) -> CircularView {
+fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
     CircularView {
         id: c.id,
         number: c.number.clone(),
@@ -293,7 +364,10 @@ fn summary(c: &Circular, all: &[(i32, String, i64)]) -> CircularView {
 
 fn detail(conn: &mut DbConnection, c: Circular) -> Result<CircularDetail, AppError> {
     let all = store::delivery_counts(conn, &[c.id])?;
-    let renditions = store::renditions_of(conn, c.id)?;
+    let renditions = store::renditions_of(conn, c.id)?
+        .into_iter()
+        .map(Rendition::from)
+        .collect();
     let snapshot = serde_json::from_str(&c.snapshot).map_err(|e| AppError::internal("stored snapshot", e))?;
     Ok(CircularDetail {
         summary: summary(&c, &all),
@@ -327,7 +401,10 @@ pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::
 pub fn deliveries(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<Vec<Delivery>, AppError> {
     policy::require_admin(p, Admin::Circulars)?;
     store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
-    Ok(store::deliveries_of(conn, id)?)
+    Ok(store::deliveries_of(conn, id)?
+        .into_iter()
+        .map(Delivery::from)
+        .collect())
 }
 
 /// Puts a failed delivery back in the queue.
@@ -341,6 +418,7 @@ pub fn retry(
     policy::require_admin(p, Admin::Circulars)?;
     let d = db::write_tx(conn, |conn| {
         let d = store::get_delivery(conn, delivery_id)?
+            .map(Delivery::from)
             .filter(|d| d.circular_id == circular_id)
             .ok_or_else(|| AppError::NotFound(format!("通报 {circular_id} 没有投递记录 {delivery_id}")))?;
         if d.status != DeliveryStatus::Failed {
@@ -351,7 +429,7 @@ pub fn retry(
         }
         store::requeue(conn, delivery_id, db::now())?;
         tracing::info!(delivery_id, "failed delivery queued again");
-        let after = store::get_delivery(conn, delivery_id)?;
+        let after = store::get_delivery(conn, delivery_id)?.map(Delivery::from);
         audit::record(
             conn,
             p,

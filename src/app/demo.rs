@@ -129,163 +129,14 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
         }
         let now = db::now();
         let system = Principal::system("demo");
-        let mut n = 0usize; // running station number, drives every choice
-        let mut stations = 0usize;
-        let mut visits = 0usize;
-        for (u, &(code, name, kind, target, before, this_year)) in UNITS.iter().enumerate() {
-            if units_store::code_taken(conn, code)? {
-                return Err(AppError::conflict(format!(
-                    "单位代码 {code} 已存在，演示数据只能载入空数据库"
-                )));
-            }
-            let unit = units_store::insert(
-                conn,
-                &NewUnit {
-                    code,
-                    name,
-                    kind,
-                    created_at: now,
-                },
-            )?;
-            // The 2017 plan counts stations standing at the year end (330 in
-            // all, as in the article); 2016's counted new stations.
-            units_store::set_plan(conn, unit.id, 2017, target, Basis::Total, now)?;
-            units_store::set_plan(conn, unit.id, 2016, target / 3, Basis::New, now)?;
-            let (username, lead, email) = LEADS[u];
-            users_store::insert(
-                conn,
-                &NewUser {
-                    username,
-                    display_name: lead,
-                    email: Some(email),
-                    role: Role::CountyLead,
-                    password_hash: "",
-                    active: true,
-                    failed_logins: 0,
-                    created_at: now,
-                    updated_at: now,
-                },
-                &[unit.id],
-            )?;
-            let short = name
-                .trim_end_matches("朝鲜族自治县")
-                .trim_end_matches(['区', '县', '市']);
-            let short = if kind == UnitKind::Branch { "白山" } else { short };
-            let revoked = usize::from(REVOKED_UNITS.contains(&u));
-            let total = before + this_year + PLANNED_PER_UNIT + revoked;
-            for k in 0..total {
-                n += 1;
-                let plan = if k < before {
-                    // 2014-03 .. 2016-12, spread over the months
-                    let y = 2014 + (k % 3) as i32;
-                    Plan::Built(date(y, 1 + (k * 5 % 12) as u32, 1 + (k * 11 % 28) as u32)?)
-                } else if k < before + this_year {
-                    let j = k - before;
-                    Plan::Built(date(2017, 1 + (j % 6) as u32, 3 + (j * 7 % 25) as u32)?)
-                } else if k < before + this_year + PLANNED_PER_UNIT {
-                    Plan::Planned {
-                        failed_acceptance: k == before + this_year,
-                    }
-                } else {
-                    Plan::Revoked
-                };
-                let model = kind == UnitKind::Branch && k == 0;
-                let (category, hosts) = if model {
-                    (Category::Telecom, &["白山电信"][..])
-                } else {
-                    HOSTS[(n * 3 + u) % HOSTS.len()]
-                };
-                let host_base = hosts[(n / HOSTS.len()) % hosts.len()];
-                let host = if host_base.starts_with("白山") {
-                    host_base.to_owned()
-                } else {
-                    format!("{short}{}{host_base}", TRADE_NAMES[n % TRADE_NAMES.len()])
-                };
-                let fields = StationFields {
-                    unit_id: unit.id,
-                    name: format!("{host}12315消费维权服务站"),
-                    host_business: host,
-                    credit_code: credit(code, n),
-                    category,
-                    address: format!(
-                        "白山市{name}{}{}号",
-                        ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
-                        10 + n * 3 % 300
-                    ),
-                    liaison_name: format!("{}{}", SURNAMES[n % SURNAMES.len()], GIVEN[(n * 5) % GIVEN.len()]),
-                    liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
-                    standard_id: STANDARD.to_owned(),
-                    established_on: None,
-                };
-                let station = store::insert(conn, &fields, StationStatus::Planned, now)?;
-                stations += 1;
-                let mut history = History {
-                    p: &system,
-                    conn,
-                    ctx,
-                    station: station.id,
-                    n,
-                    visits: &mut visits,
-                };
-                match plan {
-                    Plan::Planned { failed_acceptance } => {
-                        if failed_acceptance {
-                            history.visit(
-                                VisitKind::Acceptance,
-                                date(2017, 7, 5)?,
-                                &[("bulletin", ItemResult::Unmet), ("rules", ItemResult::Partial)],
-                            )?;
-                        }
-                    }
-                    Plan::Revoked => {
-                        history.visit(VisitKind::Acceptance, date(2015, 6, 1 + u as u32)?, &[])?;
-                        history.status(StationStatus::Revoked, "经营者停业，撤销命名并摘牌", date(2016, 9, 30)?)?;
-                    }
-                    Plan::Built(on) => {
-                        if k % 11 == 2 {
-                            // failed first, accepted at the second attempt
-                            let first = on - Days::new(20);
-                            history.visit(VisitKind::Acceptance, first, &[("register", ItemResult::Unmet)])?;
-                        }
-                        history.visit(VisitKind::Acceptance, on, &[])?;
-                        if model {
-                            history.status(
-                                StationStatus::Model,
-                                "八个一标准落实到位，确定为全市样板站",
-                                date(2016, 12, 6)?,
-                            )?;
-                        }
-                        let may = date(2017, 5, 10)?;
-                        if k % 9 == 4 && on < may {
-                            history.visit(VisitKind::Routine, may, &[])?;
-                        }
-                        if model {
-                            history.visit(VisitKind::Routine, date(2017, 6, 15)?, &[])?;
-                        } else if k % 17 == 5 {
-                            // 回访指导: two shortfalls, left open
-                            let june = date(2017, 6, 20)?;
-                            let when = if on < june { june } else { date(2017, 7, 8)? };
-                            history.visit(
-                                VisitKind::Routine,
-                                when,
-                                &[("register", ItemResult::Unmet), ("bulletin", ItemResult::Partial)],
-                            )?;
-                        } else if k % 13 == 7 && on < date(2017, 5, 1)? {
-                            // a shortfall found and fixed by the follow-up
-                            history.visit(
-                                VisitKind::Routine,
-                                date(2017, 5, 12)?,
-                                &[("phone", ItemResult::Partial)],
-                            )?;
-                            history.visit(VisitKind::FollowUp, date(2017, 5, 26)?, &[])?;
-                        }
-                    }
-                }
-            }
+        let mut counts = Counts::default();
+        for u in 0..UNITS.len() {
+            load_unit(conn, ctx, &system, u, &mut counts)?;
         }
         diesel::insert_into(seed_runs::table)
             .values((seed_runs::name.eq(SEED_NAME), seed_runs::loaded_at.eq(now)))
             .execute(conn)?;
+        let (stations, visits) = (counts.stations, counts.visits);
         let summary = serde_json::json!({ "units": UNITS.len(), "stations": stations, "visits": visits });
         audit::record(conn, &system, "demo.load", "seed", SEED_NAME, None, Some(summary))?;
         tracing::info!(units = UNITS.len(), stations, visits, "Baishan demo data loaded");
@@ -296,6 +147,132 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
             already_loaded: false,
         })
     })
+}
+
+/// What has been loaded so far; `n` numbers the stations and drives every
+/// choice, so the data set is the same on every load.
+#[derive(Default)]
+struct Counts {
+    n: usize,
+    stations: usize,
+    visits: usize,
+}
+
+/// One unit: the unit, its plans, its county lead and its stations.
+fn load_unit(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    system: &Principal,
+    u: usize,
+    counts: &mut Counts,
+) -> Result<(), AppError> {
+    let (code, name, kind, target, before, this_year) = UNITS[u];
+    if units_store::code_taken(conn, code)? {
+        return Err(AppError::conflict(format!(
+            "单位代码 {code} 已存在，演示数据只能载入空数据库"
+        )));
+    }
+    let now = db::now();
+    let unit = units_store::insert(
+        conn,
+        &NewUnit {
+            code,
+            name,
+            kind,
+            created_at: now,
+        },
+    )?;
+    // The 2017 plan counts stations standing at the year end (330 in
+    // all, as in the article); 2016's counted new stations.
+    units_store::set_plan(conn, unit.id, 2017, target, Basis::Total, now)?;
+    units_store::set_plan(conn, unit.id, 2016, target / 3, Basis::New, now)?;
+    let (username, lead, email) = LEADS[u];
+    let new_lead = NewUser {
+        username,
+        display_name: lead,
+        email: Some(email),
+        role: Role::CountyLead,
+        password_hash: "",
+        active: true,
+        failed_logins: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    users_store::insert(conn, &new_lead, &[unit.id])?;
+    let revoked = usize::from(REVOKED_UNITS.contains(&u));
+    for k in 0..before + this_year + PLANNED_PER_UNIT + revoked {
+        counts.n += 1;
+        let plan = plan_for(k, before, this_year)?;
+        let model = kind == UnitKind::Branch && k == 0;
+        let fields = station_fields(unit.id, u, counts.n, model);
+        let station = store::insert(conn, &fields, StationStatus::Planned, now)?;
+        counts.stations += 1;
+        let mut history = History {
+            p: system,
+            conn,
+            ctx,
+            station: station.id,
+            n: counts.n,
+            visits: &mut counts.visits,
+        };
+        history.play(plan, k, u, model)?;
+    }
+    Ok(())
+}
+
+/// When the k-th station of a unit was built (or that it is planned, or
+/// revoked).
+fn plan_for(k: usize, before: usize, this_year: usize) -> Result<Plan, AppError> {
+    Ok(if k < before {
+        // 2014-03 .. 2016-12, spread over the months
+        let y = 2014 + (k % 3) as i32;
+        Plan::Built(date(y, 1 + (k * 5 % 12) as u32, 1 + (k * 11 % 28) as u32)?)
+    } else if k < before + this_year {
+        let j = k - before;
+        Plan::Built(date(2017, 1 + (j % 6) as u32, 3 + (j * 7 % 25) as u32)?)
+    } else if k < before + this_year + PLANNED_PER_UNIT {
+        Plan::Planned {
+            failed_acceptance: k == before + this_year,
+        }
+    } else {
+        Plan::Revoked
+    })
+}
+
+/// The registry fields of the n-th demo station (of unit index `u`).
+fn station_fields(unit_id: i32, u: usize, n: usize, model: bool) -> StationFields {
+    let (code, name, kind, ..) = UNITS[u];
+    let short = name
+        .trim_end_matches("朝鲜族自治县")
+        .trim_end_matches(['区', '县', '市']);
+    let short = if kind == UnitKind::Branch { "白山" } else { short };
+    let (category, hosts) = if model {
+        (Category::Telecom, &["白山电信"][..])
+    } else {
+        HOSTS[(n * 3 + u) % HOSTS.len()]
+    };
+    let host_base = hosts[(n / HOSTS.len()) % hosts.len()];
+    let host = if host_base.starts_with("白山") {
+        host_base.to_owned()
+    } else {
+        format!("{short}{}{host_base}", TRADE_NAMES[n % TRADE_NAMES.len()])
+    };
+    StationFields {
+        unit_id,
+        name: format!("{host}12315消费维权服务站"),
+        host_business: host,
+        credit_code: credit(code, n),
+        category,
+        address: format!(
+            "白山市{name}{}{}号",
+            ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
+            10 + n * 3 % 300
+        ),
+        liaison_name: format!("{}{}", SURNAMES[n % SURNAMES.len()], GIVEN[(n * 5) % GIVEN.len()]),
+        liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
+        standard_id: STANDARD.to_owned(),
+        established_on: None,
+    }
 }
 
 enum Plan {
@@ -317,6 +294,64 @@ struct History<'a> {
 }
 
 impl History<'_> {
+    /// The station's life up to mid-July 2017, as planned.
+    fn play(&mut self, plan: Plan, k: usize, u: usize, model: bool) -> Result<(), AppError> {
+        match plan {
+            Plan::Planned { failed_acceptance } => {
+                if failed_acceptance {
+                    let failures = [("bulletin", ItemResult::Unmet), ("rules", ItemResult::Partial)];
+                    self.visit(VisitKind::Acceptance, date(2017, 7, 5)?, &failures)?;
+                }
+            }
+            Plan::Revoked => {
+                self.visit(VisitKind::Acceptance, date(2015, 6, 1 + u as u32)?, &[])?;
+                self.status(StationStatus::Revoked, "经营者停业，撤销命名并摘牌", date(2016, 9, 30)?)?;
+            }
+            Plan::Built(on) => self.built(on, k, model)?,
+        }
+        Ok(())
+    }
+
+    /// A built station: accepted (some at the second attempt), then routine
+    /// visits, some finding shortfalls left open or fixed by a follow-up.
+    fn built(&mut self, on: NaiveDate, k: usize, model: bool) -> Result<(), AppError> {
+        if k % 11 == 2 {
+            // failed first, accepted at the second attempt
+            let first = on - Days::new(20);
+            self.visit(VisitKind::Acceptance, first, &[("register", ItemResult::Unmet)])?;
+        }
+        self.visit(VisitKind::Acceptance, on, &[])?;
+        if model {
+            self.status(
+                StationStatus::Model,
+                "八个一标准落实到位，确定为全市样板站",
+                date(2016, 12, 6)?,
+            )?;
+        }
+        let may = date(2017, 5, 10)?;
+        if k % 9 == 4 && on < may {
+            self.visit(VisitKind::Routine, may, &[])?;
+        }
+        if model {
+            self.visit(VisitKind::Routine, date(2017, 6, 15)?, &[])?;
+        } else if k % 17 == 5 {
+            // 回访指导: two shortfalls, left open
+            let june = date(2017, 6, 20)?;
+            let when = if on < june { june } else { date(2017, 7, 8)? };
+            let failures = [("register", ItemResult::Unmet), ("bulletin", ItemResult::Partial)];
+            self.visit(VisitKind::Routine, when, &failures)?;
+        } else if k % 13 == 7 && on < date(2017, 5, 1)? {
+            // a shortfall found and fixed by the follow-up
+            self.visit(
+                VisitKind::Routine,
+                date(2017, 5, 12)?,
+                &[("phone", ItemResult::Partial)],
+            )?;
+            self.visit(VisitKind::FollowUp, date(2017, 5, 26)?, &[])?;
+        }
+        Ok(())
+    }
+
     /// A visit where every item is met except `failures`; the optional
     /// computer is not applicable at every fourth station.
     fn visit(&mut self, kind: VisitKind, on: NaiveDate, failures: &[(&str, ItemResult)]) -> Result<(), AppError> {

@@ -110,9 +110,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
     let mut errors = FieldErrors::new();
     let status = match query_param(&mut errors, "status", q.status).as_deref() {
         None => None,
-        Some("open") => Some(StatusFilter::Open),
-        Some("overdue") => Some(StatusFilter::Overdue),
-        Some("resolved") => Some(StatusFilter::Resolved),
+        Some(s) if StatusFilter::parse(s).is_some() => StatusFilter::parse(s),
         Some(_) => {
             errors.add("status", "应为 open、overdue 或 resolved");
             None

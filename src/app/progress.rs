@@ -151,3 +151,17 @@ pub fn compute(conn: &mut DbConnection, ctx: &Ctx, period: &Period) -> Result<Pr
         ProgressError::AsOfOutsideYear => FieldErrors::single("as_of", format!("截止日期应在{year}年内")),
     })
 }
+
+/// The year to show when none is asked for: this year if it has plans,
+/// otherwise the latest year that has (as of its last day).
+pub fn default_period(conn: &mut DbConnection, ctx: &Ctx) -> Result<Option<Period>, AppError> {
+    let today = ctx.today();
+    Ok(store::latest_plan_year(conn, today.year())?.map(|y| Period {
+        year: Some(y),
+        as_of: Some(if y == today.year() {
+            today
+        } else {
+            NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or(today)
+        }),
+    }))
+}

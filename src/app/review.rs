@@ -1,20 +1,49 @@
 //! The county lead's review queue: the unit's non-compliant stations, its
 //! overdue guidance and its progress row, each with its acknowledgement.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, snapshot};
+use super::guidance::GuidanceRow;
+use super::stations::Station;
+use super::units::Unit;
 use super::{Ctx, clean};
 use crate::auth::policy;
 use crate::auth::{Principal, Role};
-use crate::db::guidance::{self as guidance_store, Filter, GuidanceRow, StatusFilter};
-use crate::db::stations::{self as station_store, Station};
-use crate::db::units::{self as units_store, Unit};
-use crate::db::users::{self as store, Acknowledgement};
+use crate::db::guidance::{self as guidance_store, Filter, StatusFilter};
+use crate::db::stations as station_store;
+use crate::db::units as units_store;
+use crate::db::users as store;
 use crate::db::{self, DbConnection, progress as progress_store};
 use crate::domain::progress::Row;
 use crate::error::{AppError, FieldErrors};
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Acknowledgement {
+    pub id: i32,
+    pub kind: String,
+    pub target_id: String,
+    pub unit_id: i32,
+    pub user_id: i32,
+    pub comment: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+}
+
+impl From<store::Acknowledgement> for Acknowledgement {
+    fn from(row: store::Acknowledgement) -> Self {
+        Acknowledgement {
+            id: row.id,
+            kind: row.kind,
+            target_id: row.target_id,
+            unit_id: row.unit_id,
+            user_id: row.user_id,
+            comment: row.comment,
+            created_at: row.created_at,
+        }
+    }
+}
 
 /// The most overdue guidance listed in one queue.
 pub const MAX_ITEMS: i64 = 500;
@@ -53,9 +82,14 @@ fn latest<'a>(acks: &'a [Acknowledgement], kind: &str, target: &str) -> Option<&
 
 pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<i32>) -> Result<Review, AppError> {
     let unit_id = unit_for(p, unit_id)?;
-    let unit = units_store::get(conn, unit_id)?.ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
+    let unit = units_store::get(conn, unit_id)?
+        .map(Unit::from)
+        .ok_or_else(|| AppError::NotFound(format!("单位 {unit_id} 不存在")))?;
     let today = ctx.today();
-    let acks = store::acknowledgements_of(conn, unit_id)?;
+    let acks: Vec<Acknowledgement> = store::acknowledgements_of(conn, unit_id)?
+        .into_iter()
+        .map(Acknowledgement::from)
+        .collect();
     let progress = if progress_store::year_has_plans(conn, today.year())? {
         let period = super::progress::Period {
             year: Some(today.year()),
@@ -76,7 +110,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
         .into_iter()
         .map(|s| Item {
             acknowledgement: latest(&acks, "station", &s.id.to_string()).cloned(),
-            item: s,
+            item: Station::from(s),
         })
         .collect();
     let filter = Filter {
@@ -91,7 +125,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
         .into_iter()
         .map(|g| Item {
             acknowledgement: latest(&acks, "guidance", &g.guidance.id.to_string()).cloned(),
-            item: g,
+            item: GuidanceRow::from(g),
         })
         .collect();
     Ok(Review {
@@ -162,7 +196,7 @@ pub fn acknowledge(
         let user_id = p
             .user_id
             .ok_or_else(|| AppError::Forbidden("须以用户身份确认".into()))?;
-        let ack = store::acknowledge(conn, kind, id, unit, user_id, &comment, db::now())?;
+        let ack = Acknowledgement::from(store::acknowledge(conn, kind, id, unit, user_id, &comment, db::now())?);
         audit::record(conn, p, "review.ack", kind, id, None, snapshot(&ack))?;
         Ok(ack)
     })

@@ -1,5 +1,6 @@
 //! Use cases for county-level units and their annual plans.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -7,10 +8,55 @@ use super::audit::{self, snapshot};
 use super::{Ctx, clean};
 use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
-use crate::db::units::{self as store, NewUnit, Plan, Unit};
+use crate::db::units::{self as store, NewUnit};
 use crate::db::{self, DbConnection};
 use crate::domain::{Basis, UnitKind};
 use crate::error::{AppError, FieldErrors};
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Unit {
+    pub id: i32,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+}
+
+impl From<store::Unit> for Unit {
+    fn from(row: store::Unit) -> Self {
+        Unit {
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            kind: row.kind,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Plan {
+    pub unit_id: i32,
+    pub year: i32,
+    pub target: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub updated_at: NaiveDateTime,
+    /// `new`: stations established in the year; `total`: stations standing.
+    pub basis: Basis,
+}
+
+impl From<store::Plan> for Plan {
+    fn from(row: store::Plan) -> Self {
+        Plan {
+            unit_id: row.unit_id,
+            year: row.year,
+            target: row.target,
+            updated_at: row.updated_at,
+            basis: row.basis,
+        }
+    }
+}
 
 #[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -75,13 +121,28 @@ pub fn create(conn: &mut DbConnection, _ctx: &Ctx, p: &Principal, input: UnitInp
             },
         )?;
         tracing::info!(unit_id = unit.id, code = %unit.code, "unit created");
+        let unit = Unit::from(unit);
         audit::record(conn, p, "unit.create", "unit", unit.id, None, snapshot(&unit))?;
         Ok(unit)
     })
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Unit>, AppError> {
-    Ok(store::list(conn)?)
+    Ok(store::list(conn)?.into_iter().map(Unit::from).collect())
+}
+
+/// The units `p` may read (for filters and names), in id order.
+pub fn readable(conn: &mut DbConnection, p: &Principal) -> Result<Vec<Unit>, AppError> {
+    let scope = policy::read_scope(p);
+    Ok(list(conn)?.into_iter().filter(|u| scope.contains(u.id)).collect())
+}
+
+/// The unit with this code (as typed on the command line or in a sheet).
+pub fn by_code(conn: &mut DbConnection, code: &str) -> Result<Unit, AppError> {
+    list(conn)?
+        .into_iter()
+        .find(|u| u.code == code)
+        .ok_or_else(|| FieldErrors::single("unit", format!("单位代码 {code} 不存在")))
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -142,8 +203,9 @@ pub fn set_plan(
         }
         let before = store::plans_for_year(conn, year)?
             .into_iter()
-            .find(|p| p.unit_id == unit_id);
-        let plan = store::set_plan(conn, unit_id, year, target, basis, db::now())?;
+            .find(|p| p.unit_id == unit_id)
+            .map(Plan::from);
+        let plan = Plan::from(store::set_plan(conn, unit_id, year, target, basis, db::now())?);
         audit::record(
             conn,
             p,
@@ -180,7 +242,7 @@ pub struct YearPlans {
 pub fn plans(conn: &mut DbConnection, p: &Principal, year: i32) -> Result<YearPlans, AppError> {
     check_year(year)?;
     let scope = policy::read_scope(p);
-    let units: Vec<Unit> = store::list(conn)?
+    let units: Vec<store::Unit> = store::list(conn)?
         .into_iter()
         .filter(|u| scope.contains(u.id))
         .collect();

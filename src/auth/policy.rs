@@ -10,6 +10,7 @@
 //! principal may read, so nothing of other units leaks, not even counts.
 
 use super::{Principal, Role};
+use crate::domain::station::{STATION_FIELDS, station_field};
 use crate::error::AppError;
 
 /// What a principal may read.
@@ -93,10 +94,37 @@ pub fn can_record_visit(p: &Principal, unit: i32) -> Result<(), AppError> {
     }
 }
 
-/// The station fields an inspector may correct on site: what a visit
-/// finds changed (a moved counter, a new liaison). The registry fields
-/// (unit, name, operator, category, standard, dates) stay with the bureau.
-pub const INSPECTOR_STATION_FIELDS: [&str; 3] = ["address", "liaison_name", "liaison_phone"];
+/// What a principal may change of a station of one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StationEditMode {
+    /// Every field (the bureau).
+    Full,
+    /// What a visit finds changed: the fields marked `inspector_may_edit`
+    /// in [`STATION_FIELDS`] (an inspector of the unit).
+    ContactOnly,
+    /// Nothing.
+    None,
+}
+
+impl StationEditMode {
+    /// Whether a field may be changed in this mode.
+    pub fn allows(self, field: &str) -> bool {
+        match self {
+            StationEditMode::Full => true,
+            StationEditMode::ContactOnly => station_field(field).is_some_and(|f| f.inspector_may_edit),
+            StationEditMode::None => false,
+        }
+    }
+}
+
+/// What `p` may change of a station of `unit`.
+pub fn station_edit_mode(p: &Principal, unit: i32) -> StationEditMode {
+    match p.role {
+        Role::Admin => StationEditMode::Full,
+        Role::Inspector if p.units.contains(&unit) => StationEditMode::ContactOnly,
+        _ => StationEditMode::None,
+    }
+}
 
 /// Whether `p` may edit stations at all: checked before a station is read,
 /// so that other roles are refused before anything else is said.
@@ -110,26 +138,26 @@ pub fn may_edit_stations(p: &Principal) -> Result<(), AppError> {
 /// Editing a station of `unit` whose changed fields are `fields`: the
 /// bureau any field, an inspector of the unit only its contact details.
 pub fn can_edit_station(p: &Principal, unit: i32, fields: &[&str]) -> Result<(), AppError> {
-    match p.role {
-        Role::Admin => Ok(()),
-        Role::Inspector if !p.units.contains(&unit) => Err(forbidden("修改未分配单位的服务站")),
-        Role::Inspector => {
-            let others: Vec<&str> = fields
-                .iter()
-                .copied()
-                .filter(|f| !INSPECTOR_STATION_FIELDS.contains(f))
-                .collect();
-            if others.is_empty() {
-                Ok(())
-            } else {
-                Err(AppError::Forbidden(format!(
-                    "检查员只能更正地址、联络员和联络电话；无权修改：{}",
-                    others.join("、")
-                )))
-            }
-        }
-        _ => Err(forbidden("修改服务站信息")),
+    let mode = station_edit_mode(p, unit);
+    match (mode, p.role) {
+        (StationEditMode::None, Role::Inspector) => return Err(forbidden("修改未分配单位的服务站")),
+        (StationEditMode::None, _) => return Err(forbidden("修改服务站信息")),
+        _ => {}
     }
+    let others: Vec<&str> = fields.iter().copied().filter(|f| !mode.allows(f)).collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = STATION_FIELDS
+        .iter()
+        .filter(|f| f.inspector_may_edit)
+        .map(|f| f.label_zh)
+        .collect();
+    Err(AppError::Forbidden(format!(
+        "检查员只能更正{}；无权修改：{}",
+        allowed.join("、"),
+        others.join("、")
+    )))
 }
 
 /// Acknowledging a shortfall of `unit`: its county lead.

@@ -2,15 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::audit_log;
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct AuditEntry {
     pub id: i32,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub at: NaiveDateTime,
     pub user_id: Option<i32>,
     pub username: String,

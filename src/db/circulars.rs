@@ -2,14 +2,13 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{circular_renditions, circular_serials, circulars, deliveries, user_units, users};
 use crate::auth::Role;
 use crate::domain::DeliveryStatus;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = circulars)]
 pub struct Circular {
     pub id: i32,
@@ -27,7 +26,6 @@ pub struct Circular {
     pub issued_by: String,
     pub schedule_period: Option<String>,
     pub idempotency_key: Option<String>,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub issued_at: NaiveDateTime,
 }
 
@@ -51,7 +49,7 @@ pub struct NewCircular<'a> {
     pub issued_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Rendition {
     pub id: i32,
     pub circular_id: i32,
@@ -61,7 +59,7 @@ pub struct Rendition {
     pub body_html: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = deliveries)]
 pub struct Delivery {
     pub id: i32,
@@ -73,17 +71,12 @@ pub struct Delivery {
     pub copy: bool,
     pub status: DeliveryStatus,
     pub attempts: i32,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub next_attempt_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub claimed_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub message_id: Option<String>,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub sent_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -222,7 +215,7 @@ pub fn list(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<(Ve
 }
 
 /// Delivery counts per circular and status, for the given circulars.
-pub fn delivery_counts(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<(i32, String, i64)>> {
+pub fn delivery_counts(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<(i32, DeliveryStatus, i64)>> {
     deliveries::table
         .filter(deliveries::circular_id.eq_any(ids))
         .group_by((deliveries::circular_id, deliveries::status))

@@ -2,13 +2,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{guidance, stations};
 use crate::domain::GuidanceStatus;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = guidance)]
 pub struct Guidance {
     pub id: i32,
@@ -20,13 +19,10 @@ pub struct Guidance {
     pub status: GuidanceStatus,
     pub resolved_by: Option<i32>,
     pub resolved_on: Option<NaiveDate>,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// The station's unit, kept here for counting by unit (not shown: a
     /// [`GuidanceRow`] carries the station's unit).
-    #[serde(skip)]
     pub unit_id: Option<i32>,
 }
 
@@ -133,12 +129,7 @@ pub fn undo_visit(conn: &mut DbConnection, visit_id: i32, at: NaiveDateTime) -> 
     Ok((withdrawn, reopened))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    Open,
-    Overdue,
-    Resolved,
-}
+pub use crate::domain::GuidanceFilter as StatusFilter;
 
 #[derive(Debug, Clone)]
 pub struct Filter {
@@ -197,9 +188,8 @@ pub fn move_station(conn: &mut DbConnection, station_id: i32, unit_id: i32) -> Q
 }
 
 /// A guidance row with the station it concerns.
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct GuidanceRow {
-    #[serde(flatten)]
     pub guidance: Guidance,
     pub station_name: String,
     pub unit_id: i32,

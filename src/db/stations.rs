@@ -2,13 +2,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{station_status_changes, stations};
 use crate::domain::{Category, StationStatus};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = stations)]
 pub struct Station {
     pub id: i32,
@@ -25,9 +24,7 @@ pub struct Station {
     pub established_on: Option<NaiveDate>,
     pub revoked_on: Option<NaiveDate>,
     pub version: i32,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// Whether the latest counted visit found every required item met;
     /// null before the first visit.
@@ -51,7 +48,7 @@ pub struct StationFields {
     pub established_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct StatusChange {
     pub id: i32,
     pub station_id: i32,
@@ -59,7 +56,6 @@ pub struct StatusChange {
     pub to_status: StationStatus,
     pub reason: String,
     pub effective_on: NaiveDate,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
     /// The visit that made the change, if a visit did.
     pub visit_id: Option<i32>,

@@ -2,20 +2,18 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{plans, units};
 use crate::domain::{Basis, UnitKind};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = units)]
 pub struct Unit {
     pub id: i32,
     pub code: String,
     pub name: String,
     pub kind: UnitKind,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 
@@ -28,12 +26,11 @@ pub struct NewUnit<'a> {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Plan {
     pub unit_id: i32,
     pub year: i32,
     pub target: i32,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// `new`: stations established in the year; `total`: stations standing.
     pub basis: Basis,

@@ -2,13 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{acknowledgements, api_tokens, sessions, user_units, users};
 use crate::auth::Role;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i32,
@@ -17,16 +16,11 @@ pub struct User {
     pub email: Option<String>,
     pub role: Role,
     /// Never serialised: neither logged, returned nor audited.
-    #[serde(skip)]
     pub password_hash: String,
     pub active: bool,
-    #[serde(skip)]
     pub failed_logins: i32,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub locked_until: Option<NaiveDateTime>,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -182,18 +176,14 @@ pub fn delete_sessions_of(conn: &mut DbConnection, user_id: i32) -> QueryResult<
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct ApiToken {
     pub id: i32,
     pub user_id: i32,
     pub name: String,
-    #[serde(skip)]
     pub token_hash: String,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub last_used_at: Option<NaiveDateTime>,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
@@ -267,7 +257,7 @@ pub fn revoke_token(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> Quer
     .execute(conn)
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Acknowledgement {
     pub id: i32,
     pub kind: String,
@@ -275,7 +265,6 @@ pub struct Acknowledgement {
     pub unit_id: i32,
     pub user_id: i32,
     pub comment: String,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 

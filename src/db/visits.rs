@@ -2,13 +2,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::DbConnection;
 use super::schema::{evidence, visit_items, visits};
 use crate::domain::{ItemResult, StationStatus, VisitKind};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = visits)]
 pub struct Visit {
     pub id: i32,
@@ -23,10 +22,8 @@ pub struct Visit {
     pub compliant: bool,
     pub status_before: StationStatus,
     pub status_after: StationStatus,
-    #[serde(serialize_with = "crate::db::utc::option")]
     pub voided_at: Option<NaiveDateTime>,
     pub void_reason: Option<String>,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 
@@ -47,7 +44,7 @@ pub struct NewVisit<'a> {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Insertable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Insertable, PartialEq)]
 #[diesel(table_name = visit_items)]
 pub struct VisitItem {
     pub visit_id: i32,
@@ -57,7 +54,7 @@ pub struct VisitItem {
     pub note: String,
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, PartialEq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Evidence {
     pub id: i32,
     pub visit_id: i32,
@@ -66,7 +63,6 @@ pub struct Evidence {
     pub content_type: String,
     pub size_bytes: i64,
     pub file_name: String,
-    #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
 }
 

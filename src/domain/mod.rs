@@ -10,4 +10,4 @@ pub mod workdays;
 pub use circular::DeliveryStatus;
 pub use progress::Basis;
 pub use station::{Category, StationStatus, UnitKind};
-pub use visit::{GuidanceStatus, ItemResult, VisitKind};
+pub use visit::{GuidanceFilter, GuidanceStatus, ItemResult, VisitKind};

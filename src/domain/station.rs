@@ -138,6 +138,61 @@ impl StationStatus {
     }
 }
 
+/// How a station field is entered on the registry form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormKind {
+    Text,
+    Date,
+    /// One of the units.
+    Unit,
+    /// One of the categories.
+    Category,
+    /// One of the loaded checklists.
+    Standard,
+}
+
+/// One editable field of a station: its API name, its label on forms and
+/// documents, whether an inspector may correct it on site, and its form.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct StationField {
+    pub name: &'static str,
+    pub label_zh: &'static str,
+    /// What a visit finds changed (a moved counter, a new liaison): an
+    /// inspector of the unit may correct it. The rest stays the bureau's.
+    pub inspector_may_edit: bool,
+    pub form: FormKind,
+}
+
+/// Every editable field of a station, in form order: the one list the
+/// policy, the PATCH merge and the forms read.
+pub const STATION_FIELDS: &[StationField] = &[
+    field("unit_id", "所属单位", false, FormKind::Unit),
+    field("name", "服务站名称", false, FormKind::Text),
+    field("host_business", "经营者", false, FormKind::Text),
+    field("credit_code", "统一社会信用代码（可不填）", false, FormKind::Text),
+    field("category", "类别", false, FormKind::Category),
+    field("address", "地址", true, FormKind::Text),
+    field("liaison_name", "联络员", true, FormKind::Text),
+    field("liaison_phone", "联络电话", true, FormKind::Text),
+    field("standard_id", "检查标准", false, FormKind::Standard),
+    field("established_on", "建站日期（已建成的填写）", false, FormKind::Date),
+];
+
+const fn field(name: &'static str, label_zh: &'static str, inspector_may_edit: bool, form: FormKind) -> StationField {
+    StationField {
+        name,
+        label_zh,
+        inspector_may_edit,
+        form,
+    }
+}
+
+/// The field named `name`, if a station has one.
+pub fn station_field(name: &str) -> Option<&'static StationField> {
+    STATION_FIELDS.iter().find(|f| f.name == name)
+}
+
 /// A liaison phone: a mainland mobile (11 digits starting with 1) or a
 /// landline with area code (0 + 9-11 digits), optionally with an extension
 /// after '-' or '转'. Separators '-' and spaces are allowed.

@@ -198,6 +198,15 @@ impl Registry {
         out.into_values().collect()
     }
 
+    /// Item code → Chinese title, across the newest version of every
+    /// checklist.
+    pub fn item_titles(&self) -> std::collections::HashMap<String, String> {
+        self.latest_all()
+            .iter()
+            .flat_map(|s| s.items.iter().map(|i| (i.code.clone(), i.title_zh.clone())))
+            .collect()
+    }
+
     /// The newest version of one checklist.
     pub fn latest(&self, id: &str) -> Option<&Standard> {
         self.by_key

@@ -132,7 +132,7 @@ pub(super) async fn get_circular(
 
 /// The circular's emails and where each stands.
 #[utoipa::path(get, path = "/api/circulars/{id}/deliveries", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
-    responses((status = 200, description = "投递记录", body = super::Items<crate::db::circulars::Delivery>)))]
+    responses((status = 200, description = "投递记录", body = super::Items<crate::app::circulars::Delivery>)))]
 pub(super) async fn list_deliveries(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
@@ -146,7 +146,7 @@ pub(super) async fn list_deliveries(
 /// Puts a failed delivery back in the queue (admins).
 #[utoipa::path(post, path = "/api/circulars/{id}/deliveries/{did}/retry", tag = "circulars",
     params(("id" = i32, Path, description = "通报编号"), ("did" = i32, Path, description = "投递记录编号")),
-    responses((status = 200, description = "已重新排队", body = crate::db::circulars::Delivery)))]
+    responses((status = 200, description = "已重新排队", body = crate::app::circulars::Delivery)))]
 pub(super) async fn retry_delivery(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,

@@ -19,7 +19,7 @@ handlers! {
 /// Stations the caller may read, filtered; by page number or by key
 /// (`after` = the previous page's `next_after`).
 #[utoipa::path(get, path = "/api/stations", tag = "stations", params(stations::ListQuery),
-    responses((status = 200, description = "一页服务站", body = crate::app::Page<crate::db::stations::Station>)))]
+    responses((status = 200, description = "一页服务站", body = crate::app::Page<crate::app::stations::Station>)))]
 pub(super) async fn list_stations(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,

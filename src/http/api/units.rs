@@ -18,7 +18,7 @@ handlers! {
 
 /// The county-level units (区、县、县级市、分局).
 #[utoipa::path(get, path = "/api/units", tag = "units",
-    responses((status = 200, description = "单位", body = super::Items<crate::db::units::Unit>)))]
+    responses((status = 200, description = "单位", body = super::Items<crate::app::units::Unit>)))]
 pub(super) async fn list_units(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| units::list(conn)).await?;
     Ok(HttpResponse::Ok().json(super::Items { items }))
@@ -26,7 +26,7 @@ pub(super) async fn list_units(ctx: web::Data<Ctx>, Auth(_p): Auth) -> Result<Ht
 
 /// Adds a unit (admins).
 #[utoipa::path(post, path = "/api/units", tag = "units", request_body = units::UnitInput,
-    responses((status = 201, description = "已添加", body = crate::db::units::Unit,
+    responses((status = 201, description = "已添加", body = crate::app::units::Unit,
         headers(("Location" = String, description = "单位的地址")))))]
 pub(super) async fn create_unit(
     ctx: web::Data<Ctx>,
@@ -47,7 +47,7 @@ fn year(raw: &str) -> Result<i32, AppError> {
 #[utoipa::path(put, path = "/api/units/{id}/plans/{year}", tag = "units",
     params(("id" = i32, Path, description = "单位编号"), ("year" = i32, Path, description = "年度")),
     request_body = units::PlanInput,
-    responses((status = 200, description = "已保存", body = crate::db::units::Plan)))]
+    responses((status = 200, description = "已保存", body = crate::app::units::Plan)))]
 pub(super) async fn set_plan(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,

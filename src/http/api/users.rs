@@ -83,7 +83,7 @@ pub(super) async fn update_user(
 
 /// API tokens (admins: all; others: their own), without secrets.
 #[utoipa::path(get, path = "/api/tokens", tag = "users",
-    responses((status = 200, description = "令牌", body = super::Items<crate::db::users::ApiToken>)))]
+    responses((status = 200, description = "令牌", body = super::Items<crate::app::users::ApiToken>)))]
 pub(super) async fn list_tokens(ctx: web::Data<Ctx>, Auth(p): Auth) -> Result<HttpResponse, AppError> {
     let items = ctx.run(move |conn, _| users::tokens(conn, &p)).await?;
     Ok(HttpResponse::Ok().json(super::Items { items }))
@@ -103,7 +103,7 @@ pub(super) async fn create_token(
 
 /// Revokes a token at once.
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "users", params(("id" = i32, Path, description = "令牌编号")),
-    responses((status = 200, description = "已吊销", body = crate::db::users::ApiToken)))]
+    responses((status = 200, description = "已吊销", body = crate::app::users::ApiToken)))]
 pub(super) async fn revoke_token(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
@@ -159,7 +159,7 @@ pub(super) async fn review_queue(
     params(("kind" = String, Path, description = "`station`、`guidance` 或 `progress`"),
         ("id" = i32, Path, description = "服务站或整改意见编号；progress 为年度")),
     request_body = review::AckInput,
-    responses((status = 201, description = "已确认", body = crate::db::users::Acknowledgement)))]
+    responses((status = 201, description = "已确认", body = crate::app::review::Acknowledgement)))]
 pub(super) async fn acknowledge_review(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,

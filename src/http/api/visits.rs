@@ -3,13 +3,13 @@
 use actix_multipart::Multipart;
 use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
 use actix_web::{HttpResponse, web};
-use futures_util::StreamExt;
 
 use super::id;
 use crate::app::{Ctx, evidence, guidance, visits};
 use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
 use crate::http::json::Json;
+use crate::http::multipart::{self, Limits};
 
 handlers! {
     record_visit,
@@ -149,85 +149,51 @@ pub(super) async fn list_guidance(
 /// nothing is stored.
 #[utoipa::path(post, path = "/api/visits/{id}/evidence", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
     request_body(content = EvidenceForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "已保存", body = crate::db::visits::Evidence,
+    responses((status = 201, description = "已保存", body = crate::app::evidence::Evidence,
         headers(("Location" = String, description = "文件的地址")))))]
 pub(super) async fn upload_evidence(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
-    let limit = ctx.settings.evidence_max_bytes;
-    let mut item_code: Option<String> = None;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "item_code" => {
-                let mut text = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    text.extend_from_slice(&chunk.map_err(multipart_error)?);
-                    if text.len() > 256 {
-                        return Err(FieldErrors::single("item_code", "检查项代码过长"));
-                    }
-                }
-                item_code = Some(String::from_utf8_lossy(&text).trim().to_owned());
-            }
-            "file" => {
-                let file_name = field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename().map(str::to_owned))
-                    .unwrap_or_default();
-                if file_name.chars().any(char::is_control) {
-                    return Err(FieldErrors::single("file", "文件名不能含有控制字符"));
-                }
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(multipart_error)?;
-                    if bytes.len() + chunk.len() > limit {
-                        return Err(AppError::TooLarge(format!("文件超过 {limit} 字节的上限")));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                file = Some((file_name, bytes));
-            }
-            other => {
-                return Err(FieldErrors::single(other, "未知的表单字段，应为 item_code 和 file"));
-            }
-        }
-    }
+    let limits = Limits {
+        text_bytes: 256,
+        file_bytes: ctx.settings.evidence_max_bytes,
+        files: 1,
+        is_file: |name| name == "file",
+    };
+    let mut form = multipart::read(form, &limits).await?;
     let mut errors = FieldErrors::new();
-    if item_code.as_deref().is_none_or(str::is_empty) {
+    for name in form.fields.keys().filter(|k| k.as_str() != "item_code") {
+        errors.add(name.clone(), "未知的表单字段，应为 item_code 和 file");
+    }
+    for file in form.files.iter().filter(|f| f.field != "file") {
+        errors.add(file.field.clone(), "未知的表单字段，应为 item_code 和 file");
+    }
+    let item_code = form
+        .fields
+        .remove("item_code")
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if item_code.is_none() {
         errors.add("item_code", "须填写检查项代码");
     }
-    if file.is_none() {
+    let file = form.files.pop().filter(|f| f.field == "file");
+    if file.is_none() && !errors.0.contains_key("file") {
         errors.add("file", "须上传文件");
     }
     errors.into_result()?;
-    let (Some(item_code), Some((file_name, bytes))) = (item_code, file) else {
+    let (Some(item_code), Some(file)) = (item_code, file) else {
         return Err(AppError::internal("upload", anyhow::anyhow!("checked fields missing")));
     };
     let e = ctx
-        .run(move |conn, ctx| evidence::attach(conn, ctx, &p, visit, &item_code, &file_name, &bytes))
+        .run(move |conn, ctx| evidence::attach(conn, ctx, &p, visit, &item_code, &file.file_name, &file.bytes))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/evidence/{}", e.id)))
         .json(e))
-}
-
-fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
-    use actix_multipart::MultipartError as M;
-    match e {
-        M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible => {
-            AppError::UnsupportedMediaType("请以 multipart/form-data 上传文件".into())
-        }
-        M::Payload(p) if crate::http::limits::is_timeout(&p) => {
-            AppError::Timeout("上传未能在限定时间内完成，请在网络较好时重试".into())
-        }
-        other => AppError::BadRequest(format!("上传内容无法解析：{other}")),
-    }
 }
 
 /// The stored file, as uploaded.

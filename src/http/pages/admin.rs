@@ -10,7 +10,7 @@ use super::{PageResult, Viewer, flash_for, redirect, render, render_status, val}
 use crate::app::audit::{self, AuditQuery};
 use crate::app::{Ctx, users};
 use crate::auth::Role;
-use crate::db::units as units_store;
+
 use crate::error::{AppError, FieldErrors};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,7 +30,7 @@ async fn users_view(
 ) -> PageResult {
     let p = v.p.clone();
     let (list, units) = ctx
-        .run(move |conn, _| Ok((users::list(conn, &p)?, units_store::list(conn)?)))
+        .run(move |conn, _| Ok((users::list(conn, &p)?, crate::app::units::list(conn)?)))
         .await?;
     let unit_names: HashMap<String, String> = units.iter().map(|u| (u.id.to_string(), u.name.clone())).collect();
     let roles: HashMap<&str, &str> = Role::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
@@ -44,7 +44,8 @@ async fn users_view(
     for key in ["username", "display_name", "email"] {
         form.entry(key.to_owned()).or_default();
     }
-    form.entry("role".to_owned()).or_insert_with(|| "inspector".to_owned());
+    form.entry("role".to_owned())
+        .or_insert_with(|| Role::Inspector.as_str().to_owned());
     render_status(
         status,
         "users.html",

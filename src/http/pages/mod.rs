@@ -7,6 +7,7 @@
 mod admin;
 mod overview;
 mod stations;
+mod visit_form;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -92,6 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").post(logout_post));
     overview::routes(cfg);
     stations::routes(cfg);
+    visit_form::routes(cfg);
     admin::routes(cfg);
 }
 

@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use actix_web::web;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use minijinja::{Value, context};
 use serde::Serialize;
 
 use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, render, val};
 use crate::app::circulars::{self, IssueOptions};
-use crate::app::progress::{self, Period, PeriodQuery, ScopedProgress};
+use crate::app::progress::{self, PeriodQuery, ScopedProgress};
 use crate::app::{Ctx, guidance, review};
-use crate::db::progress as progress_store;
+use crate::domain::GuidanceFilter;
 use crate::domain::circular::date_zh;
 use crate::error::AppError;
 use crate::mail::CircularDoc;
@@ -61,20 +61,6 @@ fn pct_num(x: f64) -> f64 {
     (x * 1000.0).round() / 10.0
 }
 
-/// The year to show when none is asked for: this year if it has plans,
-/// otherwise the latest year that has (as of its last day).
-fn default_period(conn: &mut crate::db::DbConnection, ctx: &Ctx) -> Result<Option<Period>, AppError> {
-    let today = ctx.today();
-    Ok(progress_store::latest_plan_year(conn, today.year())?.map(|y| Period {
-        year: Some(y),
-        as_of: Some(if y == today.year() {
-            today
-        } else {
-            NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or(today)
-        }),
-    }))
-}
-
 async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let p = v.p.clone();
     let asked = PeriodQuery {
@@ -87,7 +73,7 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
             let period = if period.year.is_some() || period.as_of.is_some() {
                 Some(period)
             } else {
-                default_period(conn, ctx)?
+                progress::default_period(conn, ctx)?
             };
             match period {
                 Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
@@ -125,7 +111,7 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
             let period = if asked.year.is_some() || asked.as_of.is_some() {
                 Some(asked)
             } else {
-                default_period(conn, ctx)?
+                progress::default_period(conn, ctx)?
             };
             match period {
                 Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
@@ -168,7 +154,10 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
 
 async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let p = v.p.clone();
-    let status = query.get("status").cloned().unwrap_or_else(|| "open".into());
+    let status = query
+        .get("status")
+        .cloned()
+        .unwrap_or_else(|| GuidanceFilter::Open.as_str().into());
     let q = guidance::GuidanceQuery {
         status: Some(status.clone()).filter(|s| s != "all"),
         unit_id: super::filled(&query, "unit_id"),
@@ -179,23 +168,19 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     };
     let (page, units) = ctx
         .run(move |conn, ctx| {
-            let units = super::stations::readable_units(conn, &p)?;
+            let units = crate::app::units::readable(conn, &p)?;
             Ok((guidance::list(conn, ctx, &p, q)?, units))
         })
         .await?;
     let unit_id: Option<i32> = query.get("unit_id").and_then(|u| u.parse().ok());
-    let statuses = [
-        ("open", "整改中"),
-        ("overdue", "逾期"),
-        ("resolved", "已整改"),
-        ("all", "全部"),
-    ];
+    let mut statuses: Vec<(&str, &str)> = GuidanceFilter::ALL.iter().map(|s| (s.as_str(), s.label_zh())).collect();
+    statuses.push(("all", "全部"));
     render(
         "guidance.html",
         Some(&v),
         "整改意见",
         None,
-        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => super::stations::item_titles(&ctx) },
+        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => ctx.standards.item_titles() },
     )
 }
 

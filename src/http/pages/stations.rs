@@ -1,24 +1,19 @@
-//! Station pages: the list, one station, the registry forms and the visit
-//! form an inspector fills in on a phone.
+//! Station pages: the list, one station and the registry forms.
 
 use std::collections::HashMap;
 
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::web;
 use chrono::NaiveDate;
-use futures_util::StreamExt;
 use minijinja::context;
 
-use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, render, render_status, val};
+use super::{PageResult, Viewer, flash_for, parse_form, redirect, render, render_status, val};
 use crate::app::stations::{self, ListQuery, StationInput, StationPatch};
-use crate::app::visits::{self, ItemInput, VisitInput};
-use crate::app::{Ctx, evidence};
-use crate::auth::policy;
-use crate::auth::{Principal, Role};
-use crate::db::DbConnection;
-use crate::db::units::{self as units_store, Unit};
-use crate::domain::{Category, ItemResult, StationStatus, VisitKind};
+use crate::app::units::{self, Unit};
+use crate::app::{Ctx, evidence, visits};
+use crate::auth::policy::{self, StationEditMode};
+use crate::domain::station::{FormKind, STATION_FIELDS};
+use crate::domain::{Category, StationStatus, VisitKind};
 use crate::error::{AppError, FieldErrors};
 use crate::http::api::id;
 
@@ -28,30 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stations/new", web::post().to(create))
         .route("/stations/{id}", web::get().to(show))
         .route("/stations/{id}/edit", web::get().to(edit_form))
-        .route("/stations/{id}/edit", web::post().to(update))
-        .route("/stations/{id}/visit", web::get().to(visit_form))
-        .route("/stations/{id}/visit", web::post().to(record_visit));
+        .route("/stations/{id}/edit", web::post().to(update));
 }
 
-/// The units a principal may read (for filters and names).
-pub fn readable_units(conn: &mut DbConnection, p: &Principal) -> Result<Vec<Unit>, AppError> {
-    let scope = policy::read_scope(p);
-    Ok(units_store::list(conn)?
-        .into_iter()
-        .filter(|u| scope.contains(u.id))
-        .collect())
-}
-
-/// Item code → Chinese title, across every loaded checklist.
-pub fn item_titles(ctx: &Ctx) -> HashMap<String, String> {
-    ctx.standards
-        .latest_all()
-        .iter()
-        .flat_map(|s| s.items.iter().map(|i| (i.code.clone(), i.title_zh.clone())))
-        .collect()
-}
-
-fn pairs<T: Copy>(
+pub(super) fn pairs<T: Copy>(
     all: &[T],
     code: impl Fn(T) -> &'static str,
     zh: impl Fn(T) -> &'static str,
@@ -71,7 +46,7 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
     };
     let p = v.p.clone();
     let (page, units) = ctx
-        .run(move |conn, _| Ok((stations::list(conn, &p, q)?, readable_units(conn, &p)?)))
+        .run(move |conn, _| Ok((stations::list(conn, &p, q)?, units::readable(conn, &p)?)))
         .await?;
     let unit_names: HashMap<String, String> = units.iter().map(|u| (u.id.to_string(), u.name.clone())).collect();
     let category_names: HashMap<&str, &str> = Category::ALL.iter().map(|c| (c.as_str(), c.label_zh())).collect();
@@ -113,17 +88,17 @@ async fn show(
             let checklist = visits::checklist(conn, ctx, &p, sid)?;
             let list = visits::list_for_station(conn, &p, sid)?;
             let ids: Vec<i32> = list.iter().map(|v| v.id).collect();
-            let ev = crate::db::visits::evidence_of(conn, &ids)?;
+            let ev = evidence::of_visits(conn, &ids)?;
             Ok((s, checklist, list, ev))
         })
         .await?;
-    let mut by_visit: HashMap<String, Vec<crate::db::visits::Evidence>> = HashMap::new();
+    let mut by_visit: HashMap<String, Vec<evidence::Evidence>> = HashMap::new();
     for e in evidence {
         by_visit.entry(e.visit_id.to_string()).or_default().push(e);
     }
     let open: Vec<_> = checklist.items.iter().flat_map(|i| i.open_guidance.clone()).collect();
     let can_inspect = policy::can_record_visit(&v.p, s.station.unit_id).is_ok();
-    let can_edit = policy::can_edit_station(&v.p, s.station.unit_id, &[]).is_ok();
+    let edit_mode = policy::station_edit_mode(&v.p, s.station.unit_id);
     let title = s.station.name.clone();
     render(
         "station.html",
@@ -137,34 +112,53 @@ async fn show(
             visits => val(&visit_list),
             evidence => val(&by_visit),
             open_guidance => val(&open),
-            item_titles => item_titles(&ctx),
+            item_titles => ctx.standards.item_titles(),
             kinds => VisitKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect::<HashMap<_, _>>(),
             today => ctx.today().to_string(),
             can_inspect,
-            can_edit => can_edit && v.p.role == Role::Admin,
-            can_correct => can_edit && v.p.role != Role::Admin,
+            can_edit => edit_mode == StationEditMode::Full,
+            can_correct => edit_mode == StationEditMode::ContactOnly,
         },
     )
 }
 
-const TEXT_FIELDS: &[(&str, &str, &str)] = &[
-    ("name", "服务站名称", "text"),
-    ("host_business", "经营者", "text"),
-    ("credit_code", "统一社会信用代码（可不填）", "text"),
-    ("address", "地址", "text"),
-    ("liaison_name", "联络员", "text"),
-    ("liaison_phone", "联络电话", "text"),
-];
+/// What a registry form page shows around its fields.
+struct FormPage {
+    title: &'static str,
+    action: String,
+    cancel: String,
+}
 
-#[allow(clippy::too_many_arguments)]
+impl FormPage {
+    fn new_station() -> Self {
+        FormPage {
+            title: "登记服务站",
+            action: "/stations/new".into(),
+            cancel: "/stations".into(),
+        }
+    }
+
+    fn edit(sid: i32, mode: StationEditMode) -> Self {
+        FormPage {
+            title: if mode == StationEditMode::Full {
+                "修改服务站信息"
+            } else {
+                "更正联系信息"
+            },
+            action: format!("/stations/{sid}/edit"),
+            cancel: format!("/stations/{sid}"),
+        }
+    }
+}
+
+/// The registry form: every field of [`STATION_FIELDS`] the viewer may
+/// change (all for the bureau, the contact details for an inspector).
 fn station_form(
     ctx: &Ctx,
     v: &Viewer,
     status: StatusCode,
-    title: &str,
-    action: &str,
-    cancel: &str,
-    form: &HashMap<String, String>,
+    page: &FormPage,
+    (form, mode): (&HashMap<String, String>, StationEditMode),
     units: &[Unit],
     err: Option<AppError>,
 ) -> PageResult {
@@ -175,38 +169,32 @@ fn station_form(
         Some(e) => return Err(e.into()),
     };
     let mut form = form.clone();
-    for key in [
-        "unit_id",
-        "category",
-        "standard_id",
-        "name",
-        "host_business",
-        "credit_code",
-        "address",
-        "liaison_name",
-        "liaison_phone",
-    ] {
-        form.entry(key.to_owned()).or_default();
+    for f in STATION_FIELDS {
+        form.entry(f.name.to_owned()).or_default();
     }
-    // An inspector corrects the contact details only (see the policy).
-    let contact_only = v.p.role != Role::Admin;
-    let mut fields: Vec<(&str, &str, &str)> = TEXT_FIELDS
+    // The establishment date is asked on registration and kept on edits
+    // of built stations; a planned station gets it from its acceptance.
+    let editing = form.get("version").is_some_and(|v| !v.is_empty());
+    let show_date = !editing || form.get("established_on").is_some_and(|d| !d.is_empty());
+    let fields: Vec<(&str, &str, &str)> = STATION_FIELDS
         .iter()
-        .filter(|f| !contact_only || policy::INSPECTOR_STATION_FIELDS.contains(&f.0))
-        .copied()
+        .filter(|f| mode.allows(f.name))
+        .filter_map(|f| match f.form {
+            FormKind::Text => Some((f.name, f.label_zh, "text")),
+            FormKind::Date if show_date => Some((f.name, f.label_zh, "date")),
+            _ => None,
+        })
         .collect();
-    if !contact_only && (form.contains_key("established_on") || !form.contains_key("version")) {
-        fields.push(("established_on", "建站日期（已建成的填写）", "date"));
-    }
     let standards: Vec<_> = ctx.standards.latest_all().into_iter().cloned().collect();
     render_status(
         status,
         "station_form.html",
         Some(v),
-        title,
+        page.title,
         None,
         context! {
-            action, cancel, form, units => val(units), contact_only,
+            action => &page.action, cancel => &page.cancel, form, units => val(units),
+            contact_only => mode != StationEditMode::Full,
             errors => val(&errors), message, fields,
             categories => pairs(Category::ALL, Category::as_str, Category::label_zh),
             standards => val(&standards),
@@ -214,35 +202,62 @@ fn station_form(
     )
 }
 
-fn opt(f: &HashMap<String, String>, k: &str) -> Option<String> {
-    f.get(k).cloned()
+/// The fields of a registry form the viewer may change, as the API's JSON
+/// would carry them (blank text as absent; on an edit a blank credit code
+/// clears it).
+fn form_values(
+    f: &HashMap<String, String>,
+    mode: StationEditMode,
+    editing: bool,
+    errors: &mut FieldErrors,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    for field in STATION_FIELDS.iter().filter(|field| mode.allows(field.name)) {
+        let raw = f.get(field.name).map(|s| s.trim()).unwrap_or_default();
+        let value = match field.form {
+            _ if raw.is_empty() && editing && field.name == "credit_code" => Value::Null,
+            _ if raw.is_empty() => continue,
+            FormKind::Unit => match raw.parse::<i32>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    errors.add(field.name, "请选择所属单位");
+                    continue;
+                }
+            },
+            FormKind::Date => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(_) => Value::from(raw),
+                Err(_) => {
+                    errors.add(field.name, "日期格式应为 YYYY-MM-DD");
+                    continue;
+                }
+            },
+            FormKind::Text | FormKind::Category | FormKind::Standard => Value::from(raw),
+        };
+        out.insert(field.name.to_owned(), value);
+    }
+    out
 }
 
-fn date_field(f: &HashMap<String, String>, k: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
-    let v = f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())?;
-    match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.add(k, "日期格式应为 YYYY-MM-DD");
-            None
-        }
-    }
+fn from_form<T: serde::de::DeserializeOwned>(
+    values: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, AppError> {
+    serde_json::from_value(serde_json::Value::Object(values)).map_err(|e| AppError::internal("registry form fields", e))
 }
 
 async fn new_form(ctx: web::Data<Ctx>, v: Viewer) -> PageResult {
     policy::require_admin(&v.p, policy::Admin::ManageStations)?;
     let p = v.p.clone();
-    let units = ctx.run(move |conn, _| readable_units(conn, &p)).await?;
+    let units = ctx.run(move |conn, _| units::readable(conn, &p)).await?;
     let mut form = HashMap::new();
     form.insert("standard_id".to_owned(), "baxiangyi-common".to_owned());
+    let page = FormPage::new_station();
     station_form(
         &ctx,
         &v,
         StatusCode::OK,
-        "登记服务站",
-        "/stations/new",
-        "/stations",
-        &form,
+        &page,
+        (&form, StationEditMode::Full),
         &units,
         None,
     )
@@ -252,42 +267,25 @@ async fn create(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult 
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let mut errors = FieldErrors::new();
-    let established_on = date_field(&f, "established_on", &mut errors);
-    let input = StationInput {
-        unit_id: f.get("unit_id").and_then(|u| u.parse().ok()),
-        name: opt(&f, "name"),
-        host_business: opt(&f, "host_business"),
-        credit_code: opt(&f, "credit_code"),
-        category: opt(&f, "category"),
-        address: opt(&f, "address"),
-        liaison_name: opt(&f, "liaison_name"),
-        liaison_phone: opt(&f, "liaison_phone"),
-        standard_id: opt(&f, "standard_id"),
-        status: established_on.map(|_| "established".to_owned()),
-        established_on,
-    };
-    let p = v.p.clone();
-    let result = if errors.is_empty() {
-        ctx.run(move |conn, ctx| stations::create(conn, ctx, &p, input)).await
-    } else {
-        Err(AppError::Validation(errors))
+    let mut values = form_values(&f, StationEditMode::Full, false, &mut errors);
+    if values.contains_key("established_on") {
+        values.insert("status".into(), StationStatus::Established.as_str().into());
+    }
+    let result = match errors.into_result().and_then(|()| from_form::<StationInput>(values)) {
+        Ok(input) => {
+            let p = v.p.clone();
+            ctx.run(move |conn, ctx| stations::create(conn, ctx, &p, input)).await
+        }
+        Err(e) => Err(e),
     };
     match result {
         Ok(s) => Ok(redirect(&format!("/stations/{}?ok=station", s.station.id))),
         Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let p = v.p.clone();
-            let units = ctx.run(move |conn, _| readable_units(conn, &p)).await?;
-            station_form(
-                &ctx,
-                &v,
-                e.status_code_for_page(),
-                "登记服务站",
-                "/stations/new",
-                "/stations",
-                &f,
-                &units,
-                Some(e),
-            )
+            let units = ctx.run(move |conn, _| units::readable(conn, &p)).await?;
+            let page = FormPage::new_station();
+            let status = e.status_code_for_page();
+            station_form(&ctx, &v, status, &page, (&f, StationEditMode::Full), &units, Some(e))
         }
         Err(e) => Err(e.into()),
     }
@@ -297,282 +295,68 @@ async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> P
     let sid = id(&path, "服务站")?;
     let p = v.p.clone();
     let (s, units) = ctx
-        .run(move |conn, _| Ok((stations::get(conn, &p, sid)?, readable_units(conn, &p)?)))
+        .run(move |conn, _| Ok((stations::get(conn, &p, sid)?, units::readable(conn, &p)?)))
         .await?;
-    let st = &s.station;
-    policy::can_edit_station(&v.p, st.unit_id, &[])?;
+    policy::can_edit_station(&v.p, s.station.unit_id, &[])?;
+    let mode = policy::station_edit_mode(&v.p, s.station.unit_id);
+    let stored = serde_json::to_value(&s.station).map_err(|e| AppError::internal("station form", e))?;
     let mut form: HashMap<String, String> = HashMap::new();
-    for (k, val) in [
-        ("unit_id", st.unit_id.to_string()),
-        ("name", st.name.clone()),
-        ("host_business", st.host_business.clone()),
-        ("credit_code", st.credit_code.clone().unwrap_or_default()),
-        ("category", st.category.as_str().to_owned()),
-        ("address", st.address.clone()),
-        ("liaison_name", st.liaison_name.clone()),
-        ("liaison_phone", st.liaison_phone.clone()),
-        ("standard_id", st.standard_id.clone()),
-        ("version", st.version.to_string()),
-    ] {
-        form.insert(k.to_owned(), val);
+    for f in STATION_FIELDS {
+        let text = match &stored[f.name] {
+            serde_json::Value::String(t) => t.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        form.insert(f.name.to_owned(), text);
     }
-    if let Some(d) = st.established_on {
-        form.insert("established_on".into(), d.to_string());
-    }
-    let action = format!("/stations/{sid}/edit");
-    let cancel = format!("/stations/{sid}");
+    form.insert("version".into(), s.station.version.to_string());
     station_form(
         &ctx,
         &v,
         StatusCode::OK,
-        edit_title(&v),
-        &action,
-        &cancel,
-        &form,
+        &FormPage::edit(sid, mode),
+        (&form, mode),
         &units,
         None,
     )
-}
-
-fn edit_title(v: &Viewer) -> &'static str {
-    if v.p.role == Role::Admin {
-        "修改服务站信息"
-    } else {
-        "更正联系信息"
-    }
 }
 
 async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: web::Bytes) -> PageResult {
     let sid = id(&path, "服务站")?;
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
-    let mut errors = FieldErrors::new();
-    let established_on = date_field(&f, "established_on", &mut errors);
-    let contact = StationPatch {
-        version: f.get("version").and_then(|x| x.parse().ok()),
-        address: opt(&f, "address"),
-        liaison_name: opt(&f, "liaison_name"),
-        liaison_phone: opt(&f, "liaison_phone"),
-        ..StationPatch::default()
-    };
-    // An inspector's form holds the contact details only.
-    let patch = if v.p.role == Role::Admin {
-        StationPatch {
-            unit_id: f.get("unit_id").and_then(|u| u.parse().ok()),
-            name: opt(&f, "name"),
-            host_business: opt(&f, "host_business"),
-            credit_code: Some(opt(&f, "credit_code").filter(|c| !c.trim().is_empty())),
-            category: opt(&f, "category"),
-            standard_id: opt(&f, "standard_id"),
-            established_on,
-            ..contact
-        }
-    } else {
-        contact
-    };
+    // The form holds the fields this viewer may change (for an inspector,
+    // the contact details); the use case checks the station's own unit.
     let p = v.p.clone();
-    let result = if errors.is_empty() {
-        ctx.run(move |conn, ctx| stations::update(conn, ctx, &p, sid, patch))
-            .await
-    } else {
-        Err(AppError::Validation(errors))
+    let station = ctx.run(move |conn, _| stations::get(conn, &p, sid)).await?;
+    let mode = policy::station_edit_mode(&v.p, station.station.unit_id);
+    let mut errors = FieldErrors::new();
+    let mut values = form_values(&f, mode, true, &mut errors);
+    if let Some(version) = f.get("version").and_then(|x| x.parse::<i32>().ok()) {
+        values.insert("version".into(), version.into());
+    }
+    let result = match errors.into_result().and_then(|()| from_form::<StationPatch>(values)) {
+        Ok(patch) => {
+            let p = v.p.clone();
+            ctx.run(move |conn, ctx| stations::update(conn, ctx, &p, sid, patch))
+                .await
+        }
+        Err(e) => Err(e),
     };
     match result {
         Ok(_) => Ok(redirect(&format!("/stations/{sid}?ok=station"))),
         Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let p = v.p.clone();
-            let units = ctx.run(move |conn, _| readable_units(conn, &p)).await?;
-            let (action, cancel) = (format!("/stations/{sid}/edit"), format!("/stations/{sid}"));
+            let units = ctx.run(move |conn, _| units::readable(conn, &p)).await?;
+            let status = e.status_code_for_page();
             station_form(
                 &ctx,
                 &v,
-                e.status_code_for_page(),
-                edit_title(&v),
-                &action,
-                &cancel,
-                &f,
+                status,
+                &FormPage::edit(sid, mode),
+                (&f, mode),
                 &units,
                 Some(e),
-            )
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn visit_page(
-    ctx: &Ctx,
-    v: &Viewer,
-    status: StatusCode,
-    t: &visits::VisitTemplate,
-    form: &HashMap<String, String>,
-    err: Option<FieldErrors>,
-    message: Option<String>,
-) -> PageResult {
-    // Errors keyed items[i].field belong to the i-th item of the form,
-    // which lists the template's items in order.
-    let mut errors = FieldErrors::new();
-    let mut item_errors: HashMap<String, Vec<String>> = HashMap::new();
-    for (key, msgs) in err.map(|e| e.0).unwrap_or_default() {
-        let item = key
-            .strip_prefix("items[")
-            .and_then(|rest| rest.split_once(']'))
-            .and_then(|(i, _)| i.parse::<usize>().ok())
-            .and_then(|i| t.items.get(i));
-        match item {
-            Some(it) => item_errors.entry(it.code.clone()).or_default().extend(msgs),
-            None => errors.0.entry(key).or_default().extend(msgs),
-        }
-    }
-    let results: Vec<(&str, &str)> = ItemResult::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
-    let mut form = form.clone();
-    for it in &t.items {
-        for key in [format!("result_{}", it.code), format!("note_{}", it.code)] {
-            form.entry(key).or_default();
-        }
-    }
-    let kinds: Vec<(&str, &str)> = VisitKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect();
-    render_status(
-        status,
-        "visit_form.html",
-        Some(v),
-        "记录检查",
-        None,
-        context! {
-            t => val(t), form, errors => val(&errors),
-            item_errors, results, kinds, message, item_titles => item_titles(ctx), today => ctx.today().to_string(),
-        },
-    )
-}
-
-async fn visit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> PageResult {
-    let sid = id(&path, "服务站")?;
-    let p = v.p.clone();
-    let t = ctx
-        .run(move |conn, ctx| {
-            let station = stations::get(conn, &p, sid)?;
-            policy::can_record_visit(&p, station.station.unit_id)?;
-            visits::template(conn, ctx, &p, sid)
-        })
-        .await?;
-    let mut form = HashMap::new();
-    form.insert("kind".to_owned(), t.suggested_kind.as_str().to_owned());
-    form.insert("visited_on".to_owned(), ctx.today().to_string());
-    // Pre-fill what the last visit found for items that are fine; items
-    // under guidance are left for the inspector to re-check.
-    for it in &t.items {
-        if let Some(r) = &it.result
-            && it.open_guidance.is_empty()
-            && t.suggested_kind == VisitKind::FollowUp
-        {
-            form.insert(format!("result_{}", it.code), r.as_str().to_owned());
-        }
-    }
-    visit_page(&ctx, &v, StatusCode::OK, &t, &form, None, None)
-}
-
-/// A photo chosen for an item, checked before anything is recorded.
-struct Photo {
-    code: String,
-    name: String,
-    bytes: Vec<u8>,
-}
-
-async fn record_visit(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, mut form: Multipart) -> PageResult {
-    let sid = id(&path, "服务站")?;
-    let limit = ctx.settings.evidence_max_bytes;
-    let mut fields: HashMap<String, String> = HashMap::new();
-    let mut photos: Vec<Photo> = Vec::new();
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename().map(str::to_owned));
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
-            let cap = if name.starts_with("photo_") { limit } else { 64 * 1024 };
-            if bytes.len() + chunk.len() > cap {
-                return Err(AppError::TooLarge(format!("“{name}”超过 {cap} 字节的上限")).into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        match name.strip_prefix("photo_") {
-            Some(code) if !bytes.is_empty() => photos.push(Photo {
-                code: code.to_owned(),
-                name: file_name.unwrap_or_default(),
-                bytes,
-            }),
-            Some(_) => {}
-            None => {
-                fields.insert(name, String::from_utf8_lossy(&bytes).into_owned());
-            }
-        }
-    }
-    v.check_csrf(fields.get("csrf_token").map(String::as_str))?;
-    let p = v.p.clone();
-    let t = ctx.run(move |conn, ctx| visits::template(conn, ctx, &p, sid)).await?;
-
-    let mut errors = FieldErrors::new();
-    for photo in &photos {
-        if let Err(e) = evidence::sniff(&photo.bytes) {
-            let i = t.items.iter().position(|it| it.code == photo.code).unwrap_or(0);
-            errors.add(format!("items[{i}].photo"), e.to_string());
-        }
-    }
-    let visited_on = date_field(&fields, "visited_on", &mut errors);
-    let input = VisitInput {
-        kind: fields.get("kind").cloned(),
-        visited_on,
-        inspector: None,
-        summary: fields.get("summary").cloned(),
-        items: Some(
-            t.items
-                .iter()
-                .map(|it| ItemInput {
-                    code: Some(it.code.clone()),
-                    result: fields.get(&format!("result_{}", it.code)).cloned(),
-                    note: fields.get(&format!("note_{}", it.code)).cloned(),
-                    instruction: None,
-                    due_on: None,
-                })
-                .collect(),
-        ),
-    };
-    let result = if errors.is_empty() {
-        let p = v.p.clone();
-        ctx.run(move |conn, ctx| visits::record(conn, ctx, &p, sid, input))
-            .await
-    } else {
-        Err(AppError::Validation(errors))
-    };
-    match result {
-        Ok(visit) => {
-            for photo in photos {
-                let p = v.p.clone();
-                let visit_id = visit.id;
-                ctx.run(move |conn, ctx| {
-                    evidence::attach(conn, ctx, &p, visit_id, &photo.code, &photo.name, &photo.bytes)
-                })
-                .await
-                .map_err(PageError::from)?;
-            }
-            Ok(redirect(&format!("/stations/{sid}?ok=visit")))
-        }
-        Err(AppError::Validation(f)) => {
-            let message = if photos.is_empty() {
-                "请修改标红的项目后再提交，已填写的内容已保留。".to_owned()
-            } else {
-                "请修改标红的项目后再提交，已填写的内容已保留；照片需要重新选择。".to_owned()
-            };
-            visit_page(
-                &ctx,
-                &v,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &t,
-                &fields,
-                Some(f),
-                Some(message),
             )
         }
         Err(e) => Err(e.into()),

@@ -1,26 +1,49 @@
-//! Accounts, API tokens and sign-in. Passwords are Argon2id hashes and are
-//! never logged, returned or audited; token and session secrets are stored
-//! as SHA-256 hashes and shown once.
+//! User accounts: create, change, list, read; passwords.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use validator::ValidateEmail;
 
-use super::audit::{self, snapshot};
-use super::{Ctx, clean};
+use crate::app::audit::{self, snapshot};
+use crate::app::clean;
 use crate::auth::policy::{self, Admin};
 use crate::auth::{self, MIN_PASSWORD, Principal, Role, Via};
 use crate::db::units as units_store;
-use crate::db::users::{self as store, ApiToken, NewUser, User, UserChange};
+use crate::db::users::{self as store, NewUser, UserChange};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldErrors};
 
-/// Consecutive failed sign-ins before the account is locked.
-pub const MAX_FAILURES: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_MINUTES: i64 = 15;
-/// How long a sign-in session lasts.
-pub const SESSION_HOURS: i64 = 12;
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct User {
+    pub id: i32,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub locked_until: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<store::User> for User {
+    fn from(row: store::User) -> Self {
+        User {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            email: row.email,
+            role: row.role,
+            active: row.active,
+            locked_until: row.locked_until,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -31,11 +54,11 @@ pub struct UserView {
     pub can_sign_in: bool,
 }
 
-fn view(conn: &mut DbConnection, user: User) -> Result<UserView, AppError> {
+pub(super) fn view(conn: &mut DbConnection, user: store::User) -> Result<UserView, AppError> {
     let units = store::units_of(conn, user.id)?;
     Ok(UserView {
         can_sign_in: !user.password_hash.is_empty(),
-        user,
+        user: user.into(),
         units,
     })
 }
@@ -249,7 +272,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal) -> Result<Vec<UserView>, App
                 .filter(|(uid, _)| *uid == u.id)
                 .map(|(_, unit)| *unit)
                 .collect(),
-            user: u,
+            user: u.into(),
         })
         .collect())
 }
@@ -263,7 +286,9 @@ pub fn get(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<UserView, 
 }
 
 pub fn by_username(conn: &mut DbConnection, username: &str) -> Result<User, AppError> {
-    store::by_username(conn, username)?.ok_or_else(|| AppError::NotFound(format!("用户 {username} 不存在")))
+    store::by_username(conn, username)?
+        .map(User::from)
+        .ok_or_else(|| AppError::NotFound(format!("用户 {username} 不存在")))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -287,204 +312,6 @@ pub fn me(conn: &mut DbConnection, p: &Principal) -> Result<Me, AppError> {
         units: p.units.clone(),
         via: p.via.clone(),
     })
-}
-
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct TokenInput {
-    pub name: Option<String>,
-    /// Whose token (admins only; yourself when left out).
-    pub user_id: Option<i32>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NewToken {
-    #[serde(flatten)]
-    pub token: ApiToken,
-    /// The secret, shown this once; only its hash is kept.
-    pub secret: String,
-}
-
-pub fn create_token(conn: &mut DbConnection, p: &Principal, input: TokenInput) -> Result<NewToken, AppError> {
-    let name = clean(input.name).ok_or_else(|| FieldErrors::single("name", "须为令牌命名"))?;
-    if name.chars().count() > 100 {
-        return Err(FieldErrors::single("name", "名称不超过100个字符"));
-    }
-    let owner = match (input.user_id, p.user_id) {
-        (Some(u), me) if Some(u) != me => {
-            policy::require_admin(p, Admin::ManageUsers)?;
-            u
-        }
-        (Some(u), _) => u,
-        (None, Some(me)) => me,
-        (None, None) => return Err(FieldErrors::single("user_id", "须指定令牌所属用户")),
-    };
-    let secret = auth::new_secret("byg_")?;
-    db::write_tx(conn, |conn| {
-        let user = store::get(conn, owner)?.ok_or_else(|| AppError::NotFound(format!("用户 {owner} 不存在")))?;
-        if !user.active {
-            return Err(AppError::conflict("停用的用户不能创建令牌"));
-        }
-        let token = store::insert_token(conn, owner, &name, &auth::secret_hash(&secret), db::now())?;
-        audit::record(conn, p, "token.create", "token", token.id, None, snapshot(&token))?;
-        Ok(NewToken { token, secret })
-    })
-}
-
-pub fn tokens(conn: &mut DbConnection, p: &Principal) -> Result<Vec<ApiToken>, AppError> {
-    let all = policy::require_admin(p, Admin::ManageUsers).is_ok();
-    Ok(store::tokens(conn, if all { None } else { p.user_id.or(Some(-1)) })?)
-}
-
-pub fn revoke_token(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<ApiToken, AppError> {
-    db::write_tx(conn, |conn| {
-        let t = store::get_token(conn, id)?.ok_or_else(|| AppError::NotFound(format!("令牌 {id} 不存在")))?;
-        if p.user_id != Some(t.user_id) {
-            policy::require_admin(p, Admin::ManageUsers)?;
-        }
-        if store::revoke_token(conn, id, db::now())? == 0 {
-            return Err(AppError::conflict("令牌已吊销"));
-        }
-        let after = store::get_token(conn, id)?.ok_or_else(|| AppError::NotFound(format!("令牌 {id} 不存在")))?;
-        audit::record(conn, p, "token.revoke", "token", id, snapshot(&t), snapshot(&after))?;
-        Ok(after)
-    })
-}
-
-fn principal_of(conn: &mut DbConnection, user: &User, via: Via) -> Result<Principal, AppError> {
-    let role = user.role;
-    Ok(Principal {
-        user_id: Some(user.id),
-        username: user.username.clone(),
-        role,
-        units: store::units_of(conn, user.id)?,
-        via,
-    })
-}
-
-fn unauthorized(msg: &str) -> AppError {
-    AppError::Unauthorized(msg.to_owned())
-}
-
-/// The principal behind a bearer token.
-pub fn principal_from_token(conn: &mut DbConnection, secret: &str) -> Result<Principal, AppError> {
-    let (token, user) =
-        store::token_with_user(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("令牌无效"))?;
-    if token.revoked_at.is_some() {
-        return Err(unauthorized("令牌已吊销"));
-    }
-    if !user.active {
-        return Err(unauthorized("用户已停用"));
-    }
-    let now = db::now();
-    // Record use at most once a minute, so reads stay reads.
-    if token.last_used_at.is_none_or(|t| now - t > TimeDelta::minutes(1)) {
-        store::touch_token(conn, token.id, now)?;
-    }
-    principal_of(conn, &user, Via::Token)
-}
-
-/// The principal behind a session cookie, and the session's CSRF token.
-pub fn principal_from_session(conn: &mut DbConnection, secret: &str) -> Result<(Principal, String), AppError> {
-    let (session, user) =
-        store::session_with_user(conn, &auth::secret_hash(secret))?.ok_or_else(|| unauthorized("请先登录"))?;
-    if session.expires_at <= db::now() {
-        store::delete_session(conn, &session.token_hash)?;
-        return Err(unauthorized("登录已过期，请重新登录"));
-    }
-    if !user.active {
-        return Err(unauthorized("用户已停用"));
-    }
-    Ok((principal_of(conn, &user, Via::Session)?, session.csrf_token))
-}
-
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct LoginInput {
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Signed {
-    pub user: UserView,
-    pub csrf_token: String,
-    #[serde(skip)]
-    pub session_secret: String,
-    #[serde(serialize_with = "crate::db::utc::one")]
-    pub expires_at: NaiveDateTime,
-}
-
-/// A refused sign-in and how long to wait before answering (slowing down
-/// repeated guesses).
-pub struct Refused {
-    pub error: AppError,
-    pub delay_ms: u64,
-}
-
-/// Checks a password and opens a session. After [`MAX_FAILURES`] failures
-/// in a row the account is locked for [`LOCK_MINUTES`].
-pub fn login(conn: &mut DbConnection, _ctx: &Ctx, input: LoginInput) -> Result<Signed, Refused> {
-    let refuse = |error: AppError, delay_ms: u64| Refused { error, delay_ms };
-    let db_err = |e: diesel::result::Error| refuse(AppError::from(e), 0);
-    let (Some(username), Some(password)) = (clean(input.username), input.password) else {
-        return Err(refuse(FieldErrors::single("username", "须填写用户名和密码"), 0));
-    };
-    let user = store::by_username(conn, &username).map_err(db_err)?;
-    let Some(user) = user else {
-        // Spend the same time as for a real account.
-        auth::verify_password(&password, auth::dummy_hash());
-        tracing::warn!(%username, "sign-in refused: unknown user");
-        return Err(refuse(unauthorized("用户名或密码错误"), 300));
-    };
-    let now = db::now();
-    if user.locked_until.is_some_and(|t| t > now) {
-        tracing::warn!(%username, "sign-in refused: account locked");
-        return Err(refuse(
-            AppError::Locked(format!("连续登录失败次数过多，账户已锁定{LOCK_MINUTES}分钟")),
-            0,
-        ));
-    }
-    if !auth::verify_password(&password, &user.password_hash) {
-        let failures = user.failed_logins + 1;
-        let lock = (failures >= MAX_FAILURES).then(|| now + TimeDelta::minutes(LOCK_MINUTES));
-        store::record_failure(conn, user.id, lock).map_err(db_err)?;
-        tracing::warn!(%username, failures, locked = lock.is_some(), "sign-in refused: wrong password");
-        let delay = (300 * failures as u64).min(3000);
-        if lock.is_some() {
-            return Err(refuse(
-                AppError::Locked(format!("连续登录失败次数过多，账户已锁定{LOCK_MINUTES}分钟")),
-                delay,
-            ));
-        }
-        return Err(refuse(unauthorized("用户名或密码错误"), delay));
-    }
-    if !user.active {
-        tracing::warn!(%username, "sign-in refused: account disabled");
-        return Err(refuse(unauthorized("账户已停用"), 300));
-    }
-    let session_secret = auth::new_secret("bys_").map_err(|e| refuse(e, 0))?;
-    let csrf = auth::new_secret("").map_err(|e| refuse(e, 0))?;
-    let expires = now + TimeDelta::hours(SESSION_HOURS);
-    let signed = db::write_tx(conn, |conn| {
-        store::record_success(conn, user.id)?;
-        store::insert_session(conn, &auth::secret_hash(&session_secret), user.id, &csrf, now, expires)?;
-        let v = view(conn, user.clone())?;
-        Ok::<_, AppError>(v)
-    })
-    .map_err(|e| refuse(e, 0))?;
-    tracing::info!(%username, "signed in");
-    Ok(Signed {
-        user: signed,
-        csrf_token: csrf,
-        session_secret,
-        expires_at: expires,
-    })
-}
-
-pub fn logout(conn: &mut DbConnection, secret: &str) -> Result<(), AppError> {
-    store::delete_session(conn, &auth::secret_hash(secret))?;
-    Ok(())
 }
 
 /// Sets a new password for a user (command line and administrators).
