@@ -18,6 +18,7 @@ backend_cases!(
     unit_names_are_escaped_in_html,
     bad_requests_write_nothing,
     monthly_schedule_issues_once_per_month,
+    run_pending_sends_what_is_due_without_the_worker,
 );
 
 const LAGGING: [&str; 4] = ["江源区", "靖宇县", "临江市", "市局直属消保分局"];
@@ -272,7 +273,11 @@ async fn two_instances_share_numbers_mail_sessions_and_tokens(db: Db) {
     assert_eq!(serials, (1..=10).collect::<Vec<_>>(), "unique and gap-free");
     // Two workers on one database: every email once.
     let mails = smtp.wait_for(80, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once both workers have ended, nothing is being sent any more: no
+    // copy can still arrive, and nothing is left due.
+    a.stop_background().await;
+    b.stop_background().await;
+    assert_eq!(a.run_pending().await, 0, "every delivery was handled by the workers");
     assert_eq!(smtp.mails().len(), 80, "10 circulars × 8 recipients, each once");
     let mut ids: Vec<String> = mails.iter().map(Mail::message_id).collect();
     ids.sort();
@@ -388,7 +393,9 @@ async fn smtp_down_then_up_delivers_each_email_once(db: Db) {
         ds.iter().all(|d| d["attempts"].as_i64().unwrap_or(0) >= 2),
         "retried: {ds:?}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every delivery is recorded as sent; with the worker ended, no copy
+    // can still be on its way.
+    app.stop_background().await;
     let mails = smtp.mails();
     assert_eq!(mails.len(), 7, "each email exactly once");
     let mut to_list: Vec<String> = mails.iter().map(to).collect();
@@ -427,14 +434,10 @@ async fn failure_past_max_attempts_shows_and_can_be_retried(db: Db) {
     let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(mails.len(), 1);
     assert_eq!(to(&mails[0]), first["recipient_email"].as_str().unwrap_or(""));
-    for _ in 0..200 {
-        let (_, now) = json(app.get(&format!("/api/circulars/{}", c["id"])).await).await;
-        if now["deliveries"]["sent"] == 1 {
-            assert_eq!(now["deliveries"]["failed"], 6, "the others stay failed");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    settle(&app, &c, &["sent", "failed"]).await;
+    let (_, now) = json(app.get(&format!("/api/circulars/{}", c["id"])).await).await;
+    assert_eq!(now["deliveries"]["sent"], 1, "{now}");
+    assert_eq!(now["deliveries"]["failed"], 6, "the others stay failed");
     let (status, err) = json(app.post(&path, &json!({})).await).await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
@@ -561,11 +564,38 @@ async fn monthly_schedule_issues_once_per_month(db: Db) {
     assert_eq!(list["items"][0]["issued_by"], "schedule");
     assert_eq!(list["items"][0]["schedule_period"], "monthly:2017-08");
     assert_eq!(list["items"][0]["as_of"], "2017-08-14");
-    // Another restart the same day, and a third instance: still one.
+    // Another restart the same day, and a third instance: still one. Its
+    // start-up check has run (or not) once its schedule has ended; check
+    // once more, directly.
     let third = again.restart_with(config).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    third.stop_background().await;
+    let issued = third
+        .ctx
+        .run(bayige::app::schedule::run_once)
+        .await
+        .expect("schedule check");
+    assert_eq!(issued, None, "nothing more to issue this month");
     let (_, list) = json(third.get("/api/circulars").await).await;
     assert_eq!(list["total"], 1, "idempotent per period");
     let mails = smtp.wait_for(7, Duration::from_secs(10)).await;
     assert_eq!(mails.len(), 7);
+}
+
+/// `run_pending` sends everything due, in the caller's task, and says how
+/// many deliveries it handled: tests need not wait for the worker.
+async fn run_pending_sends_what_is_due_without_the_worker(db: Db) {
+    let smtp = SmtpServer::start();
+    let app = baishan(db, &smtp).await;
+    app.stop_background().await;
+    let c = issue(&app).await;
+    assert!(
+        deliveries(&app, &c).await.iter().all(|d| d["status"] == "pending"),
+        "no worker runs"
+    );
+    assert_eq!(app.run_pending().await, 8, "7 county leads and the office");
+    assert_eq!(smtp.mails().len(), 8, "the SMTP server has each one already");
+    let ds = deliveries(&app, &c).await;
+    assert!(ds.iter().all(|d| d["status"] == "sent"), "{ds:?}");
+    assert_eq!(app.run_pending().await, 0, "nothing is due any more");
+    assert_eq!(smtp.mails().len(), 8);
 }

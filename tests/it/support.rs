@@ -71,8 +71,10 @@ pub struct TestApp {
     pub data: tempfile::TempDir,
     /// The app's context, for calling use cases directly.
     pub ctx: bayige::app::Ctx,
-    /// Whether this value started the app (and stops it when dropped).
-    owner: bool,
+    /// The thread running this app's background tasks (outbox worker,
+    /// schedule) on a runtime of its own; None for a mere view of the app,
+    /// or once stopped.
+    background: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     _guard: DbGuard,
 }
 
@@ -176,14 +178,40 @@ macro_rules! backend_cases {
 }
 
 impl Drop for TestApp {
-    /// Stops the background tasks before the database goes away, so that
-    /// none of them waits on a connection to a dropped database.
+    /// Stops the background tasks and waits until they have ended, before
+    /// the database goes away, so that none of them works on a dropped
+    /// database.
     fn drop(&mut self) {
-        if self.owner {
+        if let Some(thread) = self.take_background() {
             self.ctx.shutdown();
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            if thread.join().is_err() && !std::thread::panicking() {
+                panic!("a background task of the app panicked");
+            }
         }
     }
+}
+
+/// Runs the app's background tasks on a thread with a runtime of its own,
+/// so that dropping a `TestApp` can wait for them to end whatever runtime
+/// the test runs on (a current-thread runtime could not run them while the
+/// drop waits). The thread ends when the tasks have ended.
+async fn spawn_background(ctx: bayige::app::Ctx) -> std::thread::JoinHandle<()> {
+    let (started, on_start) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("background runtime");
+        rt.block_on(async move {
+            let tasks = bayige::cli::spawn_background(&ctx).expect("background tasks");
+            let _ = started.send(());
+            for t in tasks {
+                t.await.expect("background task");
+            }
+        });
+    });
+    on_start.await.expect("the background tasks started");
+    thread
 }
 
 impl TestApp {
@@ -233,7 +261,7 @@ impl TestApp {
             .await
             .expect("join")
             .expect("app context");
-        bayige::cli::spawn_background(&ctx).expect("background tasks");
+        let background = spawn_background(ctx.clone()).await;
         let app_ctx = ctx.clone();
         // Every app has an administrator; the default client acts as them.
         let admin_ctx = ctx.clone();
@@ -251,7 +279,7 @@ impl TestApp {
             backend,
             data,
             ctx: app_ctx,
-            owner: true,
+            background: std::sync::Mutex::new(Some(background)),
             _guard: guard,
         }
     }
@@ -292,9 +320,32 @@ impl TestApp {
             backend: self.backend,
             data: tempfile::tempdir().expect("dir"),
             ctx: self.ctx.clone(),
-            owner: false,
+            background: std::sync::Mutex::new(None),
             _guard: DbGuard::Shared,
         }
+    }
+
+    fn take_background(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.background.lock().map_or(None, |mut b| b.take())
+    }
+
+    /// Stops this app's background tasks (the outbox worker and the
+    /// schedule) and returns once they have ended: no delivery is being
+    /// sent by them any more. The HTTP service keeps running.
+    pub async fn stop_background(&self) {
+        if let Some(thread) = self.take_background() {
+            self.ctx.shutdown();
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .expect("join")
+                .expect("a background task of the app panicked");
+        }
+    }
+
+    /// Sends every delivery that is due now, in this task, and returns how
+    /// many were handled (see `bayige::app::outbox::run_pending`).
+    pub async fn run_pending(&self) -> usize {
+        bayige::app::outbox::run_pending(&self.ctx).await.expect("outbox")
     }
 
     pub fn url(&self, path: &str) -> String {
