@@ -433,7 +433,8 @@ async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
             println!("issued {} (id {})", c.summary.number, c.summary.id);
-            outbox::run_pending(&ctx).await?;
+            let transport = Transport::from_settings(&ctx.settings.mail, &ctx.settings.data_dir)?;
+            outbox::run_pending_with(&ctx, &transport).await?;
             let id = c.summary.id;
             let detail = ctx.run(move |conn, _| circulars::get(conn, id)).await?;
             let d = detail.summary.deliveries;
