@@ -1,10 +1,19 @@
 //! Embeds the migrations and the checklist files: tell cargo to rebuild when
 //! either folder changes, and generate the list of embedded checklists.
+//!
+//! Also sets `cfg(bayige_pg)` when `BAYIGE_TEST_DATABASE_URL` is set, so
+//! that the PostgreSQL tests run then and are reported as ignored (not as
+//! passed) otherwise.
 use std::{env, fs, path::Path};
 
 fn main() {
-    println!("cargo:rerun-if-changed=migrations");
-    println!("cargo:rerun-if-changed=checklists");
+    println!("cargo::rerun-if-changed=migrations");
+    println!("cargo::rerun-if-changed=checklists");
+    println!("cargo::rerun-if-env-changed=BAYIGE_TEST_DATABASE_URL");
+    println!("cargo::rustc-check-cfg=cfg(bayige_pg)");
+    if env::var_os("BAYIGE_TEST_DATABASE_URL").is_some_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=bayige_pg");
+    }
     let mut files: Vec<_> = fs::read_dir("checklists")
         .expect("checklists/ must exist")
         .filter_map(|e| e.ok())

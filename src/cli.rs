@@ -12,10 +12,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::Period;
-use crate::app::{CircularSettings, Ctx, MailSettings, Settings, demo, schedule};
+use crate::app::{CircularSettings, Ctx, MailSettings, Settings, demo, outbox, schedule};
 use crate::auth::Principal;
 use crate::domain::circular::valid_prefix;
-use crate::mail::outbox::{self, Transport};
+use crate::mail::Transport;
 use crate::{db, http, standard};
 
 #[derive(Debug, Parser)]
@@ -349,14 +349,28 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
 }
 
 /// Starts the outbox worker and the circular schedule on the current Tokio
-/// runtime.
-pub fn spawn_background(ctx: &Ctx) -> Result<()> {
-    let transport = Transport::from_settings(ctx)?;
-    tokio::spawn(outbox::run(ctx.clone(), transport));
+/// runtime. They end after `ctx.shutdown()`; await the handles to know when.
+pub fn spawn_background(ctx: &Ctx) -> Result<Vec<tokio::task::JoinHandle<()>>> {
+    let transport = Transport::from_settings(&ctx.settings.mail, &ctx.settings.data_dir)?;
+    let mut tasks = vec![tokio::spawn(outbox::run(ctx.clone(), transport))];
     if ctx.settings.circular.monthly_day.is_some() {
-        tokio::spawn(schedule::run(ctx.clone(), Duration::from_secs(60)));
+        tasks.push(tokio::spawn(schedule::run(ctx.clone(), Duration::from_secs(60))));
     }
-    Ok(())
+    Ok(tasks)
+}
+
+/// Stops the background tasks and waits (at most `limit`) for them to end,
+/// so that a delivery being sent has its outcome recorded.
+async fn stop_background(ctx: &Ctx, tasks: Vec<tokio::task::JoinHandle<()>>, limit: Duration) {
+    ctx.shutdown();
+    match tokio::time::timeout(limit, futures_util::future::join_all(tasks)).await {
+        Ok(ended) => {
+            for e in ended.into_iter().filter_map(Result::err) {
+                tracing::error!(error = %e, "a background task failed");
+            }
+        }
+        Err(_) => tracing::warn!(seconds = limit.as_secs(), "background tasks did not end in time"),
+    }
 }
 
 fn load_demo(ctx: &Ctx, print_accounts: bool) -> Result<()> {
@@ -419,8 +433,8 @@ async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}: {}", explain(&e)))?;
             println!("issued {} (id {})", c.summary.number, c.summary.id);
-            let transport = Transport::from_settings(&ctx)?;
-            while outbox::run_once(&ctx, &transport).await? > 0 {}
+            let transport = Transport::from_settings(&ctx.settings.mail, &ctx.settings.data_dir)?;
+            outbox::run_pending_with(&ctx, &transport).await?;
             let id = c.summary.id;
             let detail = ctx.run(move |conn, _| circulars::get(conn, id)).await?;
             let d = detail.summary.deliveries;
@@ -667,10 +681,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             let listener = TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr().context("listener address")?;
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            spawn_background(&ctx)?;
+            let background = spawn_background(&ctx)?;
             tracing::info!(%addr, database = ctx.backend.as_str(), "bayige listening on http://{addr}/");
             let result = http::server(ctx.clone(), listener, workers)?.await;
-            ctx.shutdown();
+            stop_background(&ctx, background, Duration::from_secs(30)).await;
             result.context("server stopped with an error")?;
         }
     }

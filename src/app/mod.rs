@@ -6,6 +6,7 @@ pub mod circulars;
 pub mod demo;
 pub mod evidence;
 pub mod guidance;
+pub mod outbox;
 pub mod progress;
 pub mod review;
 pub mod schedule;
@@ -22,6 +23,7 @@ use chrono_tz::Tz;
 
 use crate::db::{Backend, DbConnection, Pool};
 use crate::error::{AppError, FieldErrors};
+pub use crate::mail::MailSettings;
 use crate::standard::Registry;
 
 /// What every request needs: the pool, the checklists and the settings.
@@ -75,22 +77,6 @@ pub struct CircularSettings {
     pub lag_tolerance: f64,
     /// Issue one circular a month on this day (None: off).
     pub monthly_day: Option<u32>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MailSettings {
-    /// `smtp://host:port` or `smtps://...`; None writes .eml files.
-    pub smtp_url: Option<String>,
-    /// The From mailbox, e.g. `白山市工商局 <noreply@baishan.example>`.
-    pub from: String,
-    pub max_attempts: i32,
-    /// The first retry waits this long; each later one twice as long.
-    pub retry_base: std::time::Duration,
-    /// How often the worker looks for due deliveries when not woken.
-    pub poll: std::time::Duration,
-    /// How long a claim holds: a delivery claimed by a process that died is
-    /// taken up again after this long (by any instance).
-    pub lease: std::time::Duration,
 }
 
 impl Ctx {

@@ -1,8 +1,12 @@
 //! Email: the circular's documents rendered from `templates/email/*` with
 //! minijinja (HTML auto-escaped, undefined variables are errors), the CSV
-//! progress table, and the outbox worker that sends them.
+//! progress table, and the transports that send a message. Which messages
+//! are due, and what became of them, is the outbox's business
+//! (`app::outbox`); this module knows no database.
 
-pub mod outbox;
+mod send;
+
+pub use send::{Attachment, Built, Email, MailSettings, SendError, Sender, Transport, build_message};
 
 use std::sync::OnceLock;
 

@@ -15,6 +15,7 @@ mod demo;
 mod foundation;
 mod limits;
 mod openapi;
+mod outbox;
 mod pages;
 mod stations;
 mod visits;

@@ -11,8 +11,14 @@ use diesel::pg::PgConnection;
 use reqwest::{Client, Response};
 use serde_json::Value;
 
+/// Why PostgreSQL tests are ignored: `build.rs` sets `cfg(bayige_pg)` only
+/// when `BAYIGE_TEST_DATABASE_URL` is set (the literal is repeated in the
+/// attributes, which take no constant).
+pub const PG_IGNORED: &str = "set BAYIGE_TEST_DATABASE_URL to run on PostgreSQL";
+
 /// Generates one test per backend from `async fn name(app: TestApp)`.
-/// The PostgreSQL variant runs when `BAYIGE_TEST_DATABASE_URL` is set.
+/// The PostgreSQL variant runs when `BAYIGE_TEST_DATABASE_URL` is set and
+/// is reported as ignored otherwise.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
@@ -27,10 +33,9 @@ macro_rules! backend_tests {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(bayige_pg), ignore = "set BAYIGE_TEST_DATABASE_URL to run on PostgreSQL")]
                 async fn $name() {
-                    if let Some(app) = $crate::support::TestApp::postgres().await {
-                        super::$name(app).await
-                    }
+                    super::$name($crate::support::TestApp::postgres().await).await
                 }
             )*
         }
@@ -66,19 +71,26 @@ pub struct TestApp {
     pub data: tempfile::TempDir,
     /// The app's context, for calling use cases directly.
     pub ctx: bayige::app::Ctx,
-    /// Whether this value started the app (and stops it when dropped).
-    owner: bool,
+    /// The thread running this app's background tasks (outbox worker,
+    /// schedule) on a runtime of its own; None for a mere view of the app,
+    /// or once stopped.
+    background: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     _guard: DbGuard,
 }
 
-/// The PostgreSQL server for tests, if configured.
-pub fn pg_admin_url() -> Option<String> {
-    std::env::var("BAYIGE_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
+/// The PostgreSQL server for tests. Only PostgreSQL tests call this, and
+/// they are ignored unless the variable was set when they were built; set
+/// then but not now is an error, never a silent pass.
+pub fn pg_admin_url() -> String {
+    std::env::var("BAYIGE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| panic!("BAYIGE_TEST_DATABASE_URL is not set: {PG_IGNORED}"))
 }
 
 /// A fresh, empty PostgreSQL database; its URL and the guard that drops it.
-pub fn fresh_pg_database() -> Option<(String, DbGuard)> {
-    let admin_url = pg_admin_url()?;
+pub fn fresh_pg_database() -> (String, DbGuard) {
+    let admin_url = pg_admin_url();
     let name = format!(
         "bayige_test_{}_{}",
         std::process::id(),
@@ -95,7 +107,7 @@ pub fn fresh_pg_database() -> Option<(String, DbGuard)> {
         .expect("create test database");
     let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
     let url = format!("{base}/{name}");
-    Some((url, DbGuard::Postgres { admin_url, name }))
+    (url, DbGuard::Postgres { admin_url, name })
 }
 
 pub fn fresh_sqlite() -> (String, DbGuard) {
@@ -156,10 +168,9 @@ macro_rules! backend_cases {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(bayige_pg), ignore = "set BAYIGE_TEST_DATABASE_URL to run on PostgreSQL")]
                 async fn $name() {
-                    if $crate::support::pg_admin_url().is_some() {
-                        super::$name($crate::support::Db::Postgres).await
-                    }
+                    super::$name($crate::support::Db::Postgres).await
                 }
             )*
         }
@@ -167,14 +178,40 @@ macro_rules! backend_cases {
 }
 
 impl Drop for TestApp {
-    /// Stops the background tasks before the database goes away, so that
-    /// none of them waits on a connection to a dropped database.
+    /// Stops the background tasks and waits until they have ended, before
+    /// the database goes away, so that none of them works on a dropped
+    /// database.
     fn drop(&mut self) {
-        if self.owner {
+        if let Some(thread) = self.take_background() {
             self.ctx.shutdown();
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            if thread.join().is_err() && !std::thread::panicking() {
+                panic!("a background task of the app panicked");
+            }
         }
     }
+}
+
+/// Runs the app's background tasks on a thread with a runtime of its own,
+/// so that dropping a `TestApp` can wait for them to end whatever runtime
+/// the test runs on (a current-thread runtime could not run them while the
+/// drop waits). The thread ends when the tasks have ended.
+async fn spawn_background(ctx: bayige::app::Ctx) -> std::thread::JoinHandle<()> {
+    let (started, on_start) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("background runtime");
+        rt.block_on(async move {
+            let tasks = bayige::cli::spawn_background(&ctx).expect("background tasks");
+            let _ = started.send(());
+            for t in tasks {
+                t.await.expect("background task");
+            }
+        });
+    });
+    on_start.await.expect("the background tasks started");
+    thread
 }
 
 impl TestApp {
@@ -183,9 +220,9 @@ impl TestApp {
         Self::start(url, guard, "sqlite", None).await
     }
 
-    pub async fn postgres() -> Option<TestApp> {
-        let (url, guard) = fresh_pg_database()?;
-        Some(Self::start(url, guard, "postgres", None).await)
+    pub async fn postgres() -> TestApp {
+        let (url, guard) = fresh_pg_database();
+        Self::start(url, guard, "postgres", None).await
     }
 
     pub async fn start(db_url: String, guard: DbGuard, backend: &'static str, checklists: Option<PathBuf>) -> TestApp {
@@ -200,7 +237,7 @@ impl TestApp {
                 Self::start_with(url, guard, "sqlite", f).await
             }
             Db::Postgres => {
-                let (url, guard) = fresh_pg_database().expect("BAYIGE_TEST_DATABASE_URL");
+                let (url, guard) = fresh_pg_database();
                 Self::start_with(url, guard, "postgres", f).await
             }
         }
@@ -224,7 +261,7 @@ impl TestApp {
             .await
             .expect("join")
             .expect("app context");
-        bayige::cli::spawn_background(&ctx).expect("background tasks");
+        let background = spawn_background(ctx.clone()).await;
         let app_ctx = ctx.clone();
         // Every app has an administrator; the default client acts as them.
         let admin_ctx = ctx.clone();
@@ -242,7 +279,7 @@ impl TestApp {
             backend,
             data,
             ctx: app_ctx,
-            owner: true,
+            background: std::sync::Mutex::new(Some(background)),
             _guard: guard,
         }
     }
@@ -283,9 +320,32 @@ impl TestApp {
             backend: self.backend,
             data: tempfile::tempdir().expect("dir"),
             ctx: self.ctx.clone(),
-            owner: false,
+            background: std::sync::Mutex::new(None),
             _guard: DbGuard::Shared,
         }
+    }
+
+    fn take_background(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.background.lock().map_or(None, |mut b| b.take())
+    }
+
+    /// Stops this app's background tasks (the outbox worker and the
+    /// schedule) and returns once they have ended: no delivery is being
+    /// sent by them any more. The HTTP service keeps running.
+    pub async fn stop_background(&self) {
+        if let Some(thread) = self.take_background() {
+            self.ctx.shutdown();
+            tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .expect("join")
+                .expect("a background task of the app panicked");
+        }
+    }
+
+    /// Sends every delivery that is due now, in this task, and returns how
+    /// many were handled (see `bayige::app::outbox::run_pending`).
+    pub async fn run_pending(&self) -> usize {
+        bayige::app::outbox::run_pending(&self.ctx).await.expect("outbox")
     }
 
     pub fn url(&self, path: &str) -> String {
