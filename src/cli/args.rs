@@ -1,0 +1,228 @@
+//! The command line: every option is also an environment variable, so the
+//! same binary is configured the same way everywhere.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "bayige", version, about = "12315 消费维权服务站“八个一”检查与通报服务")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Database URL: sqlite://PATH (embedded, the default) or postgres://...
+    #[arg(
+        long,
+        global = true,
+        env = "BAYIGE_DATABASE_URL",
+        default_value = "sqlite://bayige.db"
+    )]
+    pub database_url: String,
+    /// A folder of extra checklist files (*.toml), added to the built-in ones.
+    #[arg(long, global = true, env = "BAYIGE_CHECKLISTS")]
+    pub checklists: Option<PathBuf>,
+    /// The time zone that decides what "today" is.
+    #[arg(long, global = true, env = "BAYIGE_TIMEZONE", default_value = "Asia/Shanghai")]
+    pub timezone: String,
+    /// Pin "today" to a date (YYYY-MM-DD), for demonstrations and tests.
+    #[arg(long, global = true, env = "BAYIGE_TODAY")]
+    pub today: Option<NaiveDate>,
+    /// Folder for evidence files (and .eml files when no SMTP server is set).
+    #[arg(long, global = true, env = "BAYIGE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Days given to fix a failed item when the inspector sets no due date.
+    #[arg(long, global = true, env = "BAYIGE_GUIDANCE_DUE_DAYS", default_value_t = 15)]
+    pub guidance_due_days: u32,
+    /// The largest evidence upload, in bytes.
+    #[arg(long, global = true, env = "BAYIGE_EVIDENCE_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub evidence_max_bytes: usize,
+    /// Agency code of circular numbers (白市工商通 with the demo data).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_PREFIX")]
+    pub circular_prefix: Option<String>,
+    /// Who signs circulars (白山市工商行政管理局 with the demo data).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_ISSUER")]
+    pub circular_issuer: Option<String>,
+    /// The city's copy list: comma-separated `Name <email>` or `email`.
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_CC")]
+    pub circular_cc: Option<String>,
+    /// A unit lags when its rate is below 序时进度 minus this (0 to 1).
+    #[arg(long, global = true, env = "BAYIGE_LAG_TOLERANCE", default_value_t = 0.0)]
+    pub lag_tolerance: f64,
+    /// Issue a circular every month: `monthly:DAY` (on with --demo: monthly:14).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_SCHEDULE")]
+    pub circular_schedule: Option<String>,
+    /// SMTP server: smtp://HOST:PORT, smtp://HOST:PORT?tls=required or
+    /// smtps://USER:PASS@HOST. Without it, emails are written as .eml files.
+    #[arg(long, global = true, env = "BAYIGE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The From mailbox of circular emails.
+    #[arg(
+        long,
+        global = true,
+        env = "BAYIGE_MAIL_FROM",
+        default_value = "bayige <noreply@localhost>"
+    )]
+    pub mail_from: String,
+    /// Attempts per delivery before it is marked failed.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_MAX_ATTEMPTS", default_value_t = 8)]
+    pub mail_max_attempts: i32,
+    /// Wait before the first retry, in milliseconds; doubled each time.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub mail_retry_base_ms: u64,
+    /// Mark the session cookie Secure (sent over HTTPS only). Default: on,
+    /// except when serving on a loopback address (local demo).
+    #[arg(long, global = true, env = "BAYIGE_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+    /// How long computed progress (dashboard, progress page) may be reused,
+    /// in milliseconds; 0 computes it on every request.
+    #[arg(long, global = true, env = "BAYIGE_PROGRESS_CACHE_MS", default_value_t = 5_000)]
+    pub progress_cache_ms: u64,
+    /// How often the outbox worker looks for due deliveries, in milliseconds.
+    #[arg(long, global = true, env = "BAYIGE_MAIL_POLL_MS", default_value_t = 5_000)]
+    pub mail_poll_ms: u64,
+    /// How long a worker's claim on a batch of deliveries holds, in seconds;
+    /// after a crash, what it had claimed is sent once this has passed. Must
+    /// exceed the time one batch can take (20 messages, 30 s SMTP timeout).
+    #[arg(long, global = true, env = "BAYIGE_MAIL_LEASE_SECS", default_value_t = 300)]
+    pub mail_lease_secs: u64,
+    /// How long a client may take to send the head of a request, and then
+    /// its body, in seconds (evidence photos come over mobile networks).
+    #[arg(long, global = true, env = "BAYIGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (and its outbox worker and circular schedule).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BAYIGE_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Load the Baishan demo data set first (once; later starts keep it).
+        #[arg(long, env = "BAYIGE_DEMO")]
+        demo: bool,
+        /// Size of the database connection pool.
+        #[arg(long, env = "BAYIGE_DB_POOL", default_value_t = 8)]
+        pool_size: u32,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "BAYIGE_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the Baishan demo data set into the database and exit.
+    Demo,
+    /// Preview or issue a progress circular (通报).
+    Circular {
+        #[command(subcommand)]
+        action: CircularAction,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Write a consistent snapshot of the SQLite database and its evidence
+    /// files to one archive, while the service keeps running.
+    Backup {
+        /// The archive to write (a new file).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore an archive written by `backup` (checked before anything is
+    /// replaced), then apply pending migrations.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database (stop the service first).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a deterministic synthetic data set (for load tests) into the
+    /// database: units with plans for this year, stations, visits, guidance.
+    Generate {
+        #[arg(long, default_value_t = 100)]
+        units: u32,
+        #[arg(long, default_value_t = 10_000)]
+        stations: u64,
+        #[arg(long, default_value_t = 3)]
+        visits_per_station: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stations per transaction.
+        #[arg(long, default_value_t = 50_000)]
+        batch: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, inspector, county_lead or viewer.
+        #[arg(long)]
+        role: String,
+        /// A unit code the user acts in (repeat for several).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (it can no longer sign in or use its tokens).
+    Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create an API token for a user and print it (shown once).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CircularAction {
+    /// Print the circular as it would be issued now.
+    Preview(PeriodArgs),
+    /// Issue the circular, queue its emails and send what can be sent now.
+    Issue(PeriodArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    #[arg(long)]
+    pub year: Option<i32>,
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+}
+
+impl Cli {
+    /// Parses arguments given as a list (for benchmarks and tools).
+    pub fn parse_from_args(args: &[&str]) -> Cli {
+        Cli::parse_from(args)
+    }
+}

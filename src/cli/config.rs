@@ -1,0 +1,116 @@
+//! Settings from the command line: a pure step ([`Settings::from_args`])
+//! with the demo's defaults decided in one visible place.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::args::Common;
+use crate::app::{CircularSettings, MailSettings, Settings, schedule};
+use crate::domain::circular::valid_prefix;
+
+/// Whether the service runs on the Baishan demo data: then circulars read as
+/// Baishan's own (its 发文字号 prefix and issuer) and one is issued each
+/// month on the 14th, unless set otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoDefaults(pub bool);
+
+impl DemoDefaults {
+    fn prefix(self) -> &'static str {
+        if self.0 { "白市工商通" } else { "市监通" }
+    }
+
+    fn issuer(self) -> &'static str {
+        if self.0 {
+            "白山市工商行政管理局"
+        } else {
+            "市场监督管理局"
+        }
+    }
+
+    fn schedule(self) -> Option<&'static str> {
+        self.0.then_some("monthly:14")
+    }
+}
+
+/// Parses the copy list: `Name <a@b>, c@d`.
+pub fn parse_cc(list: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for part in list.split([',', '，', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        let mailbox: lettre::message::Mailbox = part
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid address {part:?} in BAYIGE_CIRCULAR_CC: {e}"))?;
+        let name = mailbox.name.clone().unwrap_or_else(|| mailbox.email.to_string());
+        out.push((name, mailbox.email.to_string()));
+    }
+    Ok(out)
+}
+
+/// Loads settings that every command needs: checklists, time zone, database.
+impl Settings {
+    /// The settings the options ask for. Pure: checks every value and
+    /// reports the first bad one by its environment variable.
+    pub fn from_args(common: &Common, demo: DemoDefaults, cookie_secure_default: bool) -> Result<Settings> {
+        if !(0.0..1.0).contains(&common.lag_tolerance) {
+            anyhow::bail!("BAYIGE_LAG_TOLERANCE must be from 0 to 1, not {}", common.lag_tolerance);
+        }
+        Ok(Settings {
+            guidance_due_days: common.guidance_due_days,
+            data_dir: common.data_dir.clone(),
+            evidence_max_bytes: common.evidence_max_bytes,
+            today: common.today,
+            circular: circular_settings(common, demo)?,
+            cookie_secure: common.cookie_secure.unwrap_or(cookie_secure_default),
+            progress_cache: Duration::from_millis(common.progress_cache_ms),
+            request_timeout: Duration::from_secs(common.request_timeout_secs.max(1)),
+            mail: mail_settings(common)?,
+        })
+    }
+}
+
+fn circular_settings(common: &Common, demo: DemoDefaults) -> Result<CircularSettings> {
+    let cc = match &common.circular_cc {
+        Some(list) => parse_cc(list)?,
+        None => Vec::new(),
+    };
+    let schedule_spec = common.circular_schedule.as_deref().or(demo.schedule());
+    let monthly_day = match schedule_spec.filter(|s| !s.is_empty() && *s != "off") {
+        Some(spec) => Some(schedule::parse(spec).map_err(|e| anyhow::anyhow!(e))?),
+        None => None,
+    };
+    let prefix = common
+        .circular_prefix
+        .clone()
+        .unwrap_or_else(|| demo.prefix().to_owned());
+    if !valid_prefix(&prefix) {
+        anyhow::bail!("invalid BAYIGE_CIRCULAR_PREFIX {prefix:?}: 1-20 characters, without brackets or 号");
+    }
+    Ok(CircularSettings {
+        prefix,
+        issuer: common
+            .circular_issuer
+            .clone()
+            .unwrap_or_else(|| demo.issuer().to_owned()),
+        cc,
+        lag_tolerance: common.lag_tolerance,
+        monthly_day,
+    })
+}
+
+fn mail_settings(common: &Common) -> Result<MailSettings> {
+    if common.mail_max_attempts < 1 {
+        anyhow::bail!("BAYIGE_MAIL_MAX_ATTEMPTS must be at least 1");
+    }
+    common
+        .mail_from
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| anyhow::anyhow!("invalid BAYIGE_MAIL_FROM {:?}: {e}", common.mail_from))?;
+    Ok(MailSettings {
+        smtp_url: common.smtp_url.clone().filter(|s| !s.is_empty()),
+        from: common.mail_from.clone(),
+        max_attempts: common.mail_max_attempts,
+        retry_base: Duration::from_millis(common.mail_retry_base_ms),
+        poll: Duration::from_millis(common.mail_poll_ms.max(10)),
+        lease: Duration::from_secs(common.mail_lease_secs.max(1)),
+    })
+}
