@@ -130,8 +130,13 @@ fn attachment_note(flow: &mut Flow<'_>, names: &[String]) {
 /// 发文机关署名 centred over 成文日期, the date four characters in from
 /// the right margin, after room for the seal.
 fn signature(flow: &mut Flow<'_>, doc: &OfficialDocument) {
+    let room = 4.0 * pitch();
+    if flow.y + room > flow.area.bottom() + 0.5 {
+        // GB/T 9704 allows no page with the signature alone ("此页无正文"):
+        // the last two lines of text go over with it.
+        flow.carry_lines(2, pitch());
+    }
     flow.y += 2.0 * pitch();
-    flow.ensure(2.0 * pitch());
     let date_w = visible_width(flow.width(&doc.date_zh, body()), body());
     let sig_w = visible_width(flow.width(&doc.signature, body()), body());
     let date_x = flow.area.right() - 4.0 * ch() - date_w;

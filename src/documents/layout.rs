@@ -193,6 +193,33 @@ impl<'a> Flow<'a> {
         }
     }
 
+    /// Moves the last `n` lines of text on this page to the top of a new
+    /// page, so that what follows (a signature) never stands alone there.
+    /// Lines are found as the page's trailing text operations.
+    pub fn carry_lines(&mut self, n: usize, pitch: f32) {
+        let page = self.pages.last_mut().expect("a flow always has a page");
+        let trailing = page.iter().rev().take_while(|op| matches!(op, Op::Text { .. })).count();
+        if n == 0 || trailing < n || page.len() == n {
+            self.new_page();
+            return;
+        }
+        let carried = page.split_off(page.len() - n);
+        let Some(Op::Text { baseline, size, .. }) = carried.first() else {
+            return;
+        };
+        let top = baseline - (pitch - size) / 2.0 - ASCENT_EM * size;
+        let dy = self.area.top - top;
+        let end = self.y + dy;
+        self.new_page();
+        for mut op in carried {
+            if let Op::Text { baseline, .. } = &mut op {
+                *baseline += dy;
+            }
+            self.push(op);
+        }
+        self.y = end;
+    }
+
     pub fn rule(&mut self, y: f32, width: f32, color: Color) {
         let (x1, x2) = (self.area.left, self.area.right());
         self.push(Op::Line {

@@ -303,3 +303,75 @@ fn body_grid_is_28_characters_a_line() {
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(|l| l.text.chars().count() == 28));
 }
+
+/// Baselines of 16 pt text on one laid-out page, top to bottom.
+fn body_baselines(page: &[super::layout::Op]) -> Vec<(f32, String)> {
+    let mut out: Vec<(f32, String)> = page
+        .iter()
+        .filter_map(|op| match op {
+            super::layout::Op::Text {
+                baseline, size, text, ..
+            } if *size == 16.0 => Some((*baseline, text.clone())),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+fn plain(lines: usize) -> OfficialDocument {
+    let mut doc = baishan_circular();
+    doc.attachment = None;
+    doc.attachments.clear();
+    doc.body = vec![Block::Paragraph("国".repeat(28 * lines - 2))];
+    doc
+}
+
+#[test]
+fn full_pages_hold_22_lines() {
+    let pages = super::circular::layout_circular(&plain(40), &fonts());
+    let second = body_baselines(&pages[1]);
+    assert_eq!(second.len(), 22, "{second:?}");
+    assert!(second.iter().all(|(_, t)| t.chars().count() == 28));
+}
+
+#[test]
+fn signature_never_stands_alone_on_a_page() {
+    let fonts = fonts();
+    for lines in 5..40 {
+        let doc = plain(lines);
+        let pages = super::circular::layout_circular(&doc, &fonts);
+        let page = pages
+            .iter()
+            .find(|p| body_baselines(p).iter().any(|(_, t)| *t == doc.date_zh))
+            .expect("a page with the date");
+        let texts = body_baselines(page);
+        let sig = texts.iter().position(|(_, t)| *t == doc.signature).expect("signature");
+        assert!(sig > 0, "{lines} lines: the signature opens a page");
+        assert!(texts[sig - 1].1.starts_with('国'), "{lines} lines: {texts:?}");
+    }
+}
+
+#[test]
+fn long_table_splits_with_the_header_repeated() {
+    let mut doc = baishan_circular();
+    let table = doc.attachment.as_mut().expect("attachment");
+    let rows = table.rows.clone();
+    table.rows = rows.iter().cycle().take(50).cloned().collect();
+    let bytes = render_circular(&doc, &fonts()).expect("render");
+    let pdf = write("circular-long-table.pdf", &bytes);
+    let pages = assert_a4(&pdf, None);
+    let page_text = |n: usize| {
+        let n = n.to_string();
+        squeeze(&tool("pdftotext", &["-layout", "-f", &n, "-l", &n, &pdf, "-"]))
+    };
+    let attachment_pages: Vec<usize> = (1..=pages).filter(|n| page_text(*n).starts_with("附件")).collect();
+    assert_eq!(attachment_pages.len(), 1, "one page opens the attachment");
+    let first = attachment_pages[0];
+    assert!(pages > first, "50 rows need a second page");
+    for n in first..=pages {
+        assert!(page_text(n).contains("与序时进度比"), "page {n} lacks the header row");
+    }
+    assert!(page_text(pages).contains("抄送："), "版记 on the last page");
+    png(&pdf, pages, "circular-long-table-last");
+}
