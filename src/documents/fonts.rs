@@ -15,6 +15,7 @@ use std::sync::Arc;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
+use skrifa::raw::TableProvider;
 
 /// Where fonts are looked for when no directory is given: Debian's font
 /// tree and the TeX trees where `texlive-lang-chinese` puts Fandol.
@@ -201,19 +202,18 @@ impl Face {
             .sum()
     }
 
-    /// Whether the face maps every character of `text` to a glyph.
-    pub fn covers(&self, text: &str) -> bool {
+    /// Characters of `text` the face has no glyph for (drawn as empty
+    /// boxes; the text stays extractable).
+    pub fn missing(&self, text: &str) -> Vec<char> {
         let Ok(font) = skrifa::FontRef::from_index(&self.data, self.index) else {
-            return false;
+            return text.chars().collect();
         };
         let charmap = font.charmap();
         text.chars()
-            .filter(|c| !c.is_whitespace())
-            .all(|c| charmap.map(c).is_some())
+            .filter(|c| !c.is_whitespace() && charmap.map(*c).is_none())
+            .collect()
     }
 }
-
-use skrifa::raw::TableProvider;
 
 /// The faces a document uses, one per role.
 #[derive(Debug, Clone)]

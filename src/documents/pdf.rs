@@ -33,7 +33,7 @@ fn paint(color: Color) -> rgb::Color {
 /// Writes A4 pages of `ops` as one PDF document titled `title`.
 pub fn write_pdf(pages: &[Vec<Op>], fonts: &FontSet, title: &str) -> Result<Vec<u8>, RenderError> {
     let mut document = Document::new();
-    document.set_metadata(Metadata::new().title(title.to_string()));
+    document.set_metadata(Metadata::new().title(title.to_string()).language("zh-CN".to_string()));
     let settings = PageSettings::from_wh(A4_W, A4_H).ok_or_else(|| RenderError::Pdf("bad page size".into()))?;
     for ops in pages {
         let mut page = document.start_page_with(settings.clone());
@@ -59,6 +59,10 @@ fn draw(surface: &mut Surface<'_>, op: &Op, fonts: &FontSet) {
             color,
         } => {
             let face = fonts.face(*role);
+            let missing = face.missing(text);
+            if !missing.is_empty() {
+                tracing::warn!(font = %face.path.display(), ?missing, "characters without a glyph");
+            }
             let glyphs = face.glyphs(text, tracking / size);
             surface.set_stroke(None);
             surface.set_fill(Some(Fill {

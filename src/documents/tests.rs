@@ -375,3 +375,17 @@ fn long_table_splits_with_the_header_repeated() {
     assert!(page_text(pages).contains("抄送："), "版记 on the last page");
     png(&pdf, pages, "circular-long-table-last");
 }
+
+#[test]
+fn faces_report_characters_they_cannot_draw() {
+    let fonts = fonts();
+    for role in FontRole::ALL {
+        let face = fonts.face(role);
+        assert_eq!(
+            face.missing("白市工商通〔2017〕3号，▲（一）"),
+            Vec::<char>::new(),
+            "{role:?}"
+        );
+    }
+    assert_eq!(fonts.face(FontRole::FangSong).missing("国\u{20000}"), ['\u{20000}']);
+}
