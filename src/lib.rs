@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod http;
