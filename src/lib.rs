@@ -10,4 +10,5 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod sheets;
 pub mod standard;
