@@ -5,3 +5,6 @@
 pub mod read;
 pub mod stations;
 pub mod write;
+
+#[cfg(test)]
+mod tests;
