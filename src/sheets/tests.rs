@@ -238,3 +238,87 @@ fn write_many_rows() -> TestResult {
     eprintln!("{rows} rows: {} bytes", bytes.len());
     Ok(())
 }
+
+/// An XLSX typed by a clerk: a unit code and a phone as numbers, a date cell.
+fn typed_xlsx(rows: u32) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, h) in ["联络电话", "单位代码", "建站日期"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *h)?;
+    }
+    let day = rust_xlsxwriter::ExcelDateTime::from_ymd(2024, 5, 20)?;
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy年m月d日");
+    for row in 1..=rows {
+        sheet.write_number(row, 0, 13943912345.0)?;
+        sheet.write_number(row, 1, 220102.0)?;
+        sheet.write_datetime_with_format(row, 2, &day, &date_format)?;
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+#[test]
+fn numbers_and_dates_typed_in_excel_read_as_shown() -> TestResult {
+    let wanted = [stations::PHONE, stations::UNIT, stations::ESTABLISHED];
+    let cols: Vec<_> = stations::expected()
+        .into_iter()
+        .filter(|e| wanted.contains(&e.header_zh))
+        .collect();
+    let table = read_table(&typed_xlsx(1)?, &cols, &ReadLimits::default())?;
+    let row = &table.rows[0];
+    assert_eq!(
+        (row.number, row.get(stations::PHONE), row.get(stations::UNIT)),
+        (2, "13943912345", "220102")
+    );
+    assert_eq!(row.get(stations::ESTABLISHED), "2024-05-20");
+    let all = read_table(&typed_xlsx(1)?, &stations::expected(), &ReadLimits::default());
+    let missing = [
+        stations::NAME,
+        stations::HOST,
+        stations::CATEGORY,
+        stations::ADDRESS,
+        stations::LIAISON,
+        stations::STANDARD,
+    ];
+    assert_eq!(
+        all,
+        Err(super::read::ReadError::MissingHeaders(
+            missing.map(String::from).to_vec()
+        ))
+    );
+    Ok(())
+}
+
+#[test]
+fn xlsx_limits_and_damage_are_errors() -> TestResult {
+    use super::read::ReadError;
+    let bytes = typed_xlsx(50)?;
+    let cols = &stations::expected()[7..8];
+    let few = ReadLimits {
+        max_rows: 10,
+        ..ReadLimits::default()
+    };
+    assert_eq!(
+        read_table(&bytes, cols, &few),
+        Err(ReadError::TooManyRows { row: 11, limit: 10 })
+    );
+    let tight = ReadLimits {
+        max_unzipped_bytes: 1_000,
+        ..ReadLimits::default()
+    };
+    assert!(matches!(
+        read_table(&bytes, cols, &tight),
+        Err(ReadError::TooLarge { limit: 1_000, .. })
+    ));
+    for cut in (0..bytes.len()).step_by(97) {
+        assert!(
+            read_table(&bytes[..cut], cols, &ReadLimits::default()).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let mut flipped = bytes.clone();
+    for i in (30..flipped.len()).step_by(13) {
+        flipped[i] ^= 0x5a;
+    }
+    assert!(read_table(&flipped, cols, &ReadLimits::default()).is_err());
+    Ok(())
+}
