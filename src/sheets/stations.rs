@@ -202,49 +202,14 @@ pub fn parse_station_row(
         liaison_phone,
         standard_id,
     ] = [UNIT, NAME, HOST, ADDRESS, LIAISON, PHONE, STANDARD].map(|h| c.required(h));
-    for (column, max) in MAX_CHARS {
-        if c.value(column).chars().count() > max {
-            c.add(column, format!("不能超过{max}个字"));
-        }
-    }
-    if !unit_code.is_empty() && !known_units.contains(&unit_code.as_str()) {
-        c.add(UNIT, format!("未知的单位代码“{unit_code}”"));
-    }
-    if !standard_id.is_empty() && !known_standards.contains(&standard_id.as_str()) {
-        c.add(
-            STANDARD,
-            format!("未知的检查标准“{standard_id}”，可选：{}", known_standards.join("、")),
-        );
-    }
-    if !liaison_phone.is_empty() && !valid_phone(&liaison_phone) {
-        c.add(PHONE, "应为11位手机号或带区号的固定电话");
-    }
+    check_texts(&mut c, known_units, known_standards);
     let credit_code = match c.value(CREDIT_CODE) {
         "" => None,
         code => credit_code::normalize(code)
             .map_err(|e| c.add(CREDIT_CODE, e.message_zh()))
             .ok(),
     };
-    if c.value(CATEGORY).is_empty() {
-        c.add(CATEGORY, "不能为空");
-    }
-    let category = c.choice(CATEGORY, Category::ALL, Category::label_zh, Category::as_str);
-    let status = match c.value(STATUS) {
-        "" => Some(StationStatus::Planned),
-        _ => c.choice(
-            STATUS,
-            StationStatus::ALL,
-            StationStatus::label_zh,
-            StationStatus::as_str,
-        ),
-    };
-    let established_on = match c.value(ESTABLISHED) {
-        "" => None,
-        text => parse_date(text).or_else(|| {
-            c.add(ESTABLISHED, format!("日期“{text}”无法识别，应如 2026-03-15"));
-            None
-        }),
-    };
+    let (category, status, established_on) = (category(&mut c), status(&mut c), established_on(&mut c));
     check_status_date(&mut c, status, established_on);
     match (category, status) {
         (Some(category), Some(status)) if c.errors.is_empty() => Ok(StationRecord {
@@ -261,6 +226,58 @@ pub fn parse_station_row(
             established_on,
         }),
         _ => Err(c.errors),
+    }
+}
+
+/// Lengths, the phone, and the unit and standard the row refers to.
+fn check_texts(c: &mut RowCheck<'_>, known_units: &[&str], known_standards: &[&str]) {
+    for (column, max) in MAX_CHARS {
+        if c.value(column).chars().count() > max {
+            c.add(column, format!("不能超过{max}个字"));
+        }
+    }
+    let unit_code = c.value(UNIT);
+    if !unit_code.is_empty() && !known_units.contains(&unit_code) {
+        c.add(UNIT, format!("未知的单位代码“{unit_code}”"));
+    }
+    let standard_id = c.value(STANDARD);
+    if !standard_id.is_empty() && !known_standards.contains(&standard_id) {
+        let known = known_standards.join("、");
+        c.add(STANDARD, format!("未知的检查标准“{standard_id}”，可选：{known}"));
+    }
+    let phone = c.value(PHONE);
+    if !phone.is_empty() && !valid_phone(phone) {
+        c.add(PHONE, "应为11位手机号或带区号的固定电话");
+    }
+}
+
+fn category(c: &mut RowCheck<'_>) -> Option<Category> {
+    if c.value(CATEGORY).is_empty() {
+        c.add(CATEGORY, "不能为空");
+    }
+    c.choice(CATEGORY, Category::ALL, Category::label_zh, Category::as_str)
+}
+
+/// An empty status means 计划建设, as in the station form.
+fn status(c: &mut RowCheck<'_>) -> Option<StationStatus> {
+    match c.value(STATUS) {
+        "" => Some(StationStatus::Planned),
+        _ => c.choice(
+            STATUS,
+            StationStatus::ALL,
+            StationStatus::label_zh,
+            StationStatus::as_str,
+        ),
+    }
+}
+
+fn established_on(c: &mut RowCheck<'_>) -> Option<NaiveDate> {
+    match c.value(ESTABLISHED) {
+        "" => None,
+        text => parse_date(text).or_else(|| {
+            c.add(ESTABLISHED, format!("日期“{text}”无法识别，应如 2026-03-15"));
+            None
+        }),
     }
 }
 
