@@ -99,8 +99,10 @@ pub enum WriteError {
 /// written as a string, never a formula; the `'` is kept there too so that a
 /// value copied out of the sheet into another tool (or saved again as CSV)
 /// is still inert. Numbers, percentages and dates are typed cells and are
-/// not touched. A literal leading `-` in text (such as "-") therefore reads
-/// back as "'-": [`restore`] undoes exactly this change on import.
+/// not touched. The `'` is a real character of the cell (not Excel's hidden
+/// quote-prefix style), so Excel shows it: a clerk sees "'=HYPERLINK(…)"
+/// and knows the value was neutralised. A literal leading `-` in text (such
+/// as "-") reads back as "'-": [`restore`] undoes exactly this on import.
 pub fn neutralise(text: &str) -> Cow<'_, str> {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{text}")),
