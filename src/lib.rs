@@ -11,4 +11,5 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod sheets;
 pub mod standard;
