@@ -212,7 +212,27 @@ pub fn restore(database_url: &str, data_dir: &Path, from: &Path, force: bool) ->
         .prefix(".bayige-restore-")
         .tempdir_in(&target_dir)
         .with_context(|| format!("cannot write in {}", target_dir.display()))?;
+    let unpacked = unpack(from, staging.path())?;
+    check_unpacked(&unpacked)?;
+    install(&unpacked, data_dir, &db_path, &target_dir)?;
+    let mut conn = DbUrl::parse(database_url)?.connect()?;
+    db::migrate(&mut conn)?;
+    Ok(Summary {
+        manifest: unpacked.manifest,
+        archive: from.to_owned(),
+    })
+}
 
+/// An archive unpacked into a staging folder, every evidence file checked
+/// against its content hash.
+struct Unpacked {
+    manifest: Manifest,
+    database: PathBuf,
+    /// (path under the evidence folder, staged copy)
+    evidence: Vec<(String, PathBuf)>,
+}
+
+fn unpack(from: &Path, staging: &Path) -> anyhow::Result<Unpacked> {
     let file = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
     let mut archive = tar::Archive::new(io::BufReader::new(file));
     let mut manifest: Option<Manifest> = None;
@@ -225,51 +245,66 @@ pub fn restore(database_url: &str, data_dir: &Path, from: &Path, force: bool) ->
             entry.read_to_string(&mut text)?;
             manifest = Some(serde_json::from_str(&text).context("the manifest is unreadable")?);
         } else if name == DATABASE {
-            entry.unpack(staging.path().join(DATABASE))?;
+            entry.unpack(staging.join(DATABASE))?;
         } else if let Some(rel) = name.strip_prefix(&format!("{EVIDENCE}/")) {
-            // Content-addressed: the name is the SHA-256 of the content, in
-            // a folder named by its first two characters.
-            let file_name = rel.rsplit('/').next().unwrap_or_default();
-            ensure!(
-                file_name.len() == 64
-                    && file_name.bytes().all(|b| b.is_ascii_hexdigit())
-                    && rel == format!("{}/{file_name}", &file_name[..2]),
-                "unexpected evidence entry {name}"
-            );
-            let tmp = staging.path().join(format!("evidence-{}", evidence.len()));
-            entry.unpack(&tmp)?;
-            let (sha, _) = sha256_file(&tmp)?;
-            ensure!(sha == file_name, "evidence file {rel} is damaged (content hash {sha})");
+            let tmp = staging.join(format!("evidence-{}", evidence.len()));
+            unpack_evidence(&mut entry, rel, &tmp)?;
             evidence.push((rel.to_owned(), tmp));
         } else {
             bail!("unexpected entry {name} in the archive");
         }
     }
-    let manifest = manifest.context("not a bayige backup: no manifest.json")?;
+    Ok(Unpacked {
+        manifest: manifest.context("not a bayige backup: no manifest.json")?,
+        database: staging.join(DATABASE),
+        evidence,
+    })
+}
+
+/// Content-addressed: the name is the SHA-256 of the content, in a folder
+/// named by its first two characters.
+fn unpack_evidence<R: io::Read>(entry: &mut tar::Entry<R>, rel: &str, tmp: &Path) -> anyhow::Result<()> {
+    let file_name = rel.rsplit('/').next().unwrap_or_default();
+    ensure!(
+        file_name.len() == 64
+            && file_name.bytes().all(|b| b.is_ascii_hexdigit())
+            && rel == format!("{}/{file_name}", &file_name[..2]),
+        "unexpected evidence entry {EVIDENCE}/{rel}"
+    );
+    entry.unpack(tmp)?;
+    let (sha, _) = sha256_file(tmp)?;
+    ensure!(sha == file_name, "evidence file {rel} is damaged (content hash {sha})");
+    Ok(())
+}
+
+/// The manifest's format and counts, the database's hash and integrity.
+fn check_unpacked(u: &Unpacked) -> anyhow::Result<()> {
+    let manifest = &u.manifest;
     ensure!(
         manifest.format == FORMAT,
         "archive format {} is not supported (this version reads {FORMAT})",
         manifest.format
     );
-    let staged_db = staging.path().join(DATABASE);
-    ensure!(staged_db.exists(), "the archive holds no database");
-    let (sha, _) = sha256_file(&staged_db)?;
+    ensure!(u.database.exists(), "the archive holds no database");
+    let (sha, _) = sha256_file(&u.database)?;
     ensure!(
         sha == manifest.database_sha256,
         "the database in the archive is damaged"
     );
     ensure!(
-        evidence.len() as u64 == manifest.evidence_files,
+        u.evidence.len() as u64 == manifest.evidence_files,
         "the archive holds {} evidence files, its manifest {}",
-        evidence.len(),
+        u.evidence.len(),
         manifest.evidence_files
     );
-    integrity_check(&staged_db)?;
+    integrity_check(&u.database)
+}
 
-    // Evidence first (new files only, each moved in whole), then the
-    // database with one rename.
+/// Evidence first (new files only, each moved in whole), then the database
+/// with one rename.
+fn install(u: &Unpacked, data_dir: &Path, db_path: &Path, target_dir: &Path) -> anyhow::Result<()> {
     let evidence_dir = data_dir.join(EVIDENCE);
-    for (rel, tmp) in &evidence {
+    for (rel, tmp) in &u.evidence {
         let dest = evidence_dir.join(rel);
         if dest.exists() {
             continue;
@@ -282,20 +317,14 @@ pub fn restore(database_url: &str, data_dir: &Path, from: &Path, force: bool) ->
         File::open(&staged)?.sync_all()?;
         fs::rename(&staged, &dest)?;
     }
-    File::open(&staged_db)?.sync_all()?;
+    File::open(&u.database)?.sync_all()?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", db_path.display()));
         if side.exists() {
             fs::remove_file(&side).with_context(|| format!("cannot remove {}", side.display()))?;
         }
     }
-    fs::rename(&staged_db, &db_path).with_context(|| format!("cannot move the database to {}", db_path.display()))?;
-    File::open(&target_dir)?.sync_all()?;
-
-    let mut conn = DbUrl::parse(database_url)?.connect()?;
-    db::migrate(&mut conn)?;
-    Ok(Summary {
-        manifest,
-        archive: from.to_owned(),
-    })
+    fs::rename(&u.database, db_path).with_context(|| format!("cannot move the database to {}", db_path.display()))?;
+    File::open(target_dir)?.sync_all()?;
+    Ok(())
 }
