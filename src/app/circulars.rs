@@ -49,6 +49,7 @@ pub struct Delivery {
     pub recipient_email: String,
     pub unit_id: Option<i32>,
     pub copy: bool,
+    #[schema(value_type = String)]
     pub status: DeliveryStatus,
     pub attempts: i32,
     #[serde(serialize_with = "crate::db::utc::one")]

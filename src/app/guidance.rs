@@ -22,6 +22,7 @@ pub struct Guidance {
     pub item_code: String,
     pub instruction: String,
     pub due_on: NaiveDate,
+    #[schema(value_type = String)]
     pub status: GuidanceStatus,
     pub resolved_by: Option<i32>,
     pub resolved_on: Option<NaiveDate>,
@@ -49,7 +50,7 @@ impl From<store::Guidance> for Guidance {
     }
 }
 
-/// Guidance with the station it concerns.
+/// A guidance row with the station it concerns.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct GuidanceRow {
     #[serde(flatten)]

@@ -18,6 +18,7 @@ pub struct Unit {
     pub id: i32,
     pub code: String,
     pub name: String,
+    #[schema(value_type = String)]
     pub kind: UnitKind,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
@@ -43,6 +44,7 @@ pub struct Plan {
     #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
     /// `new`: stations established in the year; `total`: stations standing.
+    #[schema(value_type = String)]
     pub basis: Basis,
 }
 
@@ -227,6 +229,7 @@ pub struct PlanRow {
     pub unit_name: String,
     pub year: i32,
     pub target: Option<i32>,
+    #[schema(value_type = Option<String>)]
     pub basis: Option<Basis>,
 }
 

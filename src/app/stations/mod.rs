@@ -30,11 +30,13 @@ pub struct Station {
     pub name: String,
     pub host_business: String,
     pub credit_code: Option<String>,
+    #[schema(value_type = String)]
     pub category: Category,
     pub address: String,
     pub liaison_name: String,
     pub liaison_phone: String,
     pub standard_id: String,
+    #[schema(value_type = String)]
     pub status: StationStatus,
     pub established_on: Option<NaiveDate>,
     pub revoked_on: Option<NaiveDate>,
@@ -78,7 +80,9 @@ impl From<store::Station> for Station {
 pub struct StatusChange {
     pub id: i32,
     pub station_id: i32,
+    #[schema(value_type = String)]
     pub from_status: StationStatus,
+    #[schema(value_type = String)]
     pub to_status: StationStatus,
     pub reason: String,
     pub effective_on: NaiveDate,

@@ -19,6 +19,7 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub email: Option<String>,
+    #[schema(value_type = String)]
     pub role: Role,
     pub active: bool,
     #[serde(serialize_with = "crate::db::utc::option")]

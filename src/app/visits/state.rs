@@ -27,6 +27,7 @@ pub struct ItemState {
     pub optional: bool,
     pub weight: u32,
     /// The latest counted result; null if never scored.
+    #[schema(value_type = Option<String>)]
     pub result: Option<ItemResult>,
     pub note: Option<String>,
     pub visit_id: Option<i32>,
@@ -37,6 +38,7 @@ pub struct ItemState {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChecklistState {
     pub station_id: i32,
+    #[schema(value_type = String)]
     pub station_status: StationStatus,
     pub standard_id: String,
     pub standard_version: i32,
@@ -48,9 +50,11 @@ pub struct ChecklistState {
 pub struct VisitTemplate {
     pub station_id: i32,
     pub station_name: String,
+    #[schema(value_type = String)]
     pub station_status: StationStatus,
     /// acceptance for a planned station, follow_up when guidance is open,
     /// routine otherwise.
+    #[schema(value_type = String)]
     pub suggested_kind: VisitKind,
     pub standard_id: String,
     pub standard_version: i32,

@@ -16,6 +16,7 @@ use crate::error::AppError;
 pub struct ItemView {
     pub code: String,
     pub title_zh: String,
+    #[schema(value_type = String)]
     pub result: ItemResult,
     pub note: String,
     pub evidence: Vec<Evidence>,
@@ -25,6 +26,7 @@ pub struct ItemView {
 pub struct VisitView {
     pub id: i32,
     pub station_id: i32,
+    #[schema(value_type = String)]
     pub kind: VisitKind,
     pub visited_on: NaiveDate,
     pub inspector: String,
@@ -34,7 +36,9 @@ pub struct VisitView {
     /// Weighted share of met items, in percent with two decimals.
     pub score: f64,
     pub compliant: bool,
+    #[schema(value_type = String)]
     pub status_before: StationStatus,
+    #[schema(value_type = String)]
     pub status_after: StationStatus,
     pub voided: bool,
     #[serde(serialize_with = "crate::db::utc::option")]
@@ -55,6 +59,7 @@ pub struct VisitView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VisitSummary {
     pub id: i32,
+    #[schema(value_type = String)]
     pub kind: VisitKind,
     pub visited_on: NaiveDate,
     pub inspector: String,
@@ -62,6 +67,7 @@ pub struct VisitSummary {
     pub standard_version: i32,
     pub score: f64,
     pub compliant: bool,
+    #[schema(value_type = String)]
     pub status_after: StationStatus,
     pub voided: bool,
 }
