@@ -100,3 +100,58 @@ pub fn method_not_allowed(allow: &str) -> HttpResponse {
 pub async fn not_found() -> HttpResponse {
     AppError::NotFound("没有这个地址".into()).error_response()
 }
+
+/// A page that failed: to the sign-in page when not signed in, otherwise an
+/// error page with the status the API would give.
+#[derive(Debug)]
+pub enum PageError {
+    Login(String),
+    App(AppError),
+    /// An error of a JSON request on a shared path: the API's JSON shape.
+    Json(AppError),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Login(next) => write!(f, "sign-in needed for {next}"),
+            PageError::App(e) | PageError::Json(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthorized(_) => PageError::Login("/".into()),
+            other => PageError::App(other),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Login(_) => StatusCode::SEE_OTHER,
+            PageError::App(e) | PageError::Json(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::Login(next) => super::pages::redirect(&format!("/login?next={}", super::pages::encode(next))),
+            PageError::Json(e) => e.error_response(),
+            PageError::App(e) => super::pages::error_page(e),
+        }
+    }
+}
+
+impl AppError {
+    /// The status a page answers with when it shows the form again.
+    pub fn status_code_for_page(&self) -> StatusCode {
+        match self {
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}

@@ -23,6 +23,7 @@ use crate::app::{Ctx, users};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
 use crate::http::auth::{SESSION_COOKIE, same_secret, session_cookie};
+pub use crate::http::error::PageError;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../../templates/pages/layout.html")),
@@ -160,79 +161,37 @@ impl Viewer {
     }
 }
 
-/// A page that failed: to the sign-in page when not signed in, otherwise an
-/// error page with the status the API would give.
-#[derive(Debug)]
-pub enum PageError {
-    Login(String),
-    App(AppError),
-    /// An error of a JSON request on a shared path: the API's JSON shape.
-    Json(AppError),
-}
-
-impl std::fmt::Display for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PageError::Login(next) => write!(f, "sign-in needed for {next}"),
-            PageError::App(e) | PageError::Json(e) => write!(f, "{e}"),
-        }
+/// The error page (HTML) for a page request that failed.
+pub(crate) fn error_page(e: &AppError) -> HttpResponse {
+    if let AppError::Internal(inner) = e {
+        tracing::error!(error = ?inner, "page failed");
     }
-}
-
-impl From<AppError> for PageError {
-    fn from(e: AppError) -> Self {
-        match e {
-            AppError::Unauthorized(_) => PageError::Login("/".into()),
-            other => PageError::App(other),
+    let fields: Vec<(String, String)> = match e {
+        AppError::Validation(f) => {
+            f.0.iter()
+                .flat_map(|(k, v)| v.iter().map(move |m| (k.clone(), m.clone())))
+                .collect()
         }
-    }
-}
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            PageError::Login(_) => StatusCode::SEE_OTHER,
-            PageError::App(e) | PageError::Json(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            PageError::Login(next) => redirect(&format!("/login?next={}", encode(next))),
-            PageError::Json(e) => e.error_response(),
-            PageError::App(e) => {
-                if let AppError::Internal(inner) = e {
-                    tracing::error!(error = ?inner, "page failed");
-                }
-                let fields: Vec<(String, String)> = match e {
-                    AppError::Validation(f) => {
-                        f.0.iter()
-                            .flat_map(|(k, v)| v.iter().map(move |m| (k.clone(), m.clone())))
-                            .collect()
-                    }
-                    _ => Vec::new(),
-                };
-                let title = match e.status_code() {
-                    StatusCode::FORBIDDEN => "无权访问",
-                    StatusCode::NOT_FOUND => "页面不存在",
-                    StatusCode::CONFLICT => "操作冲突",
-                    StatusCode::UNPROCESSABLE_ENTITY => "提交的内容有误",
-                    s if s.is_server_error() => "服务暂时不可用",
-                    _ => "无法完成",
-                };
-                let ctx = context! { me => Value::from(()), csrf => "", flash => Value::from(()), title, message => e.to_string(), fields };
-                match env().and_then(|env| {
-                    env.get_template("error.html")
-                        .and_then(|t| t.render(ctx))
-                        .map_err(|err| AppError::internal("error page", anyhow::anyhow!("{err:#}")))
-                }) {
-                    Ok(body) => HttpResponse::build(e.status_code())
-                        .content_type("text/html; charset=utf-8")
-                        .body(body),
-                    Err(_) => HttpResponse::build(e.status_code()).body(e.to_string()),
-                }
-            }
-        }
+        _ => Vec::new(),
+    };
+    let title = match e.status_code() {
+        StatusCode::FORBIDDEN => "无权访问",
+        StatusCode::NOT_FOUND => "页面不存在",
+        StatusCode::CONFLICT => "操作冲突",
+        StatusCode::UNPROCESSABLE_ENTITY => "提交的内容有误",
+        s if s.is_server_error() => "服务暂时不可用",
+        _ => "无法完成",
+    };
+    let ctx = context! { me => Value::from(()), csrf => "", flash => Value::from(()), title, message => e.to_string(), fields };
+    match env().and_then(|env| {
+        env.get_template("error.html")
+            .and_then(|t| t.render(ctx))
+            .map_err(|err| AppError::internal("error page", anyhow::anyhow!("{err:#}")))
+    }) {
+        Ok(body) => HttpResponse::build(e.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::build(e.status_code()).body(e.to_string()),
     }
 }
 

@@ -362,13 +362,3 @@ async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: w
         Err(e) => Err(e.into()),
     }
 }
-
-impl AppError {
-    /// The status a page answers with when it shows the form again.
-    pub fn status_code_for_page(&self) -> StatusCode {
-        match self {
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        }
-    }
-}
