@@ -2,12 +2,14 @@
 
 pub mod circular;
 pub mod credit_code;
+pub mod guidance;
 pub mod progress;
 pub mod station;
 pub mod visit;
 pub mod workdays;
 
 pub use circular::DeliveryStatus;
+pub use guidance::{GuidanceFilter, GuidanceStatus};
 pub use progress::Basis;
 pub use station::{Category, StationStatus, UnitKind};
-pub use visit::{GuidanceFilter, GuidanceStatus, ItemResult, VisitKind};
+pub use visit::{ItemResult, VisitKind};

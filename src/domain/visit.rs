@@ -30,26 +30,6 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// Where follow-up guidance (整改意见) stands.
-    GuidanceStatus {
-        Open = "open" / "整改中",
-        Resolved = "resolved" / "已整改",
-        /// The visit that raised it was voided.
-        Withdrawn = "withdrawn" / "已撤回",
-    }
-);
-
-text_enum!(
-    /// Which guidance a list shows.
-    GuidanceFilter {
-        Open = "open" / "整改中",
-        /// Open and past its due date.
-        Overdue = "overdue" / "逾期",
-        Resolved = "resolved" / "已整改",
-    }
-);
-
 impl ItemResult {
     /// Partial and unmet items need a note and raise guidance.
     pub fn is_failing(self) -> bool {

@@ -145,55 +145,14 @@ pub(super) fn check(
     let liaison_phone = required("liaison_phone", input.liaison_phone, "联络电话");
     let category = required("category", input.category, "类别");
     let standard_id = required("standard_id", input.standard_id, "检查标准");
-
     if input.unit_id.is_none() {
         errors.add("unit_id", "所属单位不能为空");
     }
-    let credit_code = match clean(input.credit_code) {
-        None => None,
-        Some(c) => match credit_code::normalize(&c) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                errors.add("credit_code", e.message_zh());
-                None
-            }
-        },
-    };
-    let category_value = Category::parse(&category);
-    if !category.is_empty() && category_value.is_none() {
-        errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
-    }
-    if !liaison_phone.is_empty() && !valid_phone(&liaison_phone) {
-        errors.add("liaison_phone", "联络电话应为11位手机号或带区号的固定电话");
-    }
-    if !standard_id.is_empty() && ctx.standards.latest(&standard_id).is_none() {
-        let known: Vec<_> = ctx.standards.latest_all().iter().map(|s| s.id.clone()).collect();
-        errors.add("standard_id", format!("未知的检查标准，可选：{}", known.join(", ")));
-    }
-    let status = match clean(input.status).as_deref().map(StationStatus::parse) {
-        None => Some(StationStatus::Planned),
-        Some(None) => {
-            errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
-            None
-        }
-        Some(Some(StationStatus::Revoked)) if on_create => {
-            errors.add("status", "不能登记已撤销的服务站");
-            None
-        }
-        Some(s) => s,
-    };
-    if let Some(status) = status {
-        match (status.is_built(), input.established_on) {
-            (true, None) => errors.add("established_on", "已建成的服务站须填写建站日期"),
-            (false, Some(_)) if status == StationStatus::Planned => {
-                errors.add("established_on", "计划建设的服务站不能填写建站日期")
-            }
-            (_, Some(d)) if d > ctx.today() => errors.add("established_on", "建站日期不能晚于今天"),
-            _ => {}
-        }
-    }
+    let credit_code = check_credit_code(&mut errors, input.credit_code);
+    let category = check_codes(ctx, &mut errors, &category, &liaison_phone, &standard_id);
+    let status = check_status(ctx, &mut errors, input.status, input.established_on, on_create);
     errors.into_result()?;
-    let (Some(unit_id), Some(status), Some(category)) = (input.unit_id, status, category_value) else {
+    let (Some(unit_id), Some(status), Some(category)) = (input.unit_id, status, category) else {
         return Err(AppError::internal(
             "station validation",
             anyhow::anyhow!("checked fields missing"),
@@ -212,4 +171,69 @@ pub(super) fn check(
         established_on: input.established_on,
     };
     Ok((fields, status))
+}
+
+/// A unified social credit code (optional), normalised.
+fn check_credit_code(errors: &mut FieldErrors, value: Option<String>) -> Option<String> {
+    match credit_code::normalize(&clean(value)?) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.add("credit_code", e.message_zh());
+            None
+        }
+    }
+}
+
+/// The category, the phone's shape and the checklist; returns the category.
+fn check_codes(
+    ctx: &Ctx,
+    errors: &mut FieldErrors,
+    category: &str,
+    liaison_phone: &str,
+    standard_id: &str,
+) -> Option<Category> {
+    let parsed = Category::parse(category);
+    if !category.is_empty() && parsed.is_none() {
+        errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
+    }
+    if !liaison_phone.is_empty() && !valid_phone(liaison_phone) {
+        errors.add("liaison_phone", "联络电话应为11位手机号或带区号的固定电话");
+    }
+    if !standard_id.is_empty() && ctx.standards.latest(standard_id).is_none() {
+        let known: Vec<_> = ctx.standards.latest_all().iter().map(|s| s.id.clone()).collect();
+        errors.add("standard_id", format!("未知的检查标准，可选：{}", known.join(", ")));
+    }
+    parsed
+}
+
+/// The status a station is registered in (planned by default), and the
+/// establishment date it needs.
+fn check_status(
+    ctx: &Ctx,
+    errors: &mut FieldErrors,
+    status: Option<String>,
+    established_on: Option<chrono::NaiveDate>,
+    on_create: bool,
+) -> Option<StationStatus> {
+    let status = match clean(status).as_deref().map(StationStatus::parse) {
+        None => StationStatus::Planned,
+        Some(None) => {
+            errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
+            return None;
+        }
+        Some(Some(StationStatus::Revoked)) if on_create => {
+            errors.add("status", "不能登记已撤销的服务站");
+            return None;
+        }
+        Some(Some(s)) => s,
+    };
+    match (status.is_built(), established_on) {
+        (true, None) => errors.add("established_on", "已建成的服务站须填写建站日期"),
+        (false, Some(_)) if status == StationStatus::Planned => {
+            errors.add("established_on", "计划建设的服务站不能填写建站日期")
+        }
+        (_, Some(d)) if d > ctx.today() => errors.add("established_on", "建站日期不能晚于今天"),
+        _ => {}
+    }
+    Some(status)
 }
