@@ -16,13 +16,15 @@ use crate::db::stations as station_store;
 use crate::db::units as units_store;
 use crate::db::users as store;
 use crate::db::{self, DbConnection, progress as progress_store};
+use crate::domain::ReviewKind;
 use crate::domain::progress::Row;
 use crate::error::{AppError, FieldErrors};
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Acknowledgement {
     pub id: i32,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: ReviewKind,
     pub target_id: String,
     pub unit_id: i32,
     pub user_id: i32,
@@ -76,7 +78,7 @@ fn unit_for(p: &Principal, requested: Option<i32>) -> Result<i32, AppError> {
     Ok(unit)
 }
 
-fn latest<'a>(acks: &'a [Acknowledgement], kind: &str, target: &str) -> Option<&'a Acknowledgement> {
+fn latest<'a>(acks: &'a [Acknowledgement], kind: ReviewKind, target: &str) -> Option<&'a Acknowledgement> {
     acks.iter().find(|a| a.kind == kind && a.target_id == target)
 }
 
@@ -100,7 +102,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
             .into_iter()
             .find(|r| r.unit_id == unit_id)
             .map(|row| Item {
-                acknowledgement: latest(&acks, "progress", &today.year().to_string()).cloned(),
+                acknowledgement: latest(&acks, ReviewKind::Progress, &today.year().to_string()).cloned(),
                 item: row,
             })
     } else {
@@ -109,7 +111,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
     let stations = station_store::non_compliant(conn, unit_id)?
         .into_iter()
         .map(|s| Item {
-            acknowledgement: latest(&acks, "station", &s.id.to_string()).cloned(),
+            acknowledgement: latest(&acks, ReviewKind::Station, &s.id.to_string()).cloned(),
             item: Station::from(s),
         })
         .collect();
@@ -124,7 +126,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
     let overdue_guidance = rows
         .into_iter()
         .map(|g| Item {
-            acknowledgement: latest(&acks, "guidance", &g.guidance.id.to_string()).cloned(),
+            acknowledgement: latest(&acks, ReviewKind::Guidance, &g.guidance.id.to_string()).cloned(),
             item: GuidanceRow::from(g),
         })
         .collect();
@@ -156,48 +158,49 @@ pub fn acknowledge(
     if comment.chars().count() > 1000 {
         return Err(FieldErrors::single("comment", "说明不超过1000个字符"));
     }
+    let kind = ReviewKind::parse(kind)
+        .ok_or_else(|| AppError::NotFound(format!("没有“{kind}”类的问题，应为 {}", ReviewKind::expected())))?;
+    db::write_tx(conn, |conn| {
+        let unit = unit_of(conn, ctx, p, kind, id)?;
+        policy::can_acknowledge(p, unit)?;
+        let user_id = p
+            .user_id
+            .ok_or_else(|| AppError::Forbidden("须以用户身份确认".into()))?;
+        let ack = Acknowledgement::from(store::acknowledge(conn, kind, id, unit, user_id, &comment, db::now())?);
+        audit::record(conn, p, "review.ack", kind.as_str(), id, None, snapshot(&ack))?;
+        Ok(ack)
+    })
+}
+
+/// The unit the acknowledged shortfall belongs to.
+fn unit_of(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, kind: ReviewKind, id: &str) -> Result<i32, AppError> {
     let number = |what: &str| {
         id.parse::<i32>()
             .ok()
             .filter(|n| *n > 0)
             .ok_or_else(|| AppError::NotFound(format!("{what} {id} 不存在")))
     };
-    db::write_tx(conn, |conn| {
-        let unit = match kind {
-            "station" => {
-                station_store::get(conn, number("服务站")?)?
-                    .ok_or_else(|| AppError::NotFound(format!("服务站 {id} 不存在")))?
-                    .unit_id
+    let station_unit = |conn: &mut DbConnection, station_id: i32| -> Result<i32, AppError> {
+        Ok(station_store::get(conn, station_id)?
+            .ok_or_else(|| AppError::NotFound(format!("服务站 {station_id} 不存在")))?
+            .unit_id)
+    };
+    match kind {
+        ReviewKind::Station => station_unit(conn, number("服务站")?),
+        ReviewKind::Guidance => {
+            let g = guidance_store::get(conn, number("整改意见")?)?
+                .ok_or_else(|| AppError::NotFound(format!("整改意见 {id} 不存在")))?;
+            station_unit(conn, g.station_id)
+        }
+        ReviewKind::Progress => {
+            let year = number("年度")?;
+            if year != ctx.today().year() && !progress_store::year_has_plans(conn, year)? {
+                return Err(AppError::NotFound(format!("{year}年度没有建站计划")));
             }
-            "guidance" => {
-                let g = guidance_store::get(conn, number("整改意见")?)?
-                    .ok_or_else(|| AppError::NotFound(format!("整改意见 {id} 不存在")))?;
-                station_store::get(conn, g.station_id)?
-                    .ok_or_else(|| AppError::NotFound(format!("服务站 {} 不存在", g.station_id)))?
-                    .unit_id
+            match p.units.as_slice() {
+                [own] => Ok(*own),
+                _ => Err(AppError::Forbidden("无权确认问题（仅限县级负责人）".into())),
             }
-            "progress" => {
-                let year = number("年度")?;
-                if year != ctx.today().year() && !progress_store::year_has_plans(conn, year)? {
-                    return Err(AppError::NotFound(format!("{year}年度没有建站计划")));
-                }
-                match p.units.as_slice() {
-                    [own] => *own,
-                    _ => return Err(AppError::Forbidden("无权确认问题（仅限县级负责人）".into())),
-                }
-            }
-            other => {
-                return Err(AppError::NotFound(format!(
-                    "没有“{other}”类的问题，应为 station、guidance 或 progress"
-                )));
-            }
-        };
-        policy::can_acknowledge(p, unit)?;
-        let user_id = p
-            .user_id
-            .ok_or_else(|| AppError::Forbidden("须以用户身份确认".into()))?;
-        let ack = Acknowledgement::from(store::acknowledge(conn, kind, id, unit, user_id, &comment, db::now())?);
-        audit::record(conn, p, "review.ack", kind, id, None, snapshot(&ack))?;
-        Ok(ack)
-    })
+        }
+    }
 }

@@ -260,7 +260,7 @@ pub fn revoke_token(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> Quer
 #[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Acknowledgement {
     pub id: i32,
-    pub kind: String,
+    pub kind: crate::domain::ReviewKind,
     pub target_id: String,
     pub unit_id: i32,
     pub user_id: i32,
@@ -270,7 +270,7 @@ pub struct Acknowledgement {
 
 pub fn acknowledge(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: crate::domain::ReviewKind,
     target_id: &str,
     unit_id: i32,
     user_id: i32,

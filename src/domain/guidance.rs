@@ -21,3 +21,12 @@ text_enum!(
         Resolved = "resolved" / "已整改",
     }
 );
+
+text_enum!(
+    /// What a county lead acknowledges in their review queue.
+    ReviewKind {
+        Station = "station" / "未达标服务站",
+        Guidance = "guidance" / "逾期整改意见",
+        Progress = "progress" / "建站进度",
+    }
+);

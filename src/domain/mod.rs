@@ -9,7 +9,7 @@ pub mod visit;
 pub mod workdays;
 
 pub use circular::DeliveryStatus;
-pub use guidance::{GuidanceFilter, GuidanceStatus};
+pub use guidance::{GuidanceFilter, GuidanceStatus, ReviewKind};
 pub use progress::Basis;
 pub use station::{Category, StationStatus, UnitKind};
 pub use visit::{ItemResult, VisitKind};
