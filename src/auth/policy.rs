@@ -160,6 +160,23 @@ pub fn can_edit_station(p: &Principal, unit: i32, fields: &[&str]) -> Result<(),
     )))
 }
 
+/// What the navigation offers a principal: the bureau's pages, the visit
+/// form, the county lead's review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Menus {
+    pub bureau: bool,
+    pub inspection: bool,
+    pub review: bool,
+}
+
+pub fn menus(p: &Principal) -> Menus {
+    Menus {
+        bureau: p.role == Role::Admin,
+        inspection: matches!(p.role, Role::Admin | Role::Inspector),
+        review: p.role == Role::CountyLead,
+    }
+}
+
 /// Acknowledging a shortfall of `unit`: its county lead.
 pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
     match p.role {

@@ -138,13 +138,14 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn me(&self) -> Me {
+        let menus = crate::auth::policy::menus(&self.p);
         Me {
             username: self.p.username.clone(),
             role: self.p.role,
             role_zh: self.p.role.label_zh(),
-            is_admin: self.p.role == Role::Admin,
-            can_inspect: matches!(self.p.role, Role::Admin | Role::Inspector),
-            is_lead: self.p.role == Role::CountyLead,
+            is_admin: menus.bureau,
+            can_inspect: menus.inspection,
+            is_lead: menus.review,
         }
     }
 
