@@ -323,6 +323,28 @@ pub fn claim(
         .collect())
 }
 
+/// Marks failed the deliveries left `sending` by workers that never came
+/// back (their lease ran out) once they have had `max_attempts` attempts:
+/// a message whose sending ends its worker every time is shown as failed,
+/// with the reason, and can be retried, instead of being claimed forever.
+pub fn fail_abandoned(conn: &mut DbConnection, now: NaiveDateTime, max_attempts: i32) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::status.eq(DeliveryStatus::Sending))
+            .filter(deliveries::claimed_until.lt(now))
+            .filter(deliveries::attempts.ge(max_attempts)),
+    )
+    .set((
+        deliveries::status.eq(DeliveryStatus::Failed),
+        deliveries::last_error.eq(Some(
+            "sending was cut off on every attempt (the worker ended before recording an outcome)",
+        )),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
 /// Records a successful send, if this worker still holds the claim.
 pub fn mark_sent(
     conn: &mut DbConnection,
