@@ -27,6 +27,8 @@ pub struct Circular {
     pub schedule_period: Option<String>,
     pub idempotency_key: Option<String>,
     pub issued_at: NaiveDateTime,
+    /// The SHA-256 of the request that came with the idempotency key.
+    pub idempotency_body_sha256: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -47,6 +49,7 @@ pub struct NewCircular<'a> {
     pub schedule_period: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub issued_at: NaiveDateTime,
+    pub idempotency_body_sha256: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, PartialEq)]

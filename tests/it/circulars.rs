@@ -237,6 +237,18 @@ async fn baishan_progress_and_circular_end_to_end(db: Db) {
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(c2["number"], "白市工商通〔2017〕2号");
     assert_eq!(again["id"], c2["id"]);
+    // The key is bound to its request: another body with it is refused, and
+    // issues nothing.
+    let other = app
+        .client
+        .post(app.url("/api/circulars"))
+        .header("Idempotency-Key", "retry-me")
+        .json(&json!({"year": 2017, "as_of": "2017-07-10"}))
+        .send()
+        .await
+        .expect("post");
+    let (status, err) = json(other).await;
+    assert_field_error(status, &err, "idempotency_key");
     let (_, list) = json(app.get("/api/circulars").await).await;
     assert_eq!(list["total"], 2);
     assert_eq!(list["items"][0]["number"], "白市工商通〔2017〕2号", "newest first");
