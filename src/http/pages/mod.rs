@@ -435,6 +435,9 @@ pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web:
     }
 }
 
+/// Sent with a sign-out: the browser clears this site's storage.
+const CLEAR_STORAGE: (&str, &str) = ("Clear-Site-Data", "\"storage\"");
+
 /// The answer to a JSON sign-out.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SignedOut {
@@ -454,11 +457,17 @@ pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web
         None
     };
     match crate::http::auth::end_session(&ctx, &req, sent).await {
+        // Clear-Site-Data: the browser drops what pages kept on the device
+        // (visit-form drafts in localStorage), on a shared phone too.
         Ok(gone) if form => Ok(HttpResponse::SeeOther()
             .cookie(gone)
             .insert_header((header::LOCATION, "/login"))
+            .insert_header(CLEAR_STORAGE)
             .finish()),
-        Ok(gone) => Ok(HttpResponse::Ok().cookie(gone).json(SignedOut { signed_out: true })),
+        Ok(gone) => Ok(HttpResponse::Ok()
+            .cookie(gone)
+            .insert_header(CLEAR_STORAGE)
+            .json(SignedOut { signed_out: true })),
         Err(AppError::Unauthorized(_)) if form => Ok(redirect("/login")),
         Err(e) if form => Err(PageError::App(e)),
         Err(e) => Err(PageError::Json(e)),
