@@ -18,6 +18,7 @@ mod openapi;
 mod outbox;
 mod pages;
 mod stations;
+mod uploads;
 mod visits;
 
 /// A 1×1 PNG, for uploads.

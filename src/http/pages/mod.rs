@@ -149,13 +149,18 @@ impl Viewer {
 
     /// Checks the CSRF token a form sent.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        self.csrf_ok(sent).map_err(PageError::App)
+    }
+
+    /// [`Viewer::check_csrf`], as the use cases' error.
+    pub fn csrf_ok(&self, sent: Option<&str>) -> Result<(), AppError> {
         if sent.is_some_and(|s| same_secret(s, &self.csrf)) {
             Ok(())
         } else {
             tracing::warn!(user = %self.p.username, "form without a valid CSRF token");
-            Err(PageError::App(AppError::Forbidden(
+            Err(AppError::Forbidden(
                 "表单已过期（CSRF 校验失败），请刷新页面后重试".into(),
-            )))
+            ))
         }
     }
 }
