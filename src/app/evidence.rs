@@ -241,18 +241,19 @@ pub fn insert(conn: &mut DbConnection, p: &Principal, visit_id: i32, kept: &[Kep
     Ok(out)
 }
 
-/// The attachment and its bytes.
-pub fn read(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(Evidence, Vec<u8>), AppError> {
+/// The attachment and its file, opened for reading (streamed to the client
+/// by the caller, never read whole). Blocking.
+pub fn open(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(Evidence, std::fs::File), AppError> {
     let e = store::get_evidence(conn, id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     let visit = store::get(conn, e.visit_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     let station =
         station_store::get(conn, visit.station_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     policy::can_read_unit(p, station.unit_id)?;
-    let bytes = std::fs::read(path_for(ctx, &e.sha256)).map_err(|err| {
+    let file = std::fs::File::open(path_for(ctx, &e.sha256)).map_err(|err| {
         AppError::internal(
-            "cannot read the evidence file",
+            "cannot open the evidence file",
             anyhow::Error::new(err).context(e.sha256.clone()),
         )
     })?;
-    Ok((e.into(), bytes))
+    Ok((e.into(), file))
 }

@@ -1,5 +1,6 @@
 //! Visits, checklist state, the visit template, guidance and evidence.
 
+use actix_files::NamedFile;
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
@@ -255,9 +256,10 @@ pub(super) async fn download_evidence(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let eid = id(&path, "证据")?;
-    let (e, bytes) = ctx.run(move |conn, ctx| evidence::read(conn, ctx, &p, eid)).await?;
+    let (e, file) = ctx.run(move |conn, ctx| evidence::open(conn, ctx, &p, eid)).await?;
     let disposition = ContentDisposition {
         disposition: DispositionType::Inline,
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
@@ -266,10 +268,26 @@ pub(super) async fn download_evidence(
             value: e.file_name.clone().into_bytes(),
         })],
     };
-    Ok(HttpResponse::Ok()
-        .content_type(e.content_type.clone())
-        .insert_header(disposition)
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("ETag", format!("\"{}\"", e.sha256)))
-        .body(bytes))
+    let content_type: actix_web::mime::Mime = e
+        .content_type
+        .parse()
+        .map_err(|err| AppError::internal("stored content type", anyhow::anyhow!("{err}")))?;
+    // Streamed from disk in chunks as the client reads (a client that stops
+    // reading is dropped: see `http::server`); the stored hash is the ETag.
+    let named = NamedFile::from_file(file, &e.file_name)
+        .map_err(|err| AppError::internal("cannot stream the evidence file", err))?
+        .set_content_type(content_type)
+        .set_content_disposition(disposition)
+        .use_etag(false)
+        .use_last_modified(false);
+    let mut resp = named.into_response(&req);
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(etag) = header::HeaderValue::from_str(&format!("\"{}\"", e.sha256)) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok(resp.map_into_boxed_body())
 }
