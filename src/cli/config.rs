@@ -9,19 +9,25 @@ use super::args::Common;
 use crate::app::{CircularSettings, MailSettings, Settings, schedule};
 use crate::domain::circular::valid_prefix;
 
-/// Whether the service runs on the Baishan demo data: then circulars read as
-/// Baishan's own (its 发文字号 prefix and issuer) and one is issued each
-/// month on the 14th, unless set otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DemoDefaults(pub bool);
+/// The defaults the Baishan demo brings, unless set otherwise: with the
+/// demo data in the database, circulars read as Baishan's own (its 发文字号
+/// prefix and issuer); when serving the demo (`serve --demo`), one is also
+/// issued each month on the 14th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DemoDefaults {
+    /// The demo data set is (or is about to be) in the database.
+    pub data: bool,
+    /// `serve --demo` or `demo`: the demo is what is being run.
+    pub running: bool,
+}
 
 impl DemoDefaults {
     fn prefix(self) -> &'static str {
-        if self.0 { "白市工商通" } else { "市监通" }
+        if self.data { "白市工商通" } else { "市监通" }
     }
 
     fn issuer(self) -> &'static str {
-        if self.0 {
+        if self.data {
             "白山市工商行政管理局"
         } else {
             "市场监督管理局"
@@ -29,7 +35,7 @@ impl DemoDefaults {
     }
 
     fn schedule(self) -> Option<&'static str> {
-        self.0.then_some("monthly:14")
+        self.running.then_some("monthly:14")
     }
 }
 

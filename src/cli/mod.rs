@@ -35,14 +35,19 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
         .parse()
         .map_err(|_| anyhow::anyhow!("unknown time zone {:?} (BAYIGE_TIMEZONE)", common.timezone))?;
     // Checked before the database is opened: a bad option is reported as such.
-    Settings::from_args(common, DemoDefaults(demo_flag), cookie_secure_default)?;
+    let asked = DemoDefaults {
+        data: demo_flag,
+        running: demo_flag,
+    };
+    Settings::from_args(common, asked, cookie_secure_default)?;
     let (pool, backend) = db::open(&common.database_url, pool_size)?;
-    let demo = DemoDefaults(
-        demo_flag || {
+    let demo = DemoDefaults {
+        data: demo_flag || {
             let mut conn = pool.get().context("cannot get a database connection")?;
             demo::loaded(&mut conn).context("cannot read the database")?
         },
-    );
+        running: demo_flag,
+    };
     Ok(Ctx {
         pool,
         backend,
