@@ -214,6 +214,14 @@ pub struct IssueOptions {
     pub schedule_period: Option<String>,
 }
 
+/// What an idempotency key is bound to: the SHA-256 of the request's
+/// period as sent (its canonical JSON), so a replay must be the same request.
+fn request_sha256(period: &Period) -> Result<String, AppError> {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(period).map_err(|e| AppError::internal("cannot hash the request", e))?;
+    Ok(format!("{:x}", Sha256::digest(json)))
+}
+
 /// Issues a circular: the next number, the rendered bodies, and one delivery
 /// per recipient, in one transaction. With an idempotency key or schedule
 /// period already used, returns the circular issued then (`false`).
@@ -231,10 +239,20 @@ pub fn issue(
     {
         return Err(AppError::BadRequest("Idempotency-Key 应为1至200个字符".into()));
     }
+    let body_sha256 = request_sha256(&period)?;
     let result = db::write_tx(conn, |conn| {
         if let Some(key) = &opts.idempotency_key
             && let Some(c) = store::by_idempotency_key(conn, key)?
         {
+            if c.idempotency_body_sha256.as_ref().is_some_and(|h| *h != body_sha256) {
+                return Err(FieldErrors::single(
+                    "idempotency_key",
+                    format!(
+                        "该 Idempotency-Key 已用于签发 {}，但这次请求的内容不同；新的请求请换一个键",
+                        c.number
+                    ),
+                ));
+            }
             return Ok((c, false));
         }
         if let Some(period) = &opts.schedule_period
@@ -277,6 +295,7 @@ pub fn issue(
                 schedule_period: opts.schedule_period.as_deref(),
                 idempotency_key: opts.idempotency_key.as_deref(),
                 issued_at: now,
+                idempotency_body_sha256: opts.idempotency_key.as_ref().map(|_| body_sha256.as_str()),
             },
         )?;
         let plain_id = store::insert_rendition(conn, circular.id, None, &plain.subject, &plain.text, &plain.html)?;

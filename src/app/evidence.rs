@@ -2,14 +2,13 @@
 //! once per content under `data_dir/evidence/ab/abcdef...` (SHA-256); the
 //! database holds what each attachment is.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::Ctx;
 use super::audit::{self, snapshot};
+use super::staging::Staged;
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::db::stations as station_store;
@@ -73,31 +72,35 @@ fn path_for(ctx: &Ctx, sha: &str) -> PathBuf {
     ctx.settings.data_dir.join("evidence").join(&sha[..2]).join(sha)
 }
 
-/// Writes the file under its hash unless it is there already; durable
-/// before returning (written to a temporary name, synced, renamed).
-pub fn store_file(ctx: &Ctx, bytes: &[u8]) -> Result<String, AppError> {
-    let sha = format!("{:x}", Sha256::digest(bytes));
-    let path = path_for(ctx, &sha);
+/// Keeps a staged file under its hash unless it is there already; durable
+/// before returning (the staged file was synced; renamed, then the folder
+/// synced). Blocking.
+pub fn keep(ctx: &Ctx, file: Staged) -> Result<(), AppError> {
+    let path = path_for(ctx, &file.sha256);
     if path.exists() {
-        return Ok(sha);
+        return Ok(());
     }
     let dir = path
         .parent()
         .ok_or_else(|| AppError::internal("evidence path", anyhow::anyhow!("no parent")))?;
     std::fs::create_dir_all(dir).map_err(|e| AppError::internal("cannot create the evidence folder", e))?;
-    let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(dir)?.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(AppError::internal("cannot write the evidence file", e));
-    }
-    Ok(sha)
+    file.path
+        .persist(&path)
+        .map_err(|e| AppError::internal("cannot keep the evidence file", e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| AppError::internal("cannot write the evidence file", e))
+}
+
+/// What is recorded of a file: a name without control characters or
+/// folders, at most 200 characters.
+fn clean_name(file_name: &str) -> String {
+    let name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+        .take(200)
+        .collect();
+    if name.is_empty() { "evidence".into() } else { name }
 }
 
 /// Checks that evidence may be attached to this visit item.
@@ -132,7 +135,7 @@ pub fn check_target(
     Ok(())
 }
 
-/// Stores the file and records the attachment.
+/// Keeps the file and records the attachment.
 pub fn attach(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -140,53 +143,117 @@ pub fn attach(
     visit_id: i32,
     item_code: &str,
     file_name: &str,
-    bytes: &[u8],
+    file: Staged,
 ) -> Result<Evidence, AppError> {
-    if bytes.is_empty() {
+    if file.size == 0 {
         return Err(FieldErrors::single("file", "文件为空"));
     }
-    let content_type = sniff(bytes)?;
+    let content_type = sniff(&file.head)?;
     check_target(conn, p, visit_id, Some(item_code))?;
-    let sha = store_file(ctx, bytes)?;
-    let name: String = file_name
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-        .take(200)
-        .collect();
-    let e = db::write_tx(conn, |conn| {
+    let kept = Kept {
+        item_code: item_code.to_owned(),
+        file_name: clean_name(file_name),
+        sha256: file.sha256.clone(),
+        content_type,
+        size: file.size,
+    };
+    keep(ctx, file)?;
+    let mut rows = db::write_tx(conn, |conn| {
         check_target(conn, p, visit_id, Some(item_code))?;
+        insert(conn, p, visit_id, std::slice::from_ref(&kept))
+    })?;
+    rows.pop()
+        .ok_or_else(|| AppError::internal("evidence", anyhow::anyhow!("no row recorded")))
+}
+
+/// A file checked and kept on disk, waiting for its row.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub item_code: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub content_type: &'static str,
+    pub size: u64,
+}
+
+/// A photo sent with a visit, for one of its items (form field
+/// `photo_<item_code>`).
+#[derive(Debug)]
+pub struct Photo {
+    pub item_code: String,
+    pub file_name: String,
+    pub file: Staged,
+}
+
+/// Checks photos sent with a visit: each of an item `is_item` knows, and of
+/// an accepted kind. Errors are keyed by the photo's form field.
+pub fn check_photos(photos: &[Photo], is_item: impl Fn(&str) -> bool, errors: &mut FieldErrors) {
+    for photo in photos {
+        let field = format!("photo_{}", photo.item_code);
+        if !is_item(&photo.item_code) {
+            errors.add(field, format!("检查项“{}”不在本次检查中", photo.item_code));
+        } else if let Err(e) = sniff(&photo.file.head) {
+            errors.add(field, e.to_string());
+        }
+    }
+}
+
+/// Keeps checked photos on disk (before the visit's transaction: files are
+/// kept by content, so a rolled-back visit leaves at most a file nothing
+/// refers to). Blocking.
+pub fn keep_photos(ctx: &Ctx, photos: Vec<Photo>) -> Result<Vec<Kept>, AppError> {
+    let mut kept = Vec::with_capacity(photos.len());
+    for photo in photos {
+        let content_type = sniff(&photo.file.head)?;
+        kept.push(Kept {
+            item_code: photo.item_code,
+            file_name: clean_name(&photo.file_name),
+            sha256: photo.file.sha256.clone(),
+            content_type,
+            size: photo.file.size,
+        });
+        keep(ctx, photo.file)?;
+    }
+    Ok(kept)
+}
+
+/// Records kept files as evidence of a visit, in the caller's transaction.
+pub fn insert(conn: &mut DbConnection, p: &Principal, visit_id: i32, kept: &[Kept]) -> Result<Vec<Evidence>, AppError> {
+    let mut out = Vec::with_capacity(kept.len());
+    for k in kept {
         let e = store::insert_evidence(
             conn,
             &NewEvidence {
                 visit_id,
-                item_code,
-                sha256: &sha,
-                content_type,
-                size_bytes: bytes.len() as i64,
-                file_name: if name.is_empty() { "evidence" } else { &name },
+                item_code: &k.item_code,
+                sha256: &k.sha256,
+                content_type: k.content_type,
+                size_bytes: i64::try_from(k.size).unwrap_or(i64::MAX),
+                file_name: &k.file_name,
                 created_at: db::now(),
             },
         )?;
         let e = Evidence::from(e);
         audit::record(conn, p, "evidence.add", "evidence", e.id, None, snapshot(&e))?;
-        Ok::<_, AppError>(e)
-    })?;
-    tracing::info!(evidence_id = e.id, visit_id, sha256 = %e.sha256, size = e.size_bytes, "evidence stored");
-    Ok(e)
+        tracing::info!(evidence_id = e.id, visit_id, sha256 = %e.sha256, size = e.size_bytes, "evidence stored");
+        out.push(e);
+    }
+    Ok(out)
 }
 
-/// The attachment and its bytes.
-pub fn read(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(Evidence, Vec<u8>), AppError> {
+/// The attachment and its file, opened for reading (streamed to the client
+/// by the caller, never read whole). Blocking.
+pub fn open(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(Evidence, std::fs::File), AppError> {
     let e = store::get_evidence(conn, id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     let visit = store::get(conn, e.visit_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     let station =
         station_store::get(conn, visit.station_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     policy::can_read_unit(p, station.unit_id)?;
-    let bytes = std::fs::read(path_for(ctx, &e.sha256)).map_err(|err| {
+    let file = std::fs::File::open(path_for(ctx, &e.sha256)).map_err(|err| {
         AppError::internal(
-            "cannot read the evidence file",
+            "cannot open the evidence file",
             anyhow::Error::new(err).context(e.sha256.clone()),
         )
     })?;
-    Ok((e.into(), bytes))
+    Ok((e.into(), file))
 }

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod progress;
 pub mod review;
 pub mod schedule;
+pub mod staging;
 pub mod stations;
 pub mod units;
 pub mod users;

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
+use futures_util::FutureExt;
 
 use super::Ctx;
 use crate::db::circulars::{self as store, Claimed};
@@ -37,7 +38,28 @@ fn message_id(c: &Claimed, from: &Sender) -> String {
     ))
 }
 
+/// Builds and sends one delivery. Whatever goes wrong with it — an error or
+/// a panic in building or sending the message (a header lettre cannot
+/// write, say) — is this delivery's failure: the worker goes on with the
+/// next one.
 async fn send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
+    match std::panic::AssertUnwindSafe(try_send(transport, c, from))
+        .catch_unwind()
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Outcome::Failed(format!("cannot build or send the message: {why}"))
+        }
+    }
+}
+
+async fn try_send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
     let mid = message_id(c, from);
     let filename = format!("{}进度表.csv", c.number);
     let email = Email {
@@ -118,7 +140,16 @@ pub async fn run_once(ctx: &Ctx, transport: &Transport) -> Result<usize, AppErro
     let claimed = ctx
         .run(|conn, ctx| {
             let now = db::now();
+            let max = ctx.settings.mail.max_attempts;
             db::write_tx(conn, |conn| {
+                let abandoned = store::fail_abandoned(conn, now, max)?;
+                if abandoned > 0 {
+                    tracing::error!(
+                        deliveries = abandoned,
+                        max_attempts = max,
+                        "deliveries whose sending was cut off on every attempt are marked failed"
+                    );
+                }
                 Ok::<_, AppError>(store::claim(conn, now, now + delta(ctx.settings.mail.lease), BATCH)?)
             })
         })

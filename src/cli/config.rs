@@ -47,6 +47,9 @@ pub fn parse_cc(list: &str) -> Result<Vec<(String, String)>> {
             .parse()
             .map_err(|e| anyhow::anyhow!("invalid address {part:?} in BAYIGE_CIRCULAR_CC: {e}"))?;
         let name = mailbox.name.clone().unwrap_or_else(|| mailbox.email.to_string());
+        if name.chars().any(char::is_control) {
+            anyhow::bail!("the name in {part:?} in BAYIGE_CIRCULAR_CC holds a control character");
+        }
         out.push((name, mailbox.email.to_string()));
     }
     Ok(out)

@@ -27,6 +27,8 @@ pub struct Circular {
     pub schedule_period: Option<String>,
     pub idempotency_key: Option<String>,
     pub issued_at: NaiveDateTime,
+    /// The SHA-256 of the request that came with the idempotency key.
+    pub idempotency_body_sha256: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -47,6 +49,7 @@ pub struct NewCircular<'a> {
     pub schedule_period: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
     pub issued_at: NaiveDateTime,
+    pub idempotency_body_sha256: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, PartialEq)]
@@ -321,6 +324,28 @@ pub fn claim(
             attachment_csv,
         })
         .collect())
+}
+
+/// Marks failed the deliveries left `sending` by workers that never came
+/// back (their lease ran out) once they have had `max_attempts` attempts:
+/// a message whose sending ends its worker every time is shown as failed,
+/// with the reason, and can be retried, instead of being claimed forever.
+pub fn fail_abandoned(conn: &mut DbConnection, now: NaiveDateTime, max_attempts: i32) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::status.eq(DeliveryStatus::Sending))
+            .filter(deliveries::claimed_until.lt(now))
+            .filter(deliveries::attempts.ge(max_attempts)),
+    )
+    .set((
+        deliveries::status.eq(DeliveryStatus::Failed),
+        deliveries::last_error.eq(Some(
+            "sending was cut off on every attempt (the worker ended before recording an outcome)",
+        )),
+        deliveries::claimed_until.eq(None::<NaiveDateTime>),
+        deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)
 }
 
 /// Records a successful send, if this worker still holds the claim.

@@ -221,6 +221,7 @@ diesel::table! {
         schedule_period -> Nullable<Text>,
         idempotency_key -> Nullable<Text>,
         issued_at -> Timestamp,
+        idempotency_body_sha256 -> Nullable<Text>,
     }
 }
 

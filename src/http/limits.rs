@@ -91,3 +91,19 @@ pub async fn body_deadline(
     }
     next.call(req).await
 }
+
+/// Drops a client that stops reading what it is sent: on each accepted
+/// connection, the kernel is told to abort it when data sent stays
+/// unacknowledged, or the client's receive window stays shut, for longer
+/// than `timeout` (`TCP_USER_TIMEOUT`). A download to a reader that went
+/// away then ends instead of holding its connection and file forever.
+pub fn drop_stalled_readers(conn: &dyn std::any::Any, timeout: std::time::Duration) {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout))
+    {
+        tracing::warn!(error = %e, "cannot set a write timeout on a connection");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+    let _ = (conn, timeout);
+}

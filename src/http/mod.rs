@@ -55,6 +55,8 @@ pub fn server(ctx: Ctx, listener: TcpListener, workers: usize) -> std::io::Resul
     })
     // The head of a request must arrive within the timeout (else 408).
     .client_request_timeout(timeout)
+    // And a client must take what it is sent within it (else dropped).
+    .on_connect(move |conn, _| limits::drop_stalled_readers(conn, timeout))
     .workers(workers)
     .worker_max_blocking_threads(blocking)
     .listen(listener)?

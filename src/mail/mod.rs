@@ -225,7 +225,9 @@ pub fn progress_csv(doc: &CircularDoc) -> Result<String, AppError> {
     for r in &doc.rows {
         w.write_record([
             r.rank.map(|x| x.to_string()).unwrap_or_default(),
-            r.name.clone(),
+            // A unit's name is typed by people: a leading = + - @ would
+            // make it a formula in the county lead's spreadsheet.
+            crate::sheets::write::neutralise(&r.name).into_owned(),
             r.basis_zh.to_owned(),
             r.target.clone(),
             r.built.to_string(),

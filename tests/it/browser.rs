@@ -342,3 +342,81 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
     shot(&c, "circular-desk.png").await;
     c.close().await.expect("close");
 }
+
+/// The keys this site keeps in the browser's localStorage.
+async fn stored_keys(c: &Client) -> Vec<String> {
+    let keys = c
+        .execute("return Object.keys(window.localStorage);", vec![])
+        .await
+        .expect("localStorage");
+    serde_json::from_value(keys).expect("a list of keys")
+}
+
+/// On a shared phone, a visit-form draft is the typist's own: another user
+/// signing in on the same browser does not get it, and signing out ends
+/// every draft kept there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visit_drafts_belong_to_their_user_and_end_at_sign_out() {
+    let Some((_driver, c, _profile)) = browser().await else {
+        return;
+    };
+    let app = TestApp::new(Db::Sqlite, |cfg| {
+        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
+    })
+    .await;
+    app.load_demo().await;
+    let (_, stations) = json(app.get("/api/stations?per_page=1").await).await;
+    let station = &stations["items"][0];
+    let (sid, unit) = (
+        station["id"].as_i64().expect("station"),
+        station["unit_id"].as_i64().expect("unit") as i32,
+    );
+    for name in ["wu", "zhao"] {
+        let ctx = app.ctx.clone();
+        tokio::task::spawn_blocking(move || issue_token(&ctx, name, "inspector", &[unit]))
+            .await
+            .expect("join");
+    }
+    let form = format!("{}/stations/{sid}/visit", app.base);
+    c.set_window_size(375, 812).await.expect("phone size");
+
+    sign_in(&c, &app.base, "wu").await;
+    c.goto(&form).await.expect("visit form");
+    c.find(Locator::Id("summary"))
+        .await
+        .expect("summary")
+        .send_keys("吴的草稿")
+        .await
+        .expect("type");
+    let keys = stored_keys(&c).await;
+    assert!(
+        keys.iter().any(|k| k.contains("wu")),
+        "the draft is kept, as wu's: {keys:?}"
+    );
+
+    // Wu's session ends without signing out (it expired); Zhao takes the phone.
+    c.delete_all_cookies().await.expect("cookies");
+    sign_in(&c, &app.base, "zhao").await;
+    c.goto(&form).await.expect("visit form");
+    c.wait()
+        .for_element(Locator::Css("form[data-keep]"))
+        .await
+        .expect("form");
+    let summary = c
+        .find(Locator::Id("summary"))
+        .await
+        .expect("summary")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(summary.as_deref(), Some(""), "Zhao does not see Wu's draft");
+
+    click(&c, "header.top form[data-logout] button").await;
+    c.wait().for_element(Locator::Id("username")).await.expect("signed out");
+    let keys = stored_keys(&c).await;
+    assert!(
+        keys.iter().all(|k| !k.starts_with("bayige:")),
+        "no draft outlives the sign-out: {keys:?}"
+    );
+    c.close().await.expect("close");
+}

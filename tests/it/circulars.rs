@@ -14,6 +14,7 @@ backend_cases!(
     baishan_progress_and_circular_end_to_end,
     two_instances_share_numbers_mail_sessions_and_tokens,
     unit_names_are_escaped_in_html,
+    unit_names_are_not_formulas_in_the_csv,
     bad_requests_write_nothing,
     monthly_schedule_issues_once_per_month,
 );
@@ -236,6 +237,18 @@ async fn baishan_progress_and_circular_end_to_end(db: Db) {
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(c2["number"], "白市工商通〔2017〕2号");
     assert_eq!(again["id"], c2["id"]);
+    // The key is bound to its request: another body with it is refused, and
+    // issues nothing.
+    let other = app
+        .client
+        .post(app.url("/api/circulars"))
+        .header("Idempotency-Key", "retry-me")
+        .json(&json!({"year": 2017, "as_of": "2017-07-10"}))
+        .send()
+        .await
+        .expect("post");
+    let (status, err) = json(other).await;
+    assert_field_error(status, &err, "idempotency_key");
     let (_, list) = json(app.get("/api/circulars").await).await;
     assert_eq!(list["total"], 2);
     assert_eq!(list["items"][0]["number"], "白市工商通〔2017〕2号", "newest first");
@@ -393,6 +406,49 @@ async fn unit_names_are_escaped_in_html(db: Db) {
     let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
     assert!(!mails[0].html().contains("<b>甲"));
     assert!(mails[0].subject().contains("〔2017〕1号"));
+}
+
+/// A unit named like a spreadsheet formula reaches every county lead in the
+/// circular's CSV table as inert text (a leading `'`), never as a formula.
+async fn unit_names_are_not_formulas_in_the_csv(db: Db) {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::new(db, move |c| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.smtp_url = Some(url);
+    })
+    .await;
+    let formula = r#"=HYPERLINK("http://evil.example/x","点击查看")"#;
+    let (status, unit) = json(
+        app.post("/api/units", &json!({"code": "X1", "name": formula, "kind": "county"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{unit}");
+    let id = unit["id"].as_i64().expect("id");
+    let (status, _) = json(
+        app.put(&format!("/api/units/{id}/plans/2017"), &json!({"target": 10}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, lead) = json(
+        app.post(
+            "/api/users",
+            &json!({"username": "li", "display_name": "李明", "email": "li@x.example", "role": "county_lead", "units": [id]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{lead}");
+    issue(&app).await;
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    let attachments = mails[0].attachments();
+    let csv = String::from_utf8(attachments[0].1.clone()).expect("UTF-8 CSV");
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let names: Vec<String> = reader.records().map(|r| r.expect("a CSV row")[1].to_owned()).collect();
+    assert!(names.contains(&format!("'{formula}")), "{csv}");
+    assert!(names.iter().all(|n| !n.starts_with(['=', '+', '-', '@'])), "{names:?}");
 }
 
 async fn bad_requests_write_nothing(db: Db) {

@@ -12,12 +12,14 @@ mod circulars;
 mod cli;
 mod crash;
 mod demo;
+mod downloads;
 mod foundation;
 mod limits;
 mod openapi;
 mod outbox;
 mod pages;
 mod stations;
+mod uploads;
 mod visits;
 
 /// A 1×1 PNG, for uploads.

@@ -8,13 +8,176 @@ use serde_json::json;
 use crate::backend_cases;
 use crate::circulars::{baishan, deliveries, issue, settle, to};
 use crate::smtp::SmtpServer;
-use crate::support::{Db, TestApp, json};
+use crate::support::{Db, TestApp, assert_field_error, json};
 
 backend_cases!(
     smtp_down_then_up_delivers_each_email_once,
     failure_past_max_attempts_shows_and_can_be_retried,
     run_pending_sends_what_is_due_without_the_worker,
+    a_bad_recipient_name_fails_alone_and_mail_goes_on,
+    a_delivery_cut_off_on_every_attempt_is_failed_and_retryable,
+    names_that_reach_a_mail_header_refuse_control_characters,
 );
+
+/// Runs `f` on a connection of the app's database: for rows that the API
+/// would refuse (data from before a rule existed).
+async fn on_db<T: Send + 'static>(
+    app: &TestApp,
+    f: impl FnOnce(&mut bayige::db::DbConnection) -> T + Send + 'static,
+) -> T {
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || f(&mut ctx.pool.get().expect("conn")))
+        .await
+        .expect("join")
+}
+
+/// The first county lead: (id, email).
+async fn a_county_lead(app: &TestApp) -> (i64, String) {
+    let (_, users) = json(app.get("/api/users").await).await;
+    let list = users
+        .as_array()
+        .or(users["items"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let lead = list
+        .iter()
+        .map(|u| if u["user"].is_object() { &u["user"] } else { u })
+        .find(|u| u["role"] == "county_lead")
+        .cloned()
+        .expect("a county lead");
+    (
+        lead["id"].as_i64().expect("id"),
+        lead["email"].as_str().expect("email").to_owned(),
+    )
+}
+
+/// A name with a line break (stored before names were checked) makes the
+/// mail library give up building the `To` header. That one delivery fails
+/// with its reason; every other one is delivered, and the worker lives on.
+async fn a_bad_recipient_name_fails_alone_and_mail_goes_on(db: Db) {
+    use bayige::db::schema::users;
+    use diesel::prelude::*;
+    let smtp = SmtpServer::start();
+    let app = crate::circulars::baishan(db, &smtp).await;
+    let (lead, bad_email) = a_county_lead(&app).await;
+    on_db(&app, move |conn| {
+        diesel::update(users::table.filter(users::id.eq(lead as i32)))
+            .set(users::display_name.eq("江源区\r\nBcc: someone@evil.example"))
+            .execute(conn)
+            .expect("legacy name")
+    })
+    .await;
+    let c = issue(&app).await;
+    let ds = settle(&app, &c, &["sent", "failed"]).await;
+    let (failed, sent): (Vec<_>, Vec<_>) = ds.iter().partition(|d| d["status"] == "failed");
+    assert_eq!(failed.len(), 1, "{ds:?}");
+    assert_eq!(failed[0]["recipient_email"], bad_email.as_str());
+    assert!(
+        failed[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot build or send the message")),
+        "the reason is kept: {:?}",
+        failed[0]
+    );
+    assert_eq!(sent.len(), 7, "every good recipient is served: {ds:?}");
+    let mails = smtp.wait_for(7, Duration::from_secs(10)).await;
+    assert_eq!(mails.len(), 7);
+    assert!(mails.iter().all(|m| to(m) != bad_email), "nothing went to the bad one");
+    // The worker is still there: the next circular goes out too.
+    let (status, next) = json(
+        app.post("/api/circulars", &json!({"year": 2017, "as_of": "2017-07-13"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{next}");
+    let ds = settle(&app, &next, &["sent", "failed"]).await;
+    assert_eq!(ds.iter().filter(|d| d["status"] == "sent").count(), 7, "{ds:?}");
+    // And it never panicked (this joins it and fails on a panic).
+    app.stop_background().await;
+}
+
+/// A delivery whose sending ended its worker on every attempt (left
+/// `sending`, lease run out, attempts used up) is shown as failed with the
+/// reason instead of being taken up forever, and can be retried.
+async fn a_delivery_cut_off_on_every_attempt_is_failed_and_retryable(db: Db) {
+    use bayige::db::schema::deliveries;
+    use bayige::domain::DeliveryStatus;
+    use diesel::prelude::*;
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::new(db, move |c| {
+        c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
+        c.smtp_url = Some(url);
+        c.mail_max_attempts = 3;
+    })
+    .await;
+    app.load_demo().await;
+    app.stop_background().await;
+    let c = issue(&app).await;
+    let stuck = deliveries(&app, &c).await[0]["id"].as_i64().expect("id") as i32;
+    on_db(&app, move |conn| {
+        let past = bayige::db::now() - chrono::TimeDelta::minutes(30);
+        diesel::update(deliveries::table.find(stuck))
+            .set((
+                deliveries::status.eq(DeliveryStatus::Sending),
+                deliveries::attempts.eq(3),
+                deliveries::claimed_until.eq(Some(past)),
+            ))
+            .execute(conn)
+            .expect("a delivery cut off mid-send")
+    })
+    .await;
+    app.run_pending().await;
+    let ds = deliveries(&app, &c).await;
+    let d = ds.iter().find(|d| d["id"] == stuck).expect("the stuck one");
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["last_error"].as_str().is_some_and(|e| e.contains("cut off")), "{d}");
+    assert_eq!(smtp.mails().len(), ds.len() - 1, "the others were sent");
+
+    let path = format!("/api/circulars/{}/deliveries/{stuck}/retry", c["id"]);
+    let (status, d) = json(app.post(&path, &json!({})).await).await;
+    assert_eq!((status, d["status"].as_str()), (200, Some("pending")), "{d}");
+    assert_eq!(app.run_pending().await, 1);
+    let ds = deliveries(&app, &c).await;
+    assert!(ds.iter().all(|d| d["status"] == "sent"), "{ds:?}");
+    assert_eq!(smtp.mails().len(), ds.len());
+}
+
+/// A name or a copy-list entry with a line break is refused where it is
+/// typed, naming the field.
+async fn names_that_reach_a_mail_header_refuse_control_characters(db: Db) {
+    let app = TestApp::new(db, |_| {}).await;
+    let (status, body) = json(
+        app.post(
+            "/api/users",
+            &json!({"username": "lead9", "display_name": "张三\r\nBcc: x@evil.example",
+                "role": "viewer", "email": "lead9@example.org"}),
+        )
+        .await,
+    )
+    .await;
+    assert_field_error(status, &body, "display_name");
+    let (status, user) = json(
+        app.post(
+            "/api/users",
+            &json!({"username": "lead9", "display_name": "张三", "role": "viewer"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let id = user["user"]["id"].as_i64().or(user["id"].as_i64()).expect("id");
+    let (status, body) = json(
+        app.patch(&format!("/api/users/{id}"), &json!({"display_name": "张\t三"}))
+            .await,
+    )
+    .await;
+    assert_field_error(status, &body, "display_name");
+    let (_, after) = json(app.get(&format!("/api/users/{id}")).await).await;
+    assert!(after.to_string().contains("张三"), "unchanged: {after}");
+    assert!(bayige::cli::parse_cc("\"A\r\nB\" <a@example.org>").is_err());
+    assert!(bayige::cli::parse_cc("办公室 <office@example.org>").is_ok());
+}
 
 async fn smtp_down_then_up_delivers_each_email_once(db: Db) {
     // A port with nothing listening: the server is down.

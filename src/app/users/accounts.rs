@@ -86,6 +86,17 @@ fn check_password(errors: &mut FieldErrors, password: Option<&str>) {
     }
 }
 
+/// A name goes into the `To` header of every circular sent to its holder:
+/// no control characters (a line break there once stopped all mail).
+fn check_display_name(errors: &mut FieldErrors, name: &str) {
+    if name.chars().count() > 50 {
+        errors.add("display_name", "姓名不超过50个字符");
+    }
+    if name.chars().any(char::is_control) {
+        errors.add("display_name", "姓名不能含有换行、制表符等控制字符");
+    }
+}
+
 fn check_units(
     conn: &mut DbConnection,
     errors: &mut FieldErrors,
@@ -143,9 +154,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, input: UserInput) -> Resul
     let display_name = clean(input.display_name)
         .or_else(|| username.clone())
         .unwrap_or_default();
-    if display_name.chars().count() > 50 {
-        errors.add("display_name", "姓名不超过50个字符");
-    }
+    check_display_name(&mut errors, &display_name);
     let email = clean(input.email);
     check_email(&mut errors, email.as_deref());
     let role = parse_role(&mut errors, clean(input.role).as_deref());
@@ -226,7 +235,13 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
             None => before_user.email.clone(),
         };
         check_email(&mut errors, email.as_deref());
-        let display_name = clean(input.display_name.clone()).unwrap_or(before_user.display_name.clone());
+        let display_name = match clean(input.display_name.clone()) {
+            Some(name) => {
+                check_display_name(&mut errors, &name);
+                name
+            }
+            None => before_user.display_name.clone(),
+        };
         if role == Some(Role::CountyLead) && email.is_none() {
             errors.add("email", "县级负责人须填写电子邮箱（接收通报）");
         }

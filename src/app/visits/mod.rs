@@ -11,7 +11,7 @@ mod void;
 
 pub use input::{ItemInput, VisitInput};
 pub use read::{get, list_for_station};
-pub use record::record;
+pub use record::{record, record_with_photos, recordable_template};
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};
 pub use view::{ItemView, VisitSummary, VisitView, score_percent};
 pub use void::{VoidInput, Voided, void};

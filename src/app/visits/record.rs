@@ -9,6 +9,7 @@ use super::input::{self, CheckedVisit, VisitInput};
 use super::view::{self, VisitView, score_percent};
 use super::{latest_standard, station_or_404};
 use crate::app::audit::{self, snapshot};
+use crate::app::evidence::{self, Photo};
 use crate::app::guidance::Guidance;
 use crate::app::{Ctx, clean};
 use crate::auth::policy;
@@ -29,7 +30,61 @@ pub fn record(
     ctx: &Ctx,
     p: &Principal,
     station_id: i32,
+    input: VisitInput,
+) -> Result<VisitView, AppError> {
+    record_with_photos(conn, ctx, p, station_id, input, Vec::new())
+}
+
+/// The next visit's template at a station where `p` may record a visit:
+/// what a form for it needs, checked before the form's body is read.
+pub fn recordable_template(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
+) -> Result<super::VisitTemplate, AppError> {
+    let station = station_or_404(conn, station_id)?;
+    policy::can_record_visit(p, station.unit_id)?;
+    super::template(conn, ctx, p, station_id)
+}
+
+/// Checks the visit and its photos together (one 422 naming every bad
+/// field), keeps the photos' files, then records the visit and the photos'
+/// rows in one transaction: a visit whose photo is refused writes nothing.
+fn check_all(
+    ctx: &Ctx,
+    standard: &Standard,
+    input: VisitInput,
+    photos: Vec<Photo>,
+) -> Result<(CheckedVisit, Vec<Photo>), AppError> {
+    let mut errors = FieldErrors::new();
+    evidence::check_photos(&photos, |code| standard.item(code).is_some(), &mut errors);
+    let visit = match input::check(ctx, standard, input) {
+        Ok(v) => Some(v),
+        Err(AppError::Validation(f)) => {
+            for (k, msgs) in f.0 {
+                errors.0.entry(k).or_default().extend(msgs);
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(v) = &visit {
+        evidence::check_photos(&photos, |code| v.items.iter().any(|i| i.code == code), &mut errors);
+    }
+    errors.into_result()?;
+    let visit = visit.ok_or_else(|| AppError::internal("visit check", anyhow::anyhow!("checked visit missing")))?;
+    Ok((visit, photos))
+}
+
+/// [`record`], with photos of its items.
+pub fn record_with_photos(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
     mut input: VisitInput,
+    photos: Vec<Photo>,
 ) -> Result<VisitView, AppError> {
     let station = station_or_404(conn, station_id)?;
     policy::can_record_visit(p, station.unit_id)?;
@@ -37,7 +92,8 @@ pub fn record(
         input.inspector = Some(p.username.clone());
     }
     let standard = latest_standard(ctx, &station.standard_id)?;
-    let visit = input::check(ctx, standard, input)?;
+    let (visit, photos) = check_all(ctx, standard, input, photos)?;
+    let photos = evidence::keep_photos(ctx, photos)?;
     db::write_tx(conn, |conn| {
         // Serialise visits to one station (a row lock on PostgreSQL; SQLite
         // holds the database write lock already), then read it fresh.
@@ -78,6 +134,7 @@ pub fn record(
             to = %after,
             "visit recorded"
         );
+        evidence::insert(conn, p, row.id, &photos)?;
         let shown = view::build(ctx, conn, row, kept)?;
         audit::record(conn, p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
         Ok(shown)

@@ -55,9 +55,13 @@ pub(super) async fn preview_circular(
     params(("Idempotency-Key" = Option<String>, Header, description = "重试同一请求时返回首次签发的通报")),
     responses((status = 201, description = "已签发，邮件已排队", body = circulars::CircularDetail,
             headers(("Location" = String, description = "通报的地址"))),
-        (status = 200, description = "同一 Idempotency-Key 已签发过：返回那一份", body = circulars::CircularDetail)))]
+        (status = 200, description = "同一 Idempotency-Key 已签发过：返回那一份", body = circulars::CircularDetail),
+        (status = 422, description = "期间不对，或该 Idempotency-Key 已用于内容不同的请求（error.fields.idempotency_key）",
+            body = crate::http::error::ErrorBody)))]
 /// Issues a circular. An `Idempotency-Key` header makes a retried request
-/// return the circular issued the first time (200) instead of a new one.
+/// return the circular issued the first time (200) instead of a new one;
+/// the key is bound to the request's body, and a different body with a used
+/// key is refused (422).
 pub(super) async fn issue_circular(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,

@@ -1,8 +1,10 @@
 //! Visits, checklist state, the visit template, guidance and evidence.
 
+use actix_files::NamedFile;
 use actix_multipart::Multipart;
+use actix_web::http::header;
 use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use super::id;
 use crate::app::{Ctx, evidence, guidance, visits};
@@ -34,25 +36,77 @@ pub(super) struct EvidenceForm {
     file: String,
 }
 
+/// The multipart form of a visit with photos.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub(super) struct VisitForm {
+    /// The visit, as the JSON body would carry it.
+    visit: visits::VisitInput,
+    /// A photo of an item: one field per item, named `photo_<item_code>`
+    /// (JPEG, PNG, WebP or PDF, sniffed from the content).
+    #[schema(rename = "photo_<item_code>", format = Binary, content_media_type = "application/octet-stream")]
+    photo: Option<String>,
+}
+
 /// Records a visit: scores each item, moves the station's status, raises,
-/// keeps and resolves guidance, in one transaction.
+/// keeps and resolves guidance, in one transaction. As
+/// `multipart/form-data`, a `visit` part (the JSON body) and photos named
+/// `photo_<item_code>` are recorded together: a refused photo records
+/// nothing.
 #[utoipa::path(post, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
-    request_body = visits::VisitInput,
+    request_body(content(
+        (visits::VisitInput = "application/json"),
+        (VisitForm = "multipart/form-data"))),
     responses((status = 201, description = "已记录", body = visits::VisitView,
         headers(("Location" = String, description = "检查记录的地址")))))]
 pub(super) async fn record_visit(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
-    Json(input): Json<visits::VisitInput>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    let (input, photos) = if multipart {
+        // Who may record here is checked before the body is read.
+        let who = p.clone();
+        let t = ctx
+            .run(move |conn, ctx| visits::recordable_template(conn, ctx, &who, station))
+            .await?;
+        let limits = Limits::visit(&ctx, t.items.len());
+        let form = multipart::read(&ctx, Multipart::new(req.headers(), payload), &limits, |_| Ok(())).await?;
+        visit_form(form)?
+    } else {
+        let Json(input) = Json::<visits::VisitInput>::from_request(&req, &mut payload.into_inner()).await?;
+        (input, Vec::new())
+    };
     let visit = ctx
-        .run(move |conn, ctx| visits::record(conn, ctx, &p, station, input))
+        .run(move |conn, ctx| visits::record_with_photos(conn, ctx, &p, station, input, photos))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/visits/{}", visit.id)))
         .json(visit))
+}
+
+/// The visit and photos of a multipart visit form.
+fn visit_form(mut form: multipart::Form) -> Result<(visits::VisitInput, Vec<crate::app::evidence::Photo>), AppError> {
+    let mut errors = FieldErrors::new();
+    for name in form.fields.keys().filter(|k| k.as_str() != "visit") {
+        errors.add(name.clone(), "未知的表单字段，应为 visit 和 photo_<检查项代码>");
+    }
+    let photos = multipart::photos(std::mem::take(&mut form.files), &mut errors);
+    let visit = form.fields.remove("visit");
+    if visit.is_none() {
+        errors.add("visit", "须提供 visit 部分（检查记录的 JSON）");
+    }
+    errors.into_result()?;
+    let input = crate::http::json::parse(visit.unwrap_or_default().as_bytes())?;
+    Ok((input, photos))
 }
 
 /// The station's visits, newest first.
@@ -158,13 +212,11 @@ pub(super) async fn upload_evidence(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let visit = id(&path, "检查记录")?;
-    let limits = Limits {
-        text_bytes: 256,
-        file_bytes: ctx.settings.evidence_max_bytes,
-        files: 1,
-        is_file: |name| name == "file",
-    };
-    let mut form = multipart::read(form, &limits).await?;
+    // Who may attach here is checked before the body is read.
+    let who = p.clone();
+    ctx.run(move |conn, _| evidence::check_target(conn, &who, visit, None))
+        .await?;
+    let mut form = multipart::read(&ctx, form, &Limits::evidence(&ctx), |_| Ok(())).await?;
     let mut errors = FieldErrors::new();
     for name in form.fields.keys().filter(|k| k.as_str() != "item_code") {
         errors.add(name.clone(), "未知的表单字段，应为 item_code 和 file");
@@ -189,7 +241,7 @@ pub(super) async fn upload_evidence(
         return Err(AppError::internal("upload", anyhow::anyhow!("checked fields missing")));
     };
     let e = ctx
-        .run(move |conn, ctx| evidence::attach(conn, ctx, &p, visit, &item_code, &file.file_name, &file.bytes))
+        .run(move |conn, ctx| evidence::attach(conn, ctx, &p, visit, &item_code, &file.file_name, file.file))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/evidence/{}", e.id)))
@@ -204,9 +256,10 @@ pub(super) async fn download_evidence(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let eid = id(&path, "证据")?;
-    let (e, bytes) = ctx.run(move |conn, ctx| evidence::read(conn, ctx, &p, eid)).await?;
+    let (e, file) = ctx.run(move |conn, ctx| evidence::open(conn, ctx, &p, eid)).await?;
     let disposition = ContentDisposition {
         disposition: DispositionType::Inline,
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
@@ -215,10 +268,26 @@ pub(super) async fn download_evidence(
             value: e.file_name.clone().into_bytes(),
         })],
     };
-    Ok(HttpResponse::Ok()
-        .content_type(e.content_type.clone())
-        .insert_header(disposition)
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("ETag", format!("\"{}\"", e.sha256)))
-        .body(bytes))
+    let content_type: actix_web::mime::Mime = e
+        .content_type
+        .parse()
+        .map_err(|err| AppError::internal("stored content type", anyhow::anyhow!("{err}")))?;
+    // Streamed from disk in chunks as the client reads (a client that stops
+    // reading is dropped: see `http::server`); the stored hash is the ETag.
+    let named = NamedFile::from_file(file, &e.file_name)
+        .map_err(|err| AppError::internal("cannot stream the evidence file", err))?
+        .set_content_type(content_type)
+        .set_content_disposition(disposition)
+        .use_etag(false)
+        .use_last_modified(false);
+    let mut resp = named.into_response(&req);
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(etag) = header::HeaderValue::from_str(&format!("\"{}\"", e.sha256)) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok(resp.map_into_boxed_body())
 }

@@ -151,13 +151,18 @@ impl Viewer {
 
     /// Checks the CSRF token a form sent.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), PageError> {
+        self.csrf_ok(sent).map_err(PageError::App)
+    }
+
+    /// [`Viewer::check_csrf`], as the use cases' error.
+    pub fn csrf_ok(&self, sent: Option<&str>) -> Result<(), AppError> {
         if sent.is_some_and(|s| same_secret(s, &self.csrf)) {
             Ok(())
         } else {
             tracing::warn!(user = %self.p.username, "form without a valid CSRF token");
-            Err(PageError::App(AppError::Forbidden(
+            Err(AppError::Forbidden(
                 "表单已过期（CSRF 校验失败），请刷新页面后重试".into(),
-            )))
+            ))
         }
     }
 }
@@ -395,6 +400,9 @@ pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web:
     }
 }
 
+/// Sent with a sign-out: the browser clears this site's storage.
+const CLEAR_STORAGE: (&str, &str) = ("Clear-Site-Data", "\"storage\"");
+
 /// The answer to a JSON sign-out.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SignedOut {
@@ -414,11 +422,17 @@ pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web
         None
     };
     match crate::http::auth::end_session(&ctx, &req, sent).await {
+        // Clear-Site-Data: the browser drops what pages kept on the device
+        // (visit-form drafts in localStorage), on a shared phone too.
         Ok(gone) if form => Ok(HttpResponse::SeeOther()
             .cookie(gone)
             .insert_header((header::LOCATION, "/login"))
+            .insert_header(CLEAR_STORAGE)
             .finish()),
-        Ok(gone) => Ok(HttpResponse::Ok().cookie(gone).json(SignedOut { signed_out: true })),
+        Ok(gone) => Ok(HttpResponse::Ok()
+            .cookie(gone)
+            .insert_header(CLEAR_STORAGE)
+            .json(SignedOut { signed_out: true })),
         Err(AppError::Unauthorized(_)) if form => Ok(redirect("/login")),
         Err(e) if form => Err(PageError::App(e)),
         Err(e) => Err(PageError::Json(e)),

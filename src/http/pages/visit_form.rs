@@ -10,13 +10,13 @@ use chrono::NaiveDate;
 use minijinja::context;
 
 use super::{PageResult, Viewer, redirect, render_status, val};
+use crate::app::Ctx;
 use crate::app::visits::{self, ItemInput, VisitInput, VisitTemplate};
-use crate::app::{Ctx, evidence};
 use crate::auth::policy;
 use crate::domain::{ItemResult, VisitKind};
 use crate::error::{AppError, FieldErrors};
 use crate::http::api::id;
-use crate::http::multipart::{self, Limits, Upload};
+use crate::http::multipart::{self, Limits};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/stations/{id}/visit", web::get().to(visit_form))
@@ -40,11 +40,14 @@ fn split_errors(t: &VisitTemplate, err: Option<FieldErrors>) -> (FieldErrors, Ha
     let mut errors = FieldErrors::new();
     let mut item_errors: HashMap<String, Vec<String>> = HashMap::new();
     for (key, msgs) in err.map(|e| e.0).unwrap_or_default() {
-        let item = key
-            .strip_prefix("items[")
-            .and_then(|rest| rest.split_once(']'))
-            .and_then(|(i, _)| i.parse::<usize>().ok())
-            .and_then(|i| t.items.get(i));
+        let item = match key.strip_prefix("photo_") {
+            Some(code) => t.items.iter().find(|it| it.code == code),
+            None => key
+                .strip_prefix("items[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(i, _)| i.parse::<usize>().ok())
+                .and_then(|i| t.items.get(i)),
+        };
         match item {
             Some(it) => item_errors.entry(it.code.clone()).or_default().extend(msgs),
             None => errors.0.entry(key).or_default().extend(msgs),
@@ -133,63 +136,37 @@ fn visit_input(t: &VisitTemplate, fields: &HashMap<String, String>, errors: &mut
     }
 }
 
-/// The photos, each checked by content before anything is recorded.
-fn photos(t: &VisitTemplate, files: Vec<Upload>, errors: &mut FieldErrors) -> Vec<(String, Upload)> {
-    let mut out = Vec::new();
-    for file in files {
-        let Some(code) = file.field.strip_prefix("photo_").map(str::to_owned) else {
-            errors.add(file.field.clone(), "未知的文件字段");
-            continue;
-        };
-        if let Err(e) = evidence::sniff(&file.bytes) {
-            let i = t.items.iter().position(|it| it.code == code).unwrap_or(0);
-            errors.add(format!("items[{i}].photo"), e.to_string());
-        }
-        out.push((code, file));
-    }
-    out
-}
-
+/// Records the visit and its photos in one use case. Who may record at
+/// this station is checked before the body is read, and the CSRF token
+/// (sent before the files) before any file is read.
 async fn record_visit(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: Multipart) -> PageResult {
     let sid = id(&path, "服务站")?;
-    let limits = Limits {
-        text_bytes: 64 * 1024,
-        file_bytes: ctx.settings.evidence_max_bytes,
-        files: 64,
-        is_file: |name| name.starts_with("photo_"),
-    };
-    let form = multipart::read(body, &limits).await?;
-    v.check_csrf(form.fields.get("csrf_token").map(String::as_str))?;
     let p = v.p.clone();
-    let t = ctx.run(move |conn, ctx| visits::template(conn, ctx, &p, sid)).await?;
+    let t = ctx
+        .run(move |conn, ctx| visits::recordable_template(conn, ctx, &p, sid))
+        .await?;
+    let limits = Limits::visit(&ctx, t.items.len());
+    let csrf = |f: &HashMap<String, String>| v.csrf_ok(f.get("csrf_token").map(String::as_str));
+    let form = multipart::read(&ctx, body, &limits, csrf).await?;
     let mut errors = FieldErrors::new();
-    let photos = photos(&t, form.files, &mut errors);
+    let photos = multipart::photos(form.files, &mut errors);
+    let had_photos = !photos.is_empty();
     let input = visit_input(&t, &form.fields, &mut errors);
     let result = match errors.into_result() {
         Ok(()) => {
             let p = v.p.clone();
-            ctx.run(move |conn, ctx| visits::record(conn, ctx, &p, sid, input))
+            ctx.run(move |conn, ctx| visits::record_with_photos(conn, ctx, &p, sid, input, photos))
                 .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok(visit) => {
-            for (code, photo) in photos {
-                let p = v.p.clone();
-                let visit_id = visit.id;
-                ctx.run(move |conn, ctx| {
-                    evidence::attach(conn, ctx, &p, visit_id, &code, &photo.file_name, &photo.bytes)
-                })
-                .await?;
-            }
-            Ok(redirect(&format!("/stations/{sid}?ok=visit")))
-        }
+        Ok(_) => Ok(redirect(&format!("/stations/{sid}?ok=visit"))),
         Err(AppError::Validation(f)) => {
-            let message = if photos.is_empty() {
-                "请修改标红的项目后再提交，已填写的内容已保留。"
-            } else {
+            let message = if had_photos {
                 "请修改标红的项目后再提交，已填写的内容已保留；照片需要重新选择。"
+            } else {
+                "请修改标红的项目后再提交，已填写的内容已保留。"
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             visit_page(&ctx, &v, status, &t, &form.fields, Some(f), Some(message.to_owned()))

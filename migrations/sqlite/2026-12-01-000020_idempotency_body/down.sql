@@ -1,0 +1,1 @@
+ALTER TABLE circulars DROP COLUMN idempotency_body_sha256;
