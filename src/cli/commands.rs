@@ -82,6 +82,16 @@ pub(super) async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                 d.sent, d.pending, d.failed
             );
         }
+        CircularAction::SetSerial { year, next } => {
+            // The audit log names the operating-system account that ran it.
+            let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let p = Principal::system(&format!("cli:{who}"));
+            let v = ctx
+                .run(move |conn, ctx| crate::app::serials::set(conn, ctx, &p, year, i64::from(next)))
+                .await
+                .map_err(fail)?;
+            println!("the next circular of {} will be {}", v.year, v.next_number);
+        }
     }
     Ok(())
 }

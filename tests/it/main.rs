@@ -12,6 +12,7 @@ mod circulars;
 mod cli;
 mod crash;
 mod demo;
+mod documents;
 mod foundation;
 mod limits;
 mod openapi;

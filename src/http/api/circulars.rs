@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::id;
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::{self, Period, PeriodQuery};
+use crate::app::serials;
 use crate::app::{Ctx, paging};
 use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
@@ -19,6 +20,9 @@ handlers! {
     get_circular,
     list_deliveries,
     retry_delivery,
+    circular_pdf,
+    get_serial,
+    set_serial,
 }
 
 /// Each unit's progress against its plan and the time-proportional
@@ -158,4 +162,73 @@ pub(super) async fn retry_delivery(
         .run(move |conn, ctx| circulars::retry(conn, ctx, &p, cid, did))
         .await?;
     Ok(HttpResponse::Ok().json(delivery))
+}
+
+/// The circular as issued, as an A4 PDF in GB/T 9704 layout (fonts
+/// embedded); 404 when it was issued with PDF output off.
+#[utoipa::path(get, path = "/api/circulars/{id}/pdf", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
+    responses((status = 200, description = "通报PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "无此通报或未生成PDF")))]
+pub(super) async fn circular_pdf(
+    ctx: web::Data<Ctx>,
+    Auth(_p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let cid = id(&path, "通报")?;
+    let (number, pdf) = ctx.run(move |conn, _| circulars::pdf(conn, cid)).await?;
+    Ok(pdf_response(&format!("{number}.pdf"), pdf))
+}
+
+/// A PDF shown in the browser, saved under `filename` (UTF-8, RFC 6266).
+pub(crate) fn pdf_response(filename: &str, pdf: Vec<u8>) -> HttpResponse {
+    use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Inline,
+        parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: filename.as_bytes().to_vec(),
+        })],
+    };
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(disposition)
+        .body(pdf)
+}
+
+fn year(path: &str) -> Result<i32, AppError> {
+    path.parse()
+        .map_err(|_| FieldErrors::single("year", "年份应为四位整数"))
+}
+
+/// Where the 发文字号 register stands for a year: the next serial (admins).
+#[utoipa::path(get, path = "/api/circular-serials/{year}", tag = "circulars", params(("year" = i32, Path, description = "年份")),
+    responses((status = 200, description = "发文字号登记", body = serials::SerialView)))]
+pub(super) async fn get_serial(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let y = year(&path)?;
+    let v = ctx.run(move |conn, ctx| serials::get(conn, ctx, &p, y)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Sets the next serial of a year from the bureau's 收发文 register
+/// (admins; audited). Refused (422, field `next`) at or below a serial
+/// already issued.
+#[utoipa::path(put, path = "/api/circular-serials/{year}", tag = "circulars", params(("year" = i32, Path, description = "年份")),
+    request_body = serials::SetSerial,
+    responses((status = 200, description = "已设置", body = serials::SerialView)))]
+pub(super) async fn set_serial(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    Json(body): Json<serials::SetSerial>,
+) -> Result<HttpResponse, AppError> {
+    let y = year(&path)?;
+    let v = ctx
+        .run(move |conn, ctx| serials::set(conn, ctx, &p, y, body.next))
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
 }
