@@ -15,6 +15,7 @@ use crate::support::{Db, TestApp, assert_field_error, fresh_sqlite, json};
 backend_cases!(
     the_circular_pdf_is_a_document_a_clerk_files,
     the_register_sets_the_next_serial,
+    a_visit_leaves_a_rectification_notice,
 );
 
 /// Runs a poppler tool on `pdf` and returns its standard output.
@@ -275,4 +276,75 @@ fn a_missing_font_is_a_clear_start_up_error() {
     let off = [("BAYIGE_FONT_DIR", "/nonexistent/fonts"), ("BAYIGE_PDF", "false")];
     let o = bayige(&["circular", "set-serial", "--year", "2017", "--next", "2"], &url, &off);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+async fn a_visit_leaves_a_rectification_notice(db: Db) {
+    let smtp = SmtpServer::start();
+    let app = baishan(db, &smtp).await;
+    let (status, open) = json(app.get("/api/guidance?status=open&per_page=1").await).await;
+    assert_eq!(status, 200, "{open}");
+    let g = &open["items"][0];
+    let (_, visit) = json(app.get(&format!("/api/visits/{}", g["raised_by"])).await).await;
+    let (_, station) = json(app.get(&format!("/api/stations/{}", visit["station_id"])).await).await;
+    let item = visit["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["code"] == g["item_code"]))
+        .expect("the failed item");
+
+    let r = app.get(&format!("/api/visits/{}/notice.pdf", visit["id"])).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.expect("body").to_vec();
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let text = squeeze(&poppler("pdftotext", &["-enc", "UTF-8"], &pdf));
+    let due: chrono::NaiveDate = g["due_on"].as_str().and_then(|d| d.parse().ok()).expect("due_on");
+    let visited: chrono::NaiveDate = visit["visited_on"].as_str().and_then(|d| d.parse().ok()).expect("date");
+    use chrono::Datelike;
+    let zh = |d: chrono::NaiveDate| format!("{}年{}月{}日", d.year(), d.month(), d.day());
+    for needle in [
+        "整改通知书".to_owned(),
+        squeeze(station["name"].as_str().unwrap_or("?")),
+        squeeze(station["host_business"].as_str().unwrap_or("?")),
+        squeeze(item["title_zh"].as_str().unwrap_or("?")),
+        // Table cells wrap; the deadline column can come between two lines.
+        squeeze(g["instruction"].as_str().unwrap_or("?")).chars().take(12).collect(),
+        format!("{}前", zh(due)),
+        zh(visited),
+        squeeze(visit["inspector"].as_str().unwrap_or("?")),
+        "检查人员签字".to_owned(),
+        "服务站负责人签字".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "{needle} missing from the notice: {text}");
+    }
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.lines().any(|l| l.starts_with("Pages:") && l.ends_with(" 1")),
+        "one page: {info}"
+    );
+    assert_eq!(unembedded_fonts(&poppler("pdffonts", &[], &pdf)), Vec::<String>::new());
+
+    // The station page links to it; a lead of another unit may not read it.
+    let (browser, _) = crate::pages::sign_in(&app, "admin").await;
+    let page = browser
+        .get(app.url(&format!("/stations/{}", station["id"])))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains(&format!("/api/visits/{}/notice.pdf", visit["id"])),
+        "{page}"
+    );
+    let (_, units) = json(app.get("/api/units").await).await;
+    let other = units["items"]
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["id"] != station["unit_id"]))
+        .and_then(|u| u["id"].as_i64())
+        .expect("another unit");
+    let lead = app.as_user("lead_other", "county_lead", &[other as i32]).await;
+    let r = lead.get(&format!("/api/visits/{}/notice.pdf", visit["id"])).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.get("/api/visits/999999/notice.pdf").await.status(), 404);
 }
