@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod guidance;
 pub mod outbox;
 pub mod progress;
+pub mod progress_sheet;
 pub mod review;
 pub mod schedule;
 pub mod serials;

@@ -307,7 +307,10 @@ async fn a_visit_leaves_a_rectification_notice(db: Db) {
         squeeze(station["host_business"].as_str().unwrap_or("?")),
         squeeze(item["title_zh"].as_str().unwrap_or("?")),
         // Table cells wrap; the deadline column can come between two lines.
-        squeeze(g["instruction"].as_str().unwrap_or("?")).chars().take(12).collect(),
+        squeeze(g["instruction"].as_str().unwrap_or("?"))
+            .chars()
+            .take(12)
+            .collect(),
         format!("{}前", zh(due)),
         zh(visited),
         squeeze(visit["inspector"].as_str().unwrap_or("?")),

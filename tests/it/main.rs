@@ -3,6 +3,7 @@
 //! `BAYIGE_TEST_DATABASE_URL` is set.
 
 mod smtp;
+mod spreadsheets;
 mod support;
 
 mod auth;

@@ -14,6 +14,7 @@ use crate::http::json::Json;
 
 handlers! {
     get_progress,
+    export_progress,
     preview_circular,
     issue_circular,
     list_circulars,
@@ -39,6 +40,22 @@ pub(super) async fn get_progress(
         .run(move |conn, ctx| progress::for_principal(conn, ctx, &p, &period))
         .await?;
     Ok(HttpResponse::Ok().json(p))
+}
+
+/// The progress table as a spreadsheet (XLSX by default, or CSV): rates as
+/// percent formats, lagging units marked "▲", whole stations.
+#[utoipa::path(get, path = "/api/progress/export", tag = "circulars", params(crate::app::progress_sheet::ProgressExportQuery),
+    responses((status = 200, description = "进度表", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub(super) async fn export_progress(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<crate::app::progress_sheet::ProgressExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let (format, bytes) = ctx
+        .run(move |conn, ctx| crate::app::progress_sheet::export(conn, ctx, &p, query))
+        .await?;
+    Ok(super::stations::sheet_response("建站进度表", format, bytes))
 }
 
 /// What a circular for this period would say, without issuing it.
@@ -179,11 +196,21 @@ pub(super) async fn circular_pdf(
     Ok(pdf_response(&format!("{number}.pdf"), pdf))
 }
 
-/// A PDF shown in the browser, saved under `filename` (UTF-8, RFC 6266).
+/// A PDF shown in the browser, saved under `filename`.
 pub(crate) fn pdf_response(filename: &str, pdf: Vec<u8>) -> HttpResponse {
+    download(filename, "application/pdf", true, pdf)
+}
+
+/// A file for the browser to show (`inline`) or save, under `filename`
+/// (UTF-8, RFC 6266).
+pub(crate) fn download(filename: &str, content_type: &str, inline: bool, body: Vec<u8>) -> HttpResponse {
     use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
     let disposition = ContentDisposition {
-        disposition: DispositionType::Inline,
+        disposition: if inline {
+            DispositionType::Inline
+        } else {
+            DispositionType::Attachment
+        },
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
             charset: Charset::Ext("UTF-8".into()),
             language_tag: None,
@@ -191,9 +218,9 @@ pub(crate) fn pdf_response(filename: &str, pdf: Vec<u8>) -> HttpResponse {
         })],
     };
     HttpResponse::Ok()
-        .content_type("application/pdf")
+        .content_type(content_type)
         .insert_header(disposition)
-        .body(pdf)
+        .body(body)
 }
 
 fn year(path: &str) -> Result<i32, AppError> {

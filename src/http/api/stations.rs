@@ -10,6 +10,7 @@ use crate::http::json::Json;
 
 handlers! {
     list_stations,
+    export_stations,
     create_station,
     get_station,
     update_station,
@@ -28,6 +29,38 @@ pub(super) async fn list_stations(
     let query = query.into_inner();
     let page = ctx.run(move |conn, _| stations::list(conn, &p, query)).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The station register (名录) as a spreadsheet, with the list's filters:
+/// every matching station the caller may read (no paging). XLSX with
+/// Chinese headers, a frozen header row, widths and filters; or CSV
+/// (UTF-8 with BOM). Text that a spreadsheet would run as a formula is
+/// neutralised.
+#[utoipa::path(get, path = "/api/stations/export", tag = "stations", params(stations::ExportQuery),
+    responses((status = 200, description = "服务站名录", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub(super) async fn export_stations(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<stations::ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let (format, bytes, _) = ctx
+        .run(move |conn, _| stations::export_register(conn, &p, query))
+        .await?;
+    Ok(sheet_response("服务站名录", format, bytes))
+}
+
+/// A spreadsheet download named `stem`.xlsx or `stem`.csv.
+pub(crate) fn sheet_response(stem: &str, format: crate::sheets::write::SheetFormat, bytes: Vec<u8>) -> HttpResponse {
+    use crate::sheets::write::SheetFormat;
+    let (ext, content_type) = match format {
+        SheetFormat::Xlsx => (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        SheetFormat::Csv => ("csv", "text/csv; charset=utf-8"),
+    };
+    super::circulars::download(&format!("{stem}.{ext}"), content_type, false, bytes)
 }
 
 /// Registers a station (admins).
