@@ -152,6 +152,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CircularAction,
     },
+    /// Import a spreadsheet (all or nothing, in one transaction).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -192,6 +197,18 @@ pub enum Command {
         /// Stations per transaction.
         #[arg(long, default_value_t = 50_000)]
         batch: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// The station register (名录), XLSX or CSV with the export's columns:
+    /// rows matched by credit code, else by unit and name.
+    Stations {
+        file: PathBuf,
+        /// Check every row and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

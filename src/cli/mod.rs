@@ -6,7 +6,7 @@ mod args;
 mod commands;
 mod config;
 
-pub use args::{CircularAction, Cli, Command, Common, DocumentArgs, PeriodArgs, TokenAction, UserAction};
+pub use args::{CircularAction, Cli, Command, Common, DocumentArgs, ImportWhat, PeriodArgs, TokenAction, UserAction};
 pub use config::{DemoDefaults, parse_cc};
 
 use std::net::TcpListener;
@@ -140,6 +140,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::load_demo(&ctx, false)?;
         }
         Command::Circular { action } => commands::circular(context(&cli.common, 2)?, action).await?,
+        Command::Import { what } => commands::import(context(&cli.common, 2)?, what).await?,
         Command::User { action } => commands::user(context(&cli.common, 2)?, action).await?,
         Command::Backup { to } => {
             let s = crate::backup::backup(&cli.common.database_url, &cli.common.data_dir, &to)?;

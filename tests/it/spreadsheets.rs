@@ -11,7 +11,11 @@ use crate::circulars::baishan;
 use crate::smtp::SmtpServer;
 use crate::support::{Db, TestApp, assert_field_error, json};
 
-backend_cases!(the_register_goes_out_to_excel, the_progress_table_goes_out_to_excel);
+backend_cases!(
+    the_register_goes_out_to_excel,
+    the_progress_table_goes_out_to_excel,
+    the_register_comes_back_from_excel,
+);
 
 /// Dumps the first sheet: values (dates as ISO text), number formats,
 /// bold, frozen panes and the filter range.
@@ -179,4 +183,191 @@ async fn the_progress_table_goes_out_to_excel(db: Db) {
 
     let (status, err) = json(app.get("/api/progress/export?year=2017&format=doc").await).await;
     assert_field_error(status, &err, "format");
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.expect("CSV record").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn to_csv(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r).expect("record");
+    }
+    w.into_inner().expect("bytes")
+}
+
+async fn import(app: &TestApp, file: Vec<u8>, name: &str, dry_run: bool) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(file).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let url = app.url(&format!("/api/stations/import?dry_run={dry_run}"));
+    json(app.client.post(url).multipart(form).send().await.expect("POST")).await
+}
+
+async fn audit_total(app: &TestApp) -> i64 {
+    json(app.get("/api/audit?entity=station&per_page=1").await).await.1["total"]
+        .as_i64()
+        .expect("total")
+}
+
+fn counts(report: &Value) -> (i64, i64, i64, usize) {
+    (
+        report["created"].as_i64().unwrap_or(-1),
+        report["updated"].as_i64().unwrap_or(-1),
+        report["unchanged"].as_i64().unwrap_or(-1),
+        report["errors"].as_array().map_or(99, Vec::len),
+    )
+}
+
+async fn the_register_comes_back_from_excel(db: Db) {
+    let smtp = SmtpServer::start();
+    let app = baishan(db, &smtp).await;
+    let n = total(&app, "").await as i64;
+    let audited = audit_total(&app).await;
+
+    // Export → import changes nothing, twice, dry run or not.
+    let xlsx = download(&app, "/api/stations/export").await;
+    for dry_run in [true, false, false] {
+        let (status, report) = import(&app, xlsx.clone(), "名录.xlsx", dry_run).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(counts(&report), (0, 0, n, 0), "{report}");
+    }
+    assert_eq!(audit_total(&app).await, audited, "nothing written, nothing audited");
+
+    // A changed phone and a new station, through CSV.
+    let mut rows =
+        csv_rows(&String::from_utf8(download(&app, "/api/stations/export?format=csv").await).expect("UTF-8"));
+    rows[1][7] = "0439-3339999".into();
+    let mut new = rows[1].clone();
+    new[1] = "江源区孙家堡子超市12315消费维权服务站".into();
+    new[3] = "91220605MA0Y2B3C4R".into();
+    new[9] = "计划建设".into();
+    new[10] = String::new();
+    rows.push(new);
+    let (status, report) = import(&app, to_csv(&rows), "名录.csv", true).await;
+    assert_eq!((status, counts(&report)), (200, (1, 1, n - 1, 0)), "{report}");
+    assert_eq!(total(&app, "").await as i64, n, "a dry run writes nothing");
+    let (status, report) = import(&app, to_csv(&rows), "名录.csv", false).await;
+    assert_eq!((status, counts(&report)), (200, (1, 1, n - 1, 0)), "{report}");
+    assert_eq!(total(&app, "").await as i64, n + 1);
+    assert_eq!(
+        audit_total(&app).await,
+        audited + 2,
+        "the created and the updated station are audited"
+    );
+    let (_, found) = json(app.get("/api/stations?q=孙家堡子超市").await).await;
+    assert_eq!(found["items"][0]["credit_code"], "91220605MA0Y2B3C4R", "{found}");
+    let (status, report) = import(&app, to_csv(&rows), "名录.csv", false).await;
+    assert_eq!(
+        (status, counts(&report)),
+        (200, (0, 0, n + 1, 0)),
+        "the same file twice changes nothing"
+    );
+
+    // Bad rows: every one reported by the sheet's row and column; nothing written.
+    let header = rows[0].clone();
+    let good = rows[2].clone();
+    let bad = |col: usize, value: &str| {
+        let mut r = good.clone();
+        r[1] = format!("{}{col}", r[1]);
+        r[col] = value.to_owned();
+        r
+    };
+    let file = vec![
+        header,
+        bad(3, "91220605MA0Y2B3C4X"), // wrong check character
+        bad(7, "电话"),
+        bad(0, "999999"),
+        bad(4, "飞机场"),
+        rows[1].clone(),
+        rows[1].clone(),
+    ];
+    let (status, report) = import(&app, to_csv(&file), "坏.csv", false).await;
+    assert_eq!(status, 422, "{report}");
+    let errors: Vec<(i64, &str)> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| (e["row"].as_i64().unwrap_or(0), e["column"].as_str().unwrap_or("")))
+        .collect();
+    for expected in [
+        (2, "统一社会信用代码"),
+        (3, "联络电话"),
+        (4, "单位代码"),
+        (5, "类别"),
+        (7, "统一社会信用代码"),
+    ] {
+        assert!(errors.contains(&expected), "{expected:?} in {report}");
+    }
+    assert!(
+        report["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .all(|e| e["message"].as_str().is_some_and(|m| !m.is_ascii())),
+        "messages in Chinese: {report}"
+    );
+    assert_eq!(counts(&report).0 + counts(&report).1, 0);
+    assert_eq!(total(&app, "").await as i64, n + 1, "nothing written");
+    assert_eq!(audit_total(&app).await, audited + 2);
+
+    let (status, err) = import(&app, b"not a register".to_vec(), "x.csv", true).await;
+    assert_field_error(status, &err, "file");
+    let viewer = app.as_user("viewer1", "viewer", &[]).await;
+    assert_eq!(import(&viewer, xlsx, "名录.xlsx", true).await.0, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_comes_in_from_the_command_line() {
+    let (url, guard) = crate::support::fresh_sqlite();
+    let app = TestApp::start(url.clone(), guard, "sqlite", None).await;
+    app.load_demo().await;
+    let n = total(&app, "").await;
+    let mut rows =
+        csv_rows(&String::from_utf8(download(&app, "/api/stations/export?format=csv").await).expect("UTF-8"));
+    rows[1][6] = "李新".into();
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("名录.csv");
+    std::fs::write(&file, to_csv(&rows)).expect("write");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bayige"))
+            .args(args)
+            .env("BAYIGE_DATABASE_URL", &url)
+            .env("BAYIGE_LOG", "warn")
+            .output()
+            .expect("run bayige")
+    };
+    let path = file.to_str().expect("path");
+    let o = run(&["import", "stations", path, "--dry-run"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        out.contains(&format!(
+            "试导入（未写入）：新增 0 个，更新 1 个，未变 {} 个，错误 0 处",
+            n - 1
+        )),
+        "{out}"
+    );
+    let o = run(&["import", "stations", path]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, found) = json(app.get("/api/stations?q=&per_page=100").await).await;
+    let names: Vec<&str> = found["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["liaison_name"].as_str())
+        .collect();
+    assert!(names.contains(&"李新"), "{names:?}");
+
+    rows[2][7] = "电话".into();
+    std::fs::write(&file, to_csv(&rows)).expect("write");
+    let o = run(&["import", "stations", path]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "a bad row fails the command");
+    assert!(out.contains("第3行“联络电话”"), "{out}");
 }

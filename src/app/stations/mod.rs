@@ -4,11 +4,13 @@
 
 mod edit;
 mod export;
+mod import;
 mod input;
 mod status;
 
 pub use edit::{create, update};
 pub use export::{ExportQuery, export_register, sheet_format};
+pub use import::{ImportError, ImportReport, import, import_with_progress};
 pub use input::{StationInput, StationPatch};
 pub use status::{StatusInput, change_status};
 

@@ -11,6 +11,7 @@ use crate::http::json::Json;
 handlers! {
     list_stations,
     export_stations,
+    import_stations,
     create_station,
     get_station,
     update_station,
@@ -48,6 +49,63 @@ pub(super) async fn export_stations(
         .run(move |conn, _| stations::export_register(conn, &p, query))
         .await?;
     Ok(sheet_response("服务站名录", format, bytes))
+}
+
+/// The multipart form of a register import.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub(super) struct ImportForm {
+    /// The register as XLSX or CSV (UTF-8), with the export's columns.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ImportQuery {
+    /// Check every row and report what would change, writing nothing.
+    #[param(value_type = Option<bool>)]
+    dry_run: Option<String>,
+}
+
+/// Imports the station register (admins): rows matched by credit code,
+/// else by unit and name; all or nothing in one transaction. 200 with the
+/// report; 422 with the same report (nothing written) when any row is bad.
+#[utoipa::path(post, path = "/api/stations/import", tag = "stations", params(ImportQuery),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "导入结果", body = stations::ImportReport),
+        (status = 422, description = "有错误的行，未写入", body = stations::ImportReport)))]
+pub(super) async fn import_stations(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<ImportQuery>,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    use crate::error::FieldErrors;
+    use crate::http::multipart::{self, Limits};
+    let dry_run = match query.into_inner().dry_run.as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(_) => return Err(FieldErrors::single("dry_run", "应为 true 或 false")),
+    };
+    let limits = Limits {
+        text_bytes: 256,
+        file_bytes: crate::sheets::read::ReadLimits::default().max_bytes,
+        files: 1,
+        is_file: |name| name == "file",
+    };
+    let form = multipart::read(form, &limits).await?;
+    let Some(file) = form.files.into_iter().find(|f| f.field == "file") else {
+        return Err(FieldErrors::single("file", "请选择要导入的名录文件（xlsx 或 csv）"));
+    };
+    let report = ctx
+        .run(move |conn, ctx| stations::import(conn, ctx, &p, &file.bytes, dry_run))
+        .await?;
+    Ok(if report.errors.is_empty() || report.dry_run {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::UnprocessableEntity().json(report)
+    })
 }
 
 /// A spreadsheet download named `stem`.xlsx or `stem`.csv.
