@@ -316,6 +316,45 @@ async fn the_register_comes_back_from_excel(db: Db) {
     assert_eq!(total(&app, "").await as i64, n + 1, "nothing written");
     assert_eq!(audit_total(&app).await, audited + 2);
 
+    // The same from the bureau's page.
+    let (browser, csrf) = crate::pages::sign_in(&app, "admin").await;
+    let list = browser
+        .get(app.url("/stations"))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        list.contains("href=\"/stations/import\""),
+        "the list links to the import page"
+    );
+    let post = |file: Vec<u8>, name: &str, dry_run: bool| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", csrf.clone())
+            .part("file", reqwest::multipart::Part::bytes(file).file_name(name.to_owned()));
+        if dry_run {
+            form = form.text("dry_run", "true");
+        }
+        browser.post(app.url("/stations/import")).multipart(form).send()
+    };
+    let r = post(xlsx.clone(), "名录.xlsx", true).await.expect("POST");
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.expect("page");
+    // The first export still has the old phone number: one update.
+    let expected = format!("新增 0 个，更新 1 个，未变 {} 个，错误 0 处", n - 1);
+    assert!(page.contains(&expected), "{page}");
+    assert!(page.contains("检查结果（未写入）"), "{page}");
+    let r = post(to_csv(&file), "坏.csv", false).await.expect("POST");
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.expect("page");
+    assert!(
+        page.contains("有错误，未写入") && page.contains("第3行") && page.contains("联络电话"),
+        "{page}"
+    );
+    assert_eq!(total(&app, "").await as i64, n + 1, "nothing written");
+
     let (status, err) = import(&app, b"not a register".to_vec(), "x.csv", true).await;
     assert_field_error(status, &err, "file");
     let viewer = app.as_user("viewer1", "viewer", &[]).await;
