@@ -15,7 +15,7 @@ use crate::domain::DeliveryStatus;
 use crate::domain::circular::number;
 use crate::domain::progress::Progress;
 use crate::error::{AppError, FieldErrors};
-use crate::mail::{self, CIRCULAR_TITLE, CircularDoc};
+use crate::mail::{self, CircularDoc};
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Rendition {
@@ -151,6 +151,8 @@ pub struct CircularDetail {
     pub body_text: String,
     pub body_html: String,
     pub attachment_csv: String,
+    /// Whether the circular was rendered as PDF (at `/api/circulars/{id}/pdf`).
+    pub pdf: bool,
     pub snapshot: serde_json::Value,
     /// The per-unit versions as sent (their own row highlighted).
     pub renditions: Vec<Rendition>,
@@ -179,6 +181,33 @@ fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppE
     Ok(out)
 }
 
+/// The circular's content: figures, letterhead and body.
+fn document(ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
+    let head = ctx.settings.circular.letterhead();
+    mail::with_body(CircularDoc::new(number, &head, ctx.today(), progress))
+}
+
+/// The circular as PDF, when PDF output is on.
+fn render_pdf(ctx: &Ctx, doc: &CircularDoc) -> Result<Option<Vec<u8>>, AppError> {
+    let Some(fonts) = &ctx.fonts else {
+        return Ok(None);
+    };
+    let started = std::time::Instant::now();
+    let pdf = crate::documents::render_circular(&mail::official_document(doc), fonts).map_err(|e| {
+        AppError::Internal(anyhow::Error::new(e).context(format!("cannot render circular {} as PDF", doc.number)))
+    })?;
+    tracing::info!(number = %doc.number, bytes = pdf.len(), ms = started.elapsed().as_millis() as u64, "circular rendered as PDF");
+    Ok(Some(pdf))
+}
+
+/// The circular's PDF as issued: (number, bytes).
+pub fn pdf(conn: &mut DbConnection, id: i32) -> Result<(String, Vec<u8>), AppError> {
+    let c = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    let pdf = store::pdf_of(conn, id)?
+        .ok_or_else(|| AppError::NotFound(format!("通报 {} 签发时未生成PDF（PDF输出未开启）", c.number)))?;
+    Ok((c.number, pdf))
+}
+
 fn check_period(ctx: &Ctx, period: &Period) -> Result<(), AppError> {
     let (_, as_of) = progress::resolve(ctx, period)?;
     if as_of > ctx.today() {
@@ -194,7 +223,7 @@ pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period
     let prefix = &ctx.settings.circular.prefix;
     let serial = store::peek_serial(conn, prefix, progress.year)?;
     let num = number(prefix, progress.year, serial);
-    let doc = CircularDoc::new(&num, &ctx.settings.circular.issuer, ctx.today(), &progress);
+    let doc = document(ctx, &num, &progress)?;
     let rendered = mail::render(&doc)?;
     Ok(Preview {
         number: num,
@@ -264,9 +293,10 @@ pub fn issue(
         let settings = &ctx.settings.circular;
         let serial = store::next_serial(conn, &settings.prefix, progress.year)?;
         let num = number(&settings.prefix, progress.year, serial);
-        let doc = CircularDoc::new(&num, &settings.issuer, ctx.today(), &progress);
+        let doc = document(ctx, &num, &progress)?;
         let plain = mail::render(&doc)?;
         let csv = mail::progress_csv(&doc)?;
+        let pdf = render_pdf(ctx, &doc)?;
         let snapshot = serde_json::to_string(&Snapshot {
             year: progress.year,
             as_of: progress.as_of,
@@ -285,7 +315,7 @@ pub fn issue(
                 year: progress.year,
                 serial,
                 as_of: progress.as_of,
-                title: CIRCULAR_TITLE,
+                title: &settings.title,
                 snapshot: &snapshot,
                 subject: &plain.subject,
                 body_text: &plain.text,
@@ -298,6 +328,9 @@ pub fn issue(
                 idempotency_body_sha256: opts.idempotency_key.as_ref().map(|_| body_sha256.as_str()),
             },
         )?;
+        if let Some(pdf) = &pdf {
+            store::insert_pdf(conn, circular.id, pdf)?;
+        }
         let plain_id = store::insert_rendition(conn, circular.id, None, &plain.subject, &plain.text, &plain.html)?;
         let mut by_unit: Vec<(i32, i32)> = Vec::new();
         for r in recipients(conn, ctx)? {
@@ -394,6 +427,7 @@ fn detail(conn: &mut DbConnection, c: Circular) -> Result<CircularDetail, AppErr
         body_text: c.body_text,
         body_html: c.body_html,
         attachment_csv: c.attachment_csv,
+        pdf: store::has_pdf(conn, c.id)?,
         snapshot,
         renditions,
     })

@@ -8,8 +8,10 @@ pub mod evidence;
 pub mod guidance;
 pub mod outbox;
 pub mod progress;
+pub mod progress_sheet;
 pub mod review;
 pub mod schedule;
+pub mod serials;
 pub mod staging;
 pub mod stations;
 pub mod units;
@@ -41,6 +43,8 @@ pub struct Ctx {
     pub stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// Progress computed in the last few seconds (a cache only).
     pub progress_cache: Arc<progress::ProgressCache>,
+    /// The faces documents are set in; None when PDF output is off.
+    pub fonts: Option<Arc<crate::documents::FontSet>>,
 }
 
 /// Tunable rules and places.
@@ -64,6 +68,10 @@ pub struct Settings {
     /// How long a client may take to send a request's head, and its body;
     /// slower clients get 408 and their connection is closed.
     pub request_timeout: std::time::Duration,
+    /// Render circulars and notices as PDF (fonts are loaded at start-up).
+    pub pdf: bool,
+    /// Where fonts are looked for (None: the Debian font folders).
+    pub font_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,12 +80,33 @@ pub struct CircularSettings {
     pub prefix: String,
     /// Who signs the circular, e.g. 白山市工商行政管理局.
     pub issuer: String,
+    /// 发文机关标志, e.g. 白山市工商行政管理局文件.
+    pub mark: String,
+    pub title: String,
+    /// 主送机关.
+    pub addressees: String,
+    /// 印发机关 (版记).
+    pub printed_by: String,
     /// The city's copy list: (name, email).
     pub cc: Vec<(String, String)>,
     /// A unit lags when its rate is below 序时进度 minus this.
     pub lag_tolerance: f64,
     /// Issue one circular a month on this day (None: off).
     pub monthly_day: Option<u32>,
+}
+
+impl CircularSettings {
+    /// The letterhead the circular's documents carry.
+    pub fn letterhead(&self) -> crate::mail::Letterhead {
+        crate::mail::Letterhead {
+            mark: self.mark.clone(),
+            issuer: self.issuer.clone(),
+            title: self.title.clone(),
+            addressees: self.addressees.clone(),
+            cc: self.cc.iter().map(|(name, _)| name.clone()).collect(),
+            printed_by: self.printed_by.clone(),
+        }
+    }
 }
 
 impl Ctx {

@@ -62,17 +62,26 @@ async fn send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
 async fn try_send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
     let mid = message_id(c, from);
     let filename = format!("{}进度表.csv", c.number);
+    let pdf_name = format!("{}.pdf", c.number);
+    let mut attachments = vec![Attachment {
+        filename: &filename,
+        content_type: "text/csv; charset=utf-8",
+        body: c.attachment_csv.as_bytes(),
+    }];
+    if let Some(pdf) = &c.pdf {
+        attachments.push(Attachment {
+            filename: &pdf_name,
+            content_type: "application/pdf",
+            body: pdf,
+        });
+    }
     let email = Email {
         to_name: &c.delivery.recipient_name,
         to_email: &c.delivery.recipient_email,
         subject: &c.rendition.subject,
         text: &c.rendition.body_text,
         html: &c.rendition.body_html,
-        attachment: Some(Attachment {
-            filename: &filename,
-            content_type: "text/csv; charset=utf-8",
-            body: c.attachment_csv.as_bytes(),
-        }),
+        attachments,
         message_id: &mid,
     };
     let sent = match mail::build_message(from, &email) {

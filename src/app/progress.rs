@@ -100,9 +100,8 @@ pub fn for_principal(
     if !city_wide {
         progress.rows.retain(|r| scope.contains(r.unit_id));
         // The exact 序时进度, not the rounded one shown.
-        let (elapsed, days) = (progress.days_elapsed, progress.days_in_year);
-        let expected = f64::from(elapsed) / f64::from(days);
-        progress.totals = crate::domain::progress::totals(&progress.rows, expected, progress.tolerance);
+        let days = (progress.days_elapsed, progress.days_in_year);
+        progress.totals = crate::domain::progress::totals(&progress.rows, days, progress.tolerance);
     }
     Ok(ScopedProgress { progress, city_wide })
 }

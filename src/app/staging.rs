@@ -127,3 +127,12 @@ impl Stager {
         })
     }
 }
+
+impl Staged {
+    /// The whole file, for a reader that needs it in memory (a spreadsheet,
+    /// bounded by the upload's limits).
+    pub async fn read_all(&self) -> Result<Vec<u8>, AppError> {
+        let path = self.path.to_path_buf();
+        blocking(move || std::fs::read(&path).map_err(io("cannot read an upload"))).await
+    }
+}

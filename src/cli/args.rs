@@ -96,6 +96,34 @@ pub struct Common {
     /// its body, in seconds (evidence photos come over mobile networks).
     #[arg(long, global = true, env = "BAYIGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
+    #[command(flatten)]
+    pub documents: DocumentArgs,
+}
+
+/// How the circular reads as an official document (GB/T 9704) and whether
+/// it is rendered as PDF.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DocumentArgs {
+    /// Render circulars (and rectification notices) as PDF; on unless
+    /// `false`. When on, a missing font stops the service at start-up.
+    #[arg(long, global = true, env = "BAYIGE_PDF")]
+    pub pdf: Option<bool>,
+    /// A folder of fonts (searched recursively) instead of the Debian font
+    /// folders; the Fandol fonts of texlive-lang-chinese are the first choice.
+    #[arg(long, global = true, env = "BAYIGE_FONT_DIR")]
+    pub font_dir: Option<PathBuf>,
+    /// 发文机关标志 (default: the issuer's name + 文件).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_MARK")]
+    pub circular_mark: Option<String>,
+    /// The circular's title.
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_TITLE")]
+    pub circular_title: Option<String>,
+    /// 主送机关 of the circular.
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_ADDRESSEES")]
+    pub circular_addressees: Option<String>,
+    /// 印发机关 in the 版记 (default: the issuer's 办公室).
+    #[arg(long, global = true, env = "BAYIGE_CIRCULAR_PRINTED_BY")]
+    pub circular_printed_by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +151,11 @@ pub enum Command {
     Circular {
         #[command(subcommand)]
         action: CircularAction,
+    },
+    /// Import a spreadsheet (all or nothing, in one transaction).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
     },
     /// Manage user accounts.
     User {
@@ -164,6 +197,18 @@ pub enum Command {
         /// Stations per transaction.
         #[arg(long, default_value_t = 50_000)]
         batch: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// The station register (名录), XLSX or CSV with the export's columns:
+    /// rows matched by credit code, else by unit and name.
+    Stations {
+        file: PathBuf,
+        /// Check every row and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -210,6 +255,14 @@ pub enum CircularAction {
     Preview(PeriodArgs),
     /// Issue the circular, queue its emails and send what can be sent now.
     Issue(PeriodArgs),
+    /// Set the next serial of 发文字号 for a year, as the bureau's 收发文
+    /// register gives it (later numbers follow on from it, without gaps).
+    SetSerial {
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        next: i32,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::args::{CircularAction, TokenAction, UserAction};
+use super::args::{CircularAction, ImportWhat, TokenAction, UserAction};
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::Period;
 use crate::app::{Ctx, demo, outbox};
@@ -81,6 +81,16 @@ pub(super) async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                 "deliveries: {} sent, {} waiting for a retry, {} failed (a running server retries them)",
                 d.sent, d.pending, d.failed
             );
+        }
+        CircularAction::SetSerial { year, next } => {
+            // The audit log names the operating-system account that ran it.
+            let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let p = Principal::system(&format!("cli:{who}"));
+            let v = ctx
+                .run(move |conn, ctx| crate::app::serials::set(conn, ctx, &p, year, i64::from(next)))
+                .await
+                .map_err(fail)?;
+            println!("the next circular of {} will be {}", v.year, v.next_number);
         }
     }
     Ok(())
@@ -234,6 +244,52 @@ pub(super) fn generate(ctx: &Ctx, units: u32, stations: u64, visits: u32, seed: 
         stations * u64::from(visits) * 8,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `bayige import stations FILE [--dry-run]`: the report on standard
+/// output, a progress bar on standard error when it is a terminal; a
+/// non-zero exit when any row is bad (then nothing was written).
+pub(super) async fn import(ctx: Ctx, what: ImportWhat) -> Result<()> {
+    use std::io::IsTerminal;
+    let ImportWhat::Stations { file, dry_run } = what;
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let p = Principal::system(&format!("cli:{who}"));
+    let tty = std::io::stderr().is_terminal();
+    let report = ctx
+        .run(move |conn, ctx| {
+            let mut bar = |done: usize, all: usize| {
+                if tty && (done.is_multiple_of(100) || done == all) {
+                    let filled = done * 30 / all.max(1);
+                    eprint!("\r[{}{}] {done}/{all}", "#".repeat(filled), "-".repeat(30 - filled));
+                    if done == all {
+                        eprintln!();
+                    }
+                }
+            };
+            crate::app::stations::import_with_progress(conn, ctx, &p, &bytes, dry_run, &mut bar)
+        })
+        .await
+        .map_err(fail)?;
+    for e in &report.errors {
+        println!("第{}行“{}”：{}", e.row, e.column, e.message);
+    }
+    println!(
+        "{}新增 {} 个，更新 {} 个，未变 {} 个，错误 {} 处",
+        if dry_run { "试导入（未写入）：" } else { "" },
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.errors.len()
+    );
+    if !report.errors.is_empty() {
+        anyhow::bail!(
+            "{} row error(s) in {}: nothing was imported",
+            report.errors.len(),
+            file.display()
+        );
+    }
     Ok(())
 }
 

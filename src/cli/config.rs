@@ -34,6 +34,14 @@ impl DemoDefaults {
         }
     }
 
+    fn addressees(self) -> &'static str {
+        if self.data {
+            "各县（市）市场监督管理局、城区工商分局，市局直属消保分局"
+        } else {
+            "各县（市、区）市场监督管理局"
+        }
+    }
+
     fn schedule(self) -> Option<&'static str> {
         self.running.then_some("monthly:14")
     }
@@ -73,6 +81,8 @@ impl Settings {
             progress_cache: Duration::from_millis(common.progress_cache_ms),
             request_timeout: Duration::from_secs(common.request_timeout_secs.max(1)),
             mail: mail_settings(common)?,
+            pdf: common.documents.pdf.unwrap_or(true),
+            font_dir: common.documents.font_dir.clone(),
         })
     }
 }
@@ -94,12 +104,19 @@ fn circular_settings(common: &Common, demo: DemoDefaults) -> Result<CircularSett
     if !valid_prefix(&prefix) {
         anyhow::bail!("invalid BAYIGE_CIRCULAR_PREFIX {prefix:?}: 1-20 characters, without brackets or 号");
     }
+    let issuer = common
+        .circular_issuer
+        .clone()
+        .unwrap_or_else(|| demo.issuer().to_owned());
+    let d = &common.documents;
+    let text = |v: &Option<String>, default: String| v.clone().filter(|s| !s.trim().is_empty()).unwrap_or(default);
     Ok(CircularSettings {
         prefix,
-        issuer: common
-            .circular_issuer
-            .clone()
-            .unwrap_or_else(|| demo.issuer().to_owned()),
+        mark: text(&d.circular_mark, format!("{issuer}文件")),
+        title: text(&d.circular_title, crate::mail::CIRCULAR_TITLE.to_owned()),
+        addressees: text(&d.circular_addressees, demo.addressees().to_owned()),
+        printed_by: text(&d.circular_printed_by, format!("{issuer}办公室")),
+        issuer,
         cc,
         lag_tolerance: common.lag_tolerance,
         monthly_day,

@@ -6,7 +6,7 @@ mod args;
 mod commands;
 mod config;
 
-pub use args::{CircularAction, Cli, Command, Common, PeriodArgs, TokenAction, UserAction};
+pub use args::{CircularAction, Cli, Command, Common, DocumentArgs, ImportWhat, PeriodArgs, TokenAction, UserAction};
 pub use config::{DemoDefaults, parse_cc};
 
 use std::net::TcpListener;
@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::app::{Ctx, Settings, demo, outbox, schedule};
+use crate::documents::FontSet;
 use crate::mail::Transport;
 use crate::{db, http, standard};
 
@@ -48,16 +49,43 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
         },
         running: demo_flag,
     };
+    let settings = Settings::from_args(common, demo, cookie_secure_default)?;
     Ok(Ctx {
         pool,
         backend,
         standards: Arc::new(standards),
         tz,
-        settings: Settings::from_args(common, demo, cookie_secure_default)?,
+        fonts: load_fonts(&settings)?,
+        settings,
         outbox: Arc::new(tokio::sync::Notify::new()),
         stop: Arc::new(tokio::sync::watch::Sender::new(false)),
         progress_cache: Arc::default(),
     })
+}
+
+/// The faces for PDF output, when it is on: read once per process and font
+/// folder (about 30 MB), and shared. A missing face is an error that names
+/// it and the package that ships it.
+fn load_fonts(settings: &Settings) -> Result<Option<Arc<FontSet>>> {
+    static LOADED: std::sync::Mutex<Vec<(Option<std::path::PathBuf>, Arc<FontSet>)>> =
+        std::sync::Mutex::new(Vec::new());
+    if !settings.pdf {
+        return Ok(None);
+    }
+    let dir = settings.font_dir.clone();
+    let mut loaded = LOADED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, fonts)) = loaded.iter().find(|(d, _)| *d == dir) {
+        return Ok(Some(fonts.clone()));
+    }
+    let fonts = match &dir {
+        Some(d) => FontSet::load(d),
+        None => FontSet::load_default(),
+    }
+    .map_err(|e| anyhow::anyhow!("PDF output is on (BAYIGE_PDF) but {e}; set BAYIGE_FONT_DIR, or BAYIGE_PDF=false"))?;
+    let fonts = Arc::new(fonts);
+    tracing::info!(font_dir = ?dir, "fonts for PDF output loaded");
+    loaded.push((dir, fonts.clone()));
+    Ok(Some(fonts))
 }
 
 /// Starts the outbox worker and the circular schedule on the current Tokio
@@ -117,6 +145,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::load_demo(&ctx, false)?;
         }
         Command::Circular { action } => commands::circular(context(&cli.common, 2)?, action).await?,
+        Command::Import { what } => commands::import(context(&cli.common, 2)?, what).await?,
         Command::User { action } => commands::user(context(&cli.common, 2)?, action).await?,
         Command::Backup { to } => {
             let s = crate::backup::backup(&cli.common.database_url, &cli.common.data_dir, &to)?;

@@ -4,7 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{circular_renditions, circular_serials, circulars, deliveries, user_units, users};
+use super::schema::{
+    circular_documents, circular_renditions, circular_serials, circulars, deliveries, user_units, users,
+};
 use crate::auth::Role;
 use crate::domain::DeliveryStatus;
 
@@ -125,6 +127,56 @@ pub fn peek_serial(conn: &mut DbConnection, prefix: &str, year: i32) -> QueryRes
         .first(conn)
         .optional()?;
     Ok(last.unwrap_or(0) + 1)
+}
+
+/// The highest serial issued for `prefix` and `year` (0 when none).
+pub fn max_issued_serial(conn: &mut DbConnection, prefix: &str, year: i32) -> QueryResult<i32> {
+    let max: Option<i32> = circulars::table
+        .filter(circulars::prefix.eq(prefix).and(circulars::year.eq(year)))
+        .select(diesel::dsl::max(circulars::serial))
+        .first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
+/// Makes `next` the serial the next circular of `prefix` and `year` gets.
+/// The caller has checked that no issued circular has `next` or above.
+pub fn set_next_serial(conn: &mut DbConnection, prefix: &str, year: i32, next: i32) -> QueryResult<()> {
+    let key = circular_serials::table.find((prefix, year));
+    let n = diesel::update(key)
+        .set(circular_serials::last_serial.eq(next - 1))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(circular_serials::table)
+            .values((
+                circular_serials::prefix.eq(prefix),
+                circular_serials::year.eq(year),
+                circular_serials::last_serial.eq(next - 1),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_pdf(conn: &mut DbConnection, circular_id: i32, pdf: &[u8]) -> QueryResult<usize> {
+    diesel::insert_into(circular_documents::table)
+        .values((
+            circular_documents::circular_id.eq(circular_id),
+            circular_documents::pdf.eq(pdf),
+        ))
+        .execute(conn)
+}
+
+pub fn has_pdf(conn: &mut DbConnection, circular_id: i32) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(circular_documents::table.find(circular_id))).get_result(conn)
+}
+
+/// The circular's PDF, if one was rendered when it was issued.
+pub fn pdf_of(conn: &mut DbConnection, circular_id: i32) -> QueryResult<Option<Vec<u8>>> {
+    circular_documents::table
+        .find(circular_id)
+        .select(circular_documents::pdf)
+        .first(conn)
+        .optional()
 }
 
 pub fn insert(conn: &mut DbConnection, c: &NewCircular) -> QueryResult<Circular> {
@@ -256,6 +308,8 @@ pub struct Claimed {
     pub rendition: Rendition,
     pub number: String,
     pub attachment_csv: String,
+    /// The circular as PDF, when one was rendered.
+    pub pdf: Option<Vec<u8>>,
 }
 
 /// Claims up to `limit` deliveries that are due (pending and past their
@@ -315,9 +369,21 @@ pub fn claim(
             circulars::attachment_csv,
         ))
         .load(conn)?;
+    // One PDF per circular, however many of its deliveries are claimed.
+    let mut circular_ids: Vec<i32> = rows.iter().map(|(d, ..)| d.circular_id).collect();
+    circular_ids.sort_unstable();
+    circular_ids.dedup();
+    let pdfs: Vec<(i32, Vec<u8>)> = circular_documents::table
+        .filter(circular_documents::circular_id.eq_any(&circular_ids))
+        .select((circular_documents::circular_id, circular_documents::pdf))
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(delivery, rendition, number, attachment_csv)| Claimed {
+            pdf: pdfs
+                .iter()
+                .find(|(id, _)| *id == delivery.circular_id)
+                .map(|(_, pdf)| pdf.clone()),
             delivery,
             rendition,
             number,

@@ -226,6 +226,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    circular_documents (circular_id) {
+        circular_id -> Integer,
+        pdf -> Binary,
+    }
+}
+
+diesel::table! {
     circular_renditions (id) {
         id -> Integer,
         circular_id -> Integer,
@@ -264,6 +271,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(acknowledgements -> users (user_id));
 diesel::joinable!(circular_renditions -> circulars (circular_id));
+diesel::joinable!(circular_documents -> circulars (circular_id));
 diesel::joinable!(deliveries -> circulars (circular_id));
 diesel::joinable!(deliveries -> circular_renditions (rendition_id));
 diesel::joinable!(stations -> units (unit_id));
@@ -292,5 +300,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     circular_serials,
     circulars,
     circular_renditions,
+    circular_documents,
     deliveries,
 );

@@ -79,6 +79,26 @@ pub fn insert(
         .get_result(conn)
 }
 
+/// The first station with this credit code (an import's first match).
+pub fn by_credit_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Station>> {
+    stations::table
+        .filter(stations::credit_code.eq(code))
+        .order(stations::id.asc())
+        .select(stations::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// The first station of `unit_id` named `name` (an import's second match).
+pub fn by_unit_and_name(conn: &mut DbConnection, unit_id: i32, name: &str) -> QueryResult<Option<Station>> {
+    stations::table
+        .filter(stations::unit_id.eq(unit_id).and(stations::name.eq(name)))
+        .order(stations::id.asc())
+        .select(stations::all_columns)
+        .first(conn)
+        .optional()
+}
+
 pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Station>> {
     stations::table
         .find(id)

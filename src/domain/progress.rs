@@ -2,7 +2,9 @@
 //!
 //! For year Y as of date D: expected = days elapsed in Y up to and including
 //! D / days in Y; rate = built / target; a unit lags when rate < expected −
-//! tolerance; gap = expected × target − built (stations behind schedule).
+//! tolerance. Stations are whole: where a unit should be by now (应建成) is
+//! expected × target rounded up, and a unit is behind (尚差N个) or ahead
+//! (超序时进度N个) of it by a whole number, never a negative one.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -51,10 +53,13 @@ pub struct Row {
     pub compliant: i64,
     /// built / target; null without a target.
     pub rate: Option<f64>,
-    /// expected × target: where the unit should be by now.
-    pub expected_built: Option<f64>,
-    /// expected × target − built; positive means behind schedule.
-    pub gap: Option<f64>,
+    /// expected × target rounded up to whole stations: where the unit
+    /// should be by now (应建成); null without a target.
+    pub expected_built: Option<i64>,
+    /// Stations short of `expected_built` (尚差), 0 when on or ahead.
+    pub shortfall: Option<i64>,
+    /// Stations beyond `expected_built` (超序时进度), 0 when behind.
+    pub ahead: Option<i64>,
     pub lagging: bool,
     /// 1 = best rate; equal rates share a rank; null without a target.
     pub rank: Option<u32>,
@@ -67,8 +72,12 @@ pub struct Totals {
     pub built: i64,
     pub compliant: i64,
     pub rate: Option<f64>,
-    pub expected_built: f64,
-    pub gap: f64,
+    /// The city's target × expected, rounded up to whole stations.
+    pub expected_built: i64,
+    pub shortfall: i64,
+    pub ahead: i64,
+    /// What the targets count, when every planned unit counts alike.
+    pub basis: Option<Basis>,
     pub lagging: bool,
     pub lagging_units: usize,
     pub overdue_guidance: i64,
@@ -96,8 +105,16 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+/// `target` × `days_elapsed` / `days_in_year`, rounded up: computed on
+/// integers, so that a whole result is never pushed up by a rounding error.
+pub fn expected_stations(target: i64, days_elapsed: u32, days_in_year: u32) -> i64 {
+    let n = i64::from(days_in_year.max(1));
+    (target.max(0) * i64::from(days_elapsed) + n - 1) / n
+}
+
+/// (shortfall, ahead) of `built` against `expected`: one of them is zero.
+pub fn position(expected: i64, built: i64) -> (i64, i64) {
+    ((expected - built).max(0), (built - expected).max(0))
 }
 
 /// Days elapsed in the year up to and including `as_of`, and days in it.
@@ -114,18 +131,24 @@ pub fn elapsed(year: i32, as_of: NaiveDate) -> Result<(u32, u32), ProgressError>
 }
 
 /// The totals over `rows` (the whole city, or the rows a reader may see).
-pub fn totals(rows: &[Row], expected: f64, tolerance: f64) -> Totals {
+pub fn totals(rows: &[Row], (days_elapsed, days_in_year): (u32, u32), tolerance: f64) -> Totals {
+    let expected = f64::from(days_elapsed) / f64::from(days_in_year.max(1));
     let target: i64 = rows.iter().filter_map(|r| r.target).map(i64::from).sum();
     let built: i64 = rows.iter().map(|r| r.built).sum();
     let rate = (target > 0).then(|| built as f64 / target as f64);
-    let expected_built = target as f64 * expected;
+    let expected_built = expected_stations(target, days_elapsed, days_in_year);
+    let (shortfall, ahead) = position(expected_built, built);
+    let mut bases = rows.iter().filter(|r| r.target.is_some()).map(|r| r.basis);
+    let first = bases.next();
     Totals {
         target,
         built,
         compliant: rows.iter().map(|r| r.compliant).sum(),
         rate: rate.map(round4),
-        expected_built: round2(expected_built),
-        gap: round2(expected_built - built as f64),
+        expected_built,
+        shortfall,
+        ahead,
+        basis: first.filter(|b| bases.all(|x| x == *b)),
         lagging: rate.is_some_and(|r| r < expected - tolerance),
         lagging_units: rows.iter().filter(|r| r.lagging).count(),
         overdue_guidance: rows.iter().map(|r| r.overdue_guidance).sum(),
@@ -144,8 +167,10 @@ pub fn compute(year: i32, as_of: NaiveDate, tolerance: f64, units: Vec<UnitCount
             };
             let target = u.target.filter(|t| *t > 0);
             let rate = target.map(|t| built as f64 / f64::from(t));
-            let expected_built = u.target.map(|t| f64::from(t) * expected);
-            let gap = expected_built.map(|e| e - built as f64);
+            let expected_built = u
+                .target
+                .map(|t| expected_stations(i64::from(t), days_elapsed, days_in_year));
+            let pos = expected_built.map(|e| position(e, built));
             Row {
                 unit_id: u.unit_id,
                 unit_code: u.code,
@@ -157,8 +182,9 @@ pub fn compute(year: i32, as_of: NaiveDate, tolerance: f64, units: Vec<UnitCount
                 compliant,
                 lagging: rate.is_some_and(|r| r < expected - tolerance),
                 rate: rate.map(round4),
-                expected_built: expected_built.map(round2),
-                gap: gap.map(round2),
+                expected_built,
+                shortfall: pos.map(|p| p.0),
+                ahead: pos.map(|p| p.1),
                 rank: None,
                 overdue_guidance: u.overdue_guidance,
             }
@@ -173,7 +199,7 @@ pub fn compute(year: i32, as_of: NaiveDate, tolerance: f64, units: Vec<UnitCount
             .and_then(|r| rates.iter().position(|x| *x == r))
             .map(|p| p as u32 + 1);
     }
-    let totals = totals(&rows, expected, tolerance);
+    let totals = totals(&rows, (days_elapsed, days_in_year), tolerance);
     Ok(Progress {
         year,
         as_of,
@@ -229,10 +255,23 @@ mod tests {
             .collect();
         assert_eq!(lagging, ["江源区", "靖宇县"]);
         assert_eq!(p.rows[1].rate, Some(0.45));
-        assert_eq!(p.rows[1].gap, Some(3.37), "40 × 195/365 − 18");
+        assert_eq!(
+            (p.rows[1].expected_built, p.rows[1].shortfall, p.rows[1].ahead),
+            (Some(22), Some(4), Some(0)),
+            "40 × 195/365 = 21.4, rounded up to 22; 22 − 18"
+        );
+        assert_eq!(
+            (p.rows[0].expected_built, p.rows[0].shortfall, p.rows[0].ahead),
+            (Some(38), Some(0), Some(2)),
+            "70 × 195/365 = 37.4 → 38; 40 built is 2 ahead"
+        );
         let ranks: Vec<_> = p.rows.iter().map(|r| r.rank).collect();
         assert_eq!(ranks, [Some(1), Some(3), Some(2), Some(4)]);
         assert_eq!((p.totals.target, p.totals.built, p.totals.lagging_units), (200, 102, 2));
+        assert_eq!(
+            (p.totals.expected_built, p.totals.shortfall, p.totals.basis),
+            (107, 5, Some(Basis::Total))
+        );
         assert_eq!(p.totals.overdue_guidance, 4);
     }
 
@@ -254,6 +293,16 @@ mod tests {
         );
         assert_eq!((p.rows[1].rank, p.rows[3].rank), (Some(1), Some(1)));
         assert!(p.rows[1].lagging, "half done at the year end");
+    }
+
+    #[test]
+    fn whole_stations_are_rounded_up_exactly() {
+        assert_eq!(expected_stations(330, 195, 365), 177, "176.3 → 177");
+        assert_eq!(expected_stations(365, 195, 365), 195, "exact, not pushed up");
+        assert_eq!(expected_stations(10, 1, 365), 1, "any share of a station is one");
+        assert_eq!(expected_stations(0, 195, 365), 0);
+        assert_eq!(position(22, 18), (4, 0));
+        assert_eq!(position(22, 25), (0, 3));
     }
 
     #[test]

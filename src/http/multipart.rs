@@ -57,6 +57,19 @@ impl Limits {
         }
     }
 
+    /// One spreadsheet (the station register) and a few form fields.
+    pub fn sheet() -> Limits {
+        let file = crate::sheets::read::ReadLimits::default().max_bytes;
+        Limits {
+            text_bytes: 4096,
+            file_bytes: file,
+            files: 1,
+            parts: 8,
+            total_bytes: file.saturating_add(16 * 1024),
+            is_file: |name| name == "file",
+        }
+    }
+
     /// One evidence file and its item code.
     pub fn evidence(ctx: &Ctx) -> Limits {
         let file = ctx.settings.evidence_max_bytes;

@@ -57,7 +57,8 @@ pub struct Email<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
-    pub attachment: Option<Attachment<'a>>,
+    /// Files sent along (the CSV table, the circular as PDF).
+    pub attachments: Vec<Attachment<'a>>,
     /// Kept the same for every attempt, so that receivers can tell a copy.
     pub message_id: &'a str,
 }
@@ -75,7 +76,7 @@ pub enum SendError {
 pub struct Built(Message);
 
 /// Builds a multipart message: plain text and HTML alternatives, and the
-/// attachment if any.
+/// attachments.
 pub fn build_message(from: &Sender, email: &Email) -> Result<Built, SendError> {
     let to_addr = email
         .to_email
@@ -86,7 +87,7 @@ pub fn build_message(from: &Sender, email: &Email) -> Result<Built, SendError> {
         email.text.to_owned(),
         email.html.to_owned(),
     ));
-    if let Some(a) = &email.attachment {
+    for a in &email.attachments {
         let content_type = ContentType::parse(a.content_type).map_err(|e| SendError::Permanent(e.to_string()))?;
         let part: SinglePart =
             lettre::message::Attachment::new(a.filename.to_owned()).body(a.body.to_vec(), content_type);
@@ -157,14 +158,14 @@ impl Transport {
 mod tests {
     use super::*;
 
-    fn email<'a>(to: &'a str, attachment: Option<Attachment<'a>>) -> Email<'a> {
+    fn email<'a>(to: &'a str, attachments: Vec<Attachment<'a>>) -> Email<'a> {
         Email {
             to_name: "江源区局",
             to_email: to,
             subject: "通报",
             text: "正文",
             html: "<p>正文</p>",
-            attachment,
+            attachments,
             message_id: "<circular-1.delivery-2@baishan.example>",
         }
     }
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn a_bad_recipient_is_a_permanent_failure() {
         let from = Sender::parse("noreply@baishan.example").expect("sender");
-        let err = build_message(&from, &email("nobody", None)).err();
+        let err = build_message(&from, &email("nobody", Vec::new())).err();
         assert!(
             matches!(&err, Some(SendError::Permanent(m)) if m.contains("invalid address \"nobody\"")),
             "{err:?}"
@@ -190,20 +191,26 @@ mod tests {
     }
 
     #[test]
-    fn the_attachment_goes_along() {
+    fn the_attachments_go_along() {
         let from = Sender::parse("noreply@baishan.example").expect("sender");
         let csv = Attachment {
             filename: "进度表.csv",
             content_type: "text/csv; charset=utf-8",
             body: "排名,单位\n".as_bytes(),
         };
-        let built = build_message(&from, &email("lead@jy.example", Some(csv))).expect("message");
+        let pdf = Attachment {
+            filename: "通报.pdf",
+            content_type: "application/pdf",
+            body: b"%PDF-1.7\n",
+        };
+        let built = build_message(&from, &email("lead@jy.example", vec![csv, pdf])).expect("message");
         let raw = String::from_utf8(built.0.formatted()).expect("utf-8");
         assert!(
             raw.contains("Message-ID: <circular-1.delivery-2@baishan.example>"),
             "{raw}"
         );
         assert!(raw.contains("text/csv"), "{raw}");
+        assert!(raw.contains("application/pdf"), "{raw}");
         assert!(raw.contains("multipart/alternative"), "{raw}");
     }
 }

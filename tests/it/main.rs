@@ -3,6 +3,7 @@
 //! `BAYIGE_TEST_DATABASE_URL` is set.
 
 mod smtp;
+mod spreadsheets;
 mod support;
 
 mod auth;
@@ -12,6 +13,7 @@ mod circulars;
 mod cli;
 mod crash;
 mod demo;
+mod documents;
 mod downloads;
 mod foundation;
 mod limits;

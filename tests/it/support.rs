@@ -142,6 +142,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         request_timeout_secs: 60,
         cookie_secure: Some(true),
         progress_cache_ms: 0,
+        documents: Default::default(),
     }
 }
 

@@ -3,10 +3,14 @@
 //! ([`change_status`]).
 
 mod edit;
+mod export;
+mod import;
 mod input;
 mod status;
 
 pub use edit::{create, update};
+pub use export::{ExportQuery, export_register, sheet_format};
+pub use import::{ImportError, ImportReport, import, import_with_progress};
 pub use input::{StationInput, StationPatch};
 pub use status::{StatusInput, change_status};
 
@@ -175,46 +179,52 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// Stations the principal may read, filtered and paginated.
-pub fn list(conn: &mut DbConnection, p: &Principal, query: ListQuery) -> Result<Page<Station>, AppError> {
-    let mut errors = FieldErrors::new();
-    let unit_id = int_param(&mut errors, "unit_id", query.unit_id, 1..=i32::MAX as i64);
-    let page_given = query.page.is_some();
-    let (page, per_page) = paging(&mut errors, query.page, query.per_page);
-    let after = int_param(&mut errors, "after", query.after, 0..=i32::MAX as i64).map(|a| a as i32);
-    if after.is_some() && page_given {
-        errors.add("after", "after 与 page 只能用其一");
-    }
-    let status = query_param(&mut errors, "status", query.status).and_then(|s| {
+/// The list's filters, checked (bad values added to `errors` by field) and
+/// limited to what the principal may read.
+fn filter_of(errors: &mut FieldErrors, p: &Principal, query: &mut ListQuery) -> Result<Filter, AppError> {
+    let unit_id = int_param(errors, "unit_id", query.unit_id.take(), 1..=i32::MAX as i64);
+    let status = query_param(errors, "status", query.status.take()).and_then(|s| {
         let parsed = StationStatus::parse(&s);
         if parsed.is_none() {
             errors.add("status", format!("未知的状态，可选：{}", StationStatus::expected()));
         }
         parsed
     });
-    let category = query_param(&mut errors, "category", query.category).and_then(|c| {
+    let category = query_param(errors, "category", query.category.take()).and_then(|c| {
         let parsed = Category::parse(&c);
         if parsed.is_none() {
             errors.add("category", format!("未知的类别，可选：{}", Category::expected()));
         }
         parsed
     });
-    let q = clean(query.q);
+    let q = clean(query.q.take());
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         errors.add("q", "搜索词不超过100个字符");
     }
-    errors.into_result()?;
-    let scope = policy::read_scope(p);
     if let Some(u) = unit_id {
         policy::can_read_unit(p, u as i32)?;
     }
-    let filter = Filter {
-        units: scope.units().map(<[i32]>::to_vec),
+    Ok(Filter {
+        units: policy::read_scope(p).units().map(<[i32]>::to_vec),
         unit_id: unit_id.map(|u| u as i32),
         status,
         category,
         q,
-    };
+    })
+}
+
+/// Stations the principal may read, filtered and paginated.
+pub fn list(conn: &mut DbConnection, p: &Principal, mut query: ListQuery) -> Result<Page<Station>, AppError> {
+    let mut errors = FieldErrors::new();
+    let page_given = query.page.is_some();
+    let (page, per_page) = paging(&mut errors, query.page.take(), query.per_page.take());
+    let after = int_param(&mut errors, "after", query.after.take(), 0..=i32::MAX as i64).map(|a| a as i32);
+    if after.is_some() && page_given {
+        errors.add("after", "after 与 page 只能用其一");
+    }
+    let filter = filter_of(&mut errors, p, &mut query);
+    errors.into_result()?;
+    let filter = filter?;
     let (rows, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
     let items: Vec<Station> = rows.into_iter().map(Station::from).collect();
     let next_after = (items.len() as i64 == per_page)

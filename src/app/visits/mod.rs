@@ -3,6 +3,7 @@
 //! next-visit template ([`state`]).
 
 mod input;
+mod notice;
 mod read;
 mod record;
 mod state;
@@ -10,6 +11,7 @@ mod view;
 mod void;
 
 pub use input::{ItemInput, VisitInput};
+pub use notice::notice_pdf;
 pub use read::{get, list_for_station};
 pub use record::{record, record_with_photos, recordable_template};
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};

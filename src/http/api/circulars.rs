@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::id;
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::{self, Period, PeriodQuery};
+use crate::app::serials;
 use crate::app::{Ctx, paging};
 use crate::error::{AppError, FieldErrors};
 use crate::http::auth::Auth;
@@ -13,12 +14,16 @@ use crate::http::json::Json;
 
 handlers! {
     get_progress,
+    export_progress,
     preview_circular,
     issue_circular,
     list_circulars,
     get_circular,
     list_deliveries,
     retry_delivery,
+    circular_pdf,
+    get_serial,
+    set_serial,
 }
 
 /// Each unit's progress against its plan and the time-proportional
@@ -35,6 +40,22 @@ pub(super) async fn get_progress(
         .run(move |conn, ctx| progress::for_principal(conn, ctx, &p, &period))
         .await?;
     Ok(HttpResponse::Ok().json(p))
+}
+
+/// The progress table as a spreadsheet (XLSX by default, or CSV): rates as
+/// percent formats, lagging units marked "▲", whole stations.
+#[utoipa::path(get, path = "/api/progress/export", tag = "circulars", params(crate::app::progress_sheet::ProgressExportQuery),
+    responses((status = 200, description = "进度表", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub(super) async fn export_progress(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<crate::app::progress_sheet::ProgressExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let (format, bytes) = ctx
+        .run(move |conn, ctx| crate::app::progress_sheet::export(conn, ctx, &p, query))
+        .await?;
+    Ok(super::stations::sheet_response("建站进度表", format, bytes))
 }
 
 /// What a circular for this period would say, without issuing it.
@@ -162,4 +183,83 @@ pub(super) async fn retry_delivery(
         .run(move |conn, ctx| circulars::retry(conn, ctx, &p, cid, did))
         .await?;
     Ok(HttpResponse::Ok().json(delivery))
+}
+
+/// The circular as issued, as an A4 PDF in GB/T 9704 layout (fonts
+/// embedded); 404 when it was issued with PDF output off.
+#[utoipa::path(get, path = "/api/circulars/{id}/pdf", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
+    responses((status = 200, description = "通报PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "无此通报或未生成PDF")))]
+pub(super) async fn circular_pdf(
+    ctx: web::Data<Ctx>,
+    Auth(_p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let cid = id(&path, "通报")?;
+    let (number, pdf) = ctx.run(move |conn, _| circulars::pdf(conn, cid)).await?;
+    Ok(pdf_response(&format!("{number}.pdf"), pdf))
+}
+
+/// A PDF shown in the browser, saved under `filename`.
+pub(crate) fn pdf_response(filename: &str, pdf: Vec<u8>) -> HttpResponse {
+    download(filename, "application/pdf", true, pdf)
+}
+
+/// A file for the browser to show (`inline`) or save, under `filename`
+/// (UTF-8, RFC 6266).
+pub(crate) fn download(filename: &str, content_type: &str, inline: bool, body: Vec<u8>) -> HttpResponse {
+    use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
+    let disposition = ContentDisposition {
+        disposition: if inline {
+            DispositionType::Inline
+        } else {
+            DispositionType::Attachment
+        },
+        parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: filename.as_bytes().to_vec(),
+        })],
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(disposition)
+        .body(body)
+}
+
+fn year(path: &str) -> Result<i32, AppError> {
+    path.parse()
+        .map_err(|_| FieldErrors::single("year", "年份应为四位整数"))
+}
+
+/// Where the 发文字号 register stands for a year: the next serial (admins).
+#[utoipa::path(get, path = "/api/circular-serials/{year}", tag = "circulars", params(("year" = i32, Path, description = "年份")),
+    responses((status = 200, description = "发文字号登记", body = serials::SerialView)))]
+pub(super) async fn get_serial(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let y = year(&path)?;
+    let v = ctx.run(move |conn, ctx| serials::get(conn, ctx, &p, y)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Sets the next serial of a year from the bureau's 收发文 register
+/// (admins; audited). Refused (422, field `next`) at or below a serial
+/// already issued.
+#[utoipa::path(put, path = "/api/circular-serials/{year}", tag = "circulars", params(("year" = i32, Path, description = "年份")),
+    request_body = serials::SetSerial,
+    responses((status = 200, description = "已设置", body = serials::SerialView)))]
+pub(super) async fn set_serial(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    Json(body): Json<serials::SetSerial>,
+) -> Result<HttpResponse, AppError> {
+    let y = year(&path)?;
+    let v = ctx
+        .run(move |conn, ctx| serials::set(conn, ctx, &p, y, body.next))
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
 }

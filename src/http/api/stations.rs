@@ -10,6 +10,8 @@ use crate::http::json::Json;
 
 handlers! {
     list_stations,
+    export_stations,
+    import_stations,
     create_station,
     get_station,
     update_station,
@@ -28,6 +30,92 @@ pub(super) async fn list_stations(
     let query = query.into_inner();
     let page = ctx.run(move |conn, _| stations::list(conn, &p, query)).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The station register (名录) as a spreadsheet, with the list's filters:
+/// every matching station the caller may read (no paging). XLSX with
+/// Chinese headers, a frozen header row, widths and filters; or CSV
+/// (UTF-8 with BOM). Text that a spreadsheet would run as a formula is
+/// neutralised.
+#[utoipa::path(get, path = "/api/stations/export", tag = "stations", params(stations::ExportQuery),
+    responses((status = 200, description = "服务站名录", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub(super) async fn export_stations(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<stations::ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let (format, bytes, _) = ctx
+        .run(move |conn, _| stations::export_register(conn, &p, query))
+        .await?;
+    Ok(sheet_response("服务站名录", format, bytes))
+}
+
+/// The multipart form of a register import.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub(super) struct ImportForm {
+    /// The register as XLSX or CSV (UTF-8), with the export's columns.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ImportQuery {
+    /// Check every row and report what would change, writing nothing.
+    #[param(value_type = Option<bool>)]
+    dry_run: Option<String>,
+}
+
+/// Imports the station register (admins): rows matched by credit code,
+/// else by unit and name; all or nothing in one transaction. 200 with the
+/// report; 422 with the same report (nothing written) when any row is bad.
+#[utoipa::path(post, path = "/api/stations/import", tag = "stations", params(ImportQuery),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses((status = 200, description = "导入结果", body = stations::ImportReport),
+        (status = 422, description = "有错误的行，未写入", body = stations::ImportReport)))]
+pub(super) async fn import_stations(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<ImportQuery>,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    use crate::error::FieldErrors;
+    use crate::http::multipart::{self, Limits};
+    let dry_run = match query.into_inner().dry_run.as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(_) => return Err(FieldErrors::single("dry_run", "应为 true 或 false")),
+    };
+    // Only the bureau imports: refused before the body is read.
+    crate::auth::policy::require_admin(&p, crate::auth::policy::Admin::ManageStations)?;
+    let form = multipart::read(&ctx, form, &Limits::sheet(), |_| Ok(())).await?;
+    let Some(file) = form.files.into_iter().find(|f| f.field == "file") else {
+        return Err(FieldErrors::single("file", "请选择要导入的名录文件（xlsx 或 csv）"));
+    };
+    let bytes = file.file.read_all().await?;
+    let report = ctx
+        .run(move |conn, ctx| stations::import(conn, ctx, &p, &bytes, dry_run))
+        .await?;
+    Ok(if report.errors.is_empty() || report.dry_run {
+        HttpResponse::Ok().json(report)
+    } else {
+        HttpResponse::UnprocessableEntity().json(report)
+    })
+}
+
+/// A spreadsheet download named `stem`.xlsx or `stem`.csv.
+pub(crate) fn sheet_response(stem: &str, format: crate::sheets::write::SheetFormat, bytes: Vec<u8>) -> HttpResponse {
+    use crate::sheets::write::SheetFormat;
+    let (ext, content_type) = match format {
+        SheetFormat::Xlsx => (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        SheetFormat::Csv => ("csv", "text/csv; charset=utf-8"),
+    };
+    super::circulars::download(&format!("{stem}.{ext}"), content_type, false, bytes)
 }
 
 /// Registers a station (admins).

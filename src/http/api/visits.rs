@@ -19,6 +19,7 @@ handlers! {
     get_checklist,
     get_visit_template,
     get_visit,
+    visit_notice,
     void_visit,
     upload_evidence,
     download_evidence,
@@ -165,6 +166,24 @@ pub(super) async fn get_visit(
     let visit = id(&path, "检查记录")?;
     let v = ctx.run(move |conn, ctx| visits::get(conn, ctx, &p, visit)).await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// The visit's rectification notice (整改通知书) as a one-page A4 PDF, to
+/// print and leave with the station; 404 when the visit raised nothing to
+/// put right.
+#[utoipa::path(get, path = "/api/visits/{id}/notice.pdf", tag = "visits", params(("id" = i32, Path, description = "检查记录编号")),
+    responses((status = 200, description = "整改通知书PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "无此检查记录或无需整改")))]
+pub(super) async fn visit_notice(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let visit = id(&path, "检查记录")?;
+    let (name, pdf) = ctx
+        .run(move |conn, ctx| visits::notice_pdf(conn, ctx, &p, visit))
+        .await?;
+    Ok(super::circulars::pdf_response(&name, pdf))
 }
 
 /// Voids a visit (admins): withdraws what it raised, reopens what it

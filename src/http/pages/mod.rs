@@ -6,6 +6,7 @@
 
 mod admin;
 mod overview;
+mod register;
 mod stations;
 mod visit_form;
 
@@ -55,6 +56,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/pages/circular_preview.html"),
     ),
     ("circular.html", include_str!("../../../templates/pages/circular.html")),
+    (
+        "station_import.html",
+        include_str!("../../../templates/pages/station_import.html"),
+    ),
     ("review.html", include_str!("../../../templates/pages/review.html")),
     ("users.html", include_str!("../../../templates/pages/users.html")),
     ("audit.html", include_str!("../../../templates/pages/audit.html")),
@@ -93,6 +98,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/login").get(login_page).post(login_post))
         .service(web::resource("/logout").post(logout_post));
     overview::routes(cfg);
+    register::routes(cfg);
     stations::routes(cfg);
     visit_form::routes(cfg);
     admin::routes(cfg);

@@ -131,7 +131,7 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let as_of = query.get("as_of").cloned().unwrap_or_default();
     let extra = match &progress {
         Some(sp) => {
-            let doc = CircularDoc::new("", "", sp.progress.as_of, &sp.progress);
+            let doc = CircularDoc::new("", &ctx.settings.circular.letterhead(), sp.progress.as_of, &sp.progress);
             context! {
                 progress => val(&sp.progress),
                 rows => val(&doc.rows),
@@ -259,7 +259,7 @@ async fn circular_page(
         &title,
         flash_for(&query),
         context! {
-            c => context! { body_html => c.body_html.clone(), ..val(&c.summary) },
+            c => context! { body_html => c.body_html.clone(), pdf => c.pdf, ..val(&c.summary) },
             deliveries => deliveries.map_or(Value::from(()), val),
         },
     )

@@ -1,0 +1,1 @@
+DROP TABLE circular_documents;
