@@ -145,10 +145,16 @@ pub fn attach(
     if bytes.is_empty() {
         return Err(FieldErrors::single("file", "文件为空"));
     }
+    if file_name.chars().any(crate::domain::text::is_bidi_control) {
+        return Err(FieldErrors::single(
+            "file",
+            format!("文件名{}", crate::domain::text::BIDI_MESSAGE),
+        ));
+    }
     let content_type = sniff(bytes)?;
     check_target(conn, p, visit_id, Some(item_code))?;
     let sha = store_file(ctx, bytes)?;
-    let name: String = file_name
+    let name: String = crate::domain::text::trim_invisible(file_name)
         .chars()
         .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
         .take(200)

@@ -40,6 +40,8 @@ pub struct Ctx {
     pub stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// Progress computed in the last few seconds (a cache only).
     pub progress_cache: Arc<progress::ProgressCache>,
+    /// Failed sign-in counters (per account and client address).
+    pub sign_in: Arc<users::Throttle>,
 }
 
 /// Tunable rules and places.
@@ -113,9 +115,11 @@ impl Ctx {
     }
 }
 
-/// Trims a text field; an all-blank value counts as absent.
+/// Trims a text field (white space and invisible characters such as
+/// zero-width spaces); a value with nothing visible counts as absent.
 pub(crate) fn clean(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    s.map(|v| crate::domain::text::trim_invisible(&v).to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

@@ -12,11 +12,13 @@ mod circulars;
 mod cli;
 mod crash;
 mod demo;
+mod exposure;
 mod foundation;
 mod limits;
 mod openapi;
 mod outbox;
 mod pages;
+mod security;
 mod stations;
 mod visits;
 
