@@ -91,10 +91,13 @@ pub fn login(conn: &mut DbConnection, ctx: &Ctx, input: LoginInput, address: IpA
     let user = store::by_username(conn, &username).map_err(db_err)?;
     let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str());
     let right = auth::verify_password(&password, hash);
-    let Some(user) = user.filter(|u| right && u.active) else {
+    let known = match user {
+        Some(u) if right && u.active => Ok(u),
+        other => Err(other),
+    };
+    let user = known.or_else(|known| {
         // What was typed as a username may be a password typed in the wrong
         // box: an unknown name is not logged, a known one only escaped.
-        let known = store::by_username(conn, &username).map_err(db_err)?;
         if let Some(u) = &known {
             store::record_failure(conn, u.id, None).map_err(db_err)?;
         }
@@ -112,8 +115,8 @@ pub fn login(conn: &mut DbConnection, ctx: &Ctx, input: LoginInput, address: IpA
         } else {
             unauthorized(WRONG)
         };
-        return Err(refuse(error, delay));
-    };
+        Err(refuse(error, delay))
+    })?;
     ctx.sign_in.succeeded(&username, address);
     let now = db::now();
     let session_secret = auth::new_secret("bys_").map_err(|e| refuse(e, 0))?;

@@ -49,7 +49,8 @@ pub(crate) async fn login_page(query: web::Query<HashMap<String, String>>) -> Pa
 /// the sign-in form (answered with a redirect or the form again).
 #[utoipa::path(post, path = "/login", operation_id = "login", tag = "system", security(()), request_body = users::LoginInput,
     responses((status = 200, description = "已登录：设置会话 Cookie，返回 CSRF 令牌", body = users::Signed),
-        (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::error::ErrorBody)))]
+        (status = 403, description = "来自其他网站的表单（Origin / Sec-Fetch-Site）", body = crate::http::error::ErrorBody),
+        (status = 429, description = "失败次数过多：此地址暂时不能登录此账户", body = crate::http::error::ErrorBody)))]
 pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, Body(body): Body) -> PageResult {
     cross_site_refused(&req)?;
     if !is_form(&req) {
@@ -128,7 +129,8 @@ pub struct SignedOut {
 /// `csrf_token` (answered with a redirect to the sign-in page).
 #[utoipa::path(post, path = "/logout", operation_id = "logout", tag = "system", security(("session" = [])),
     params(("X-CSRF-Token" = String, Header, description = "登录时返回的 CSRF 令牌")),
-    responses((status = 200, description = "已退出", body = SignedOut)))]
+    responses((status = 200, description = "已退出", body = SignedOut),
+        (status = 403, description = "CSRF 令牌不符，或来自其他网站", body = crate::http::error::ErrorBody)))]
 pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, Body(body): Body) -> PageResult {
     cross_site_refused(&req)?;
     let form = is_form(&req);
