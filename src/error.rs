@@ -174,3 +174,56 @@ impl From<r2d2_error::PoolError> for AppError {
 pub mod r2d2_error {
     pub use diesel::r2d2::PoolError;
 }
+
+/// A URL fit for messages and logs: the password of its user information
+/// (`scheme://user:password@host`) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// `text` with every occurrence of the password in `url` replaced by `***`
+/// (for error messages of libraries that repeat what they were given).
+pub fn redact_in(text: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => text.replace(p, "***"),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(
+            redact_url("smtps://mailer:s3cr%40t@mail.example:465/x?y"),
+            "smtps://mailer:***@mail.example:465/x?y"
+        );
+        assert_eq!(redact_url("smtp://relay.example:25"), "smtp://relay.example:25");
+        assert_eq!(redact_url("smtp://user@relay.example"), "smtp://user@relay.example");
+        assert_eq!(
+            redact_in("bad port in mailer:s3cr@t@h", "smtp://mailer:s3cr@t@h"),
+            "bad port in mailer:***@h"
+        );
+    }
+}

@@ -38,3 +38,8 @@
   });
   form.addEventListener('submit', function () { localStorage.removeItem(key); });
 })();
+
+// Print buttons (no inline handlers: the Content-Security-Policy forbids them).
+document.querySelectorAll('[data-print]').forEach(function (b) {
+  b.addEventListener('click', function () { window.print(); });
+});

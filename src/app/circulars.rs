@@ -381,7 +381,7 @@ pub fn issue(
     if created {
         ctx.outbox.notify_one();
     }
-    Ok((detail(conn, circular)?, created))
+    Ok((detail(conn, p, circular)?, created))
 }
 
 fn counts(all: &[(i32, DeliveryStatus, i64)], id: i32) -> DeliveryCounts {
@@ -415,10 +415,11 @@ fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
     }
 }
 
-fn detail(conn: &mut DbConnection, c: Circular) -> Result<CircularDetail, AppError> {
+fn detail(conn: &mut DbConnection, p: &Principal, c: Circular) -> Result<CircularDetail, AppError> {
     let all = store::delivery_counts(conn, &[c.id])?;
     let renditions = store::renditions_of(conn, c.id)?
         .into_iter()
+        .filter(|r| policy::can_read_rendition(p, r.unit_id))
         .map(Rendition::from)
         .collect();
     let snapshot = serde_json::from_str(&c.snapshot).map_err(|e| AppError::internal("stored snapshot", e))?;
@@ -433,12 +434,22 @@ fn detail(conn: &mut DbConnection, c: Circular) -> Result<CircularDetail, AppErr
     })
 }
 
-pub fn get(conn: &mut DbConnection, id: i32) -> Result<CircularDetail, AppError> {
+/// One circular: its text and city table for every signed-in user, the
+/// per-unit renditions only those the principal may read (see
+/// [`policy::can_read_rendition`]).
+pub fn get(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<CircularDetail, AppError> {
+    policy::can_read_circular(p)?;
     let c = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
-    detail(conn, c)
+    detail(conn, p, c)
 }
 
-pub fn list(conn: &mut DbConnection, page: i64, per_page: i64) -> Result<super::Page<CircularView>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    p: &Principal,
+    page: i64,
+    per_page: i64,
+) -> Result<super::Page<CircularView>, AppError> {
+    policy::can_read_circular(p)?;
     let (items, total) = store::list(conn, per_page, (page - 1) * per_page)?;
     let ids: Vec<i32> = items.iter().map(|c| c.id).collect();
     let all = store::delivery_counts(conn, &ids)?;

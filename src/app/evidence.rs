@@ -148,6 +148,12 @@ pub fn attach(
     if file.size == 0 {
         return Err(FieldErrors::single("file", "文件为空"));
     }
+    if file_name.chars().any(crate::domain::text::is_bidi_control) {
+        return Err(FieldErrors::single(
+            "file",
+            format!("文件名{}", crate::domain::text::BIDI_MESSAGE),
+        ));
+    }
     let content_type = sniff(&file.head)?;
     check_target(conn, p, visit_id, Some(item_code))?;
     let kept = Kept {

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub progress_cache: Arc<progress::ProgressCache>,
     /// The faces documents are set in; None when PDF output is off.
     pub fonts: Option<Arc<crate::documents::FontSet>>,
+    /// Failed sign-in counters (per account and client address).
+    pub sign_in: Arc<users::Throttle>,
 }
 
 /// Tunable rules and places.
@@ -143,9 +145,11 @@ impl Ctx {
     }
 }
 
-/// Trims a text field; an all-blank value counts as absent.
+/// Trims a text field (white space and invisible characters such as
+/// zero-width spaces); a value with nothing visible counts as absent.
 pub(crate) fn clean(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    s.map(|v| crate::domain::text::trim_invisible(&v).to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

@@ -8,6 +8,13 @@
 //!
 //! Reading outside one's units is 403; lists are filtered to the units a
 //! principal may read, so nothing of other units leaks, not even counts.
+//!
+//! Circulars (通报) are the exception, by decision: a circular and its
+//! city-wide table are a document the bureau sends to every unit, so every
+//! signed-in user may read them (see [`can_read_circular`]). The per-unit
+//! renditions (the copy sent to one unit, its row highlighted, its own
+//! subject) are that unit's mail: only readers of that unit and city-wide
+//! readers see them ([`can_read_rendition`]).
 
 use super::{Principal, Role};
 use crate::domain::station::{STATION_FIELDS, station_field};
@@ -82,6 +89,19 @@ pub fn can_read_unit(p: &Principal, unit: i32) -> Result<(), AppError> {
     } else {
         Err(forbidden("查看其他单位的数据"))
     }
+}
+
+/// Reading a circular and its city-wide table: every signed-in user (it is
+/// sent to every unit).
+pub fn can_read_circular(_p: &Principal) -> Result<(), AppError> {
+    Ok(())
+}
+
+/// Reading the rendition of a circular sent to `unit` (None: the plain
+/// copy for the city's copy list, which every reader of the circular may
+/// read).
+pub fn can_read_rendition(p: &Principal, unit: Option<i32>) -> bool {
+    unit.is_none_or(|u| read_scope(p).contains(u))
 }
 
 /// Recording a visit or attaching evidence at a station of `unit`.

@@ -22,6 +22,7 @@ pub struct Common {
         long,
         global = true,
         env = "BAYIGE_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://bayige.db"
     )]
     pub database_url: String,
@@ -60,7 +61,7 @@ pub struct Common {
     pub circular_schedule: Option<String>,
     /// SMTP server: smtp://HOST:PORT, smtp://HOST:PORT?tls=required or
     /// smtps://USER:PASS@HOST. Without it, emails are written as .eml files.
-    #[arg(long, global = true, env = "BAYIGE_SMTP_URL")]
+    #[arg(long, global = true, env = "BAYIGE_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The From mailbox of circular emails.
     #[arg(

@@ -75,7 +75,8 @@ pub(super) async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
             let transport = Transport::from_settings(&ctx.settings.mail, &ctx.settings.data_dir)?;
             outbox::run_pending_with(&ctx, &transport).await?;
             let id = c.summary.id;
-            let detail = ctx.run(move |conn, _| circulars::get(conn, id)).await?;
+            let system = Principal::system("cli");
+            let detail = ctx.run(move |conn, _| circulars::get(conn, &system, id)).await?;
             let d = detail.summary.deliveries;
             println!(
                 "deliveries: {} sent, {} waiting for a retry, {} failed (a running server retries them)",

@@ -60,6 +60,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
         outbox: Arc::new(tokio::sync::Notify::new()),
         stop: Arc::new(tokio::sync::watch::Sender::new(false)),
         progress_cache: Arc::default(),
+        sign_in: Arc::default(),
     })
 }
 

@@ -85,13 +85,13 @@ impl DbUrl {
     pub fn parse(url: &str) -> Result<Self, DbError> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(DbError::BadUrl(url.into()));
+                return Err(DbError::BadUrl(crate::error::redact_url(url)));
             }
             Ok(DbUrl::Sqlite(path.into()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DbUrl::Postgres(url.into()))
         } else {
-            Err(DbError::BadUrl(url.into()))
+            Err(DbError::BadUrl(crate::error::redact_url(url)))
         }
     }
 

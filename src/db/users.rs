@@ -257,6 +257,17 @@ pub fn revoke_token(conn: &mut DbConnection, id: i32, at: NaiveDateTime) -> Quer
     .execute(conn)
 }
 
+/// Revokes every API token of a user still in force.
+pub fn revoke_tokens_of(conn: &mut DbConnection, user_id: i32, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(at)))
+    .execute(conn)
+}
+
 #[derive(Debug, Clone, Queryable, PartialEq)]
 pub struct Acknowledgement {
     pub id: i32,

@@ -5,6 +5,7 @@ pub mod credit_code;
 pub mod guidance;
 pub mod progress;
 pub mod station;
+pub mod text;
 pub mod visit;
 pub mod workdays;
 

@@ -3,6 +3,7 @@
 //! the session's CSRF token in `X-CSRF-Token`).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -72,6 +73,33 @@ impl FromRequest for Auth {
     }
 }
 
+/// The client's address for sign-in counters: the peer of the connection.
+/// `X-Forwarded-For` and `Forwarded` are not believed (any client can send
+/// them); behind a reverse proxy every client has the proxy's address.
+pub fn client_address(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| a.ip())
+}
+
+/// Whether a request comes from this site, as far as the browser says:
+/// `Sec-Fetch-Site` must be `same-origin` or `none` (typed or bookmarked),
+/// else `Origin` must name the host the request was sent to. Without
+/// either header (not a browser, or an old one) the request is believed.
+pub fn same_site(req: &HttpRequest) -> bool {
+    let text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match req.headers().get(header::ORIGIN) {
+        None => true,
+        Some(origin) => {
+            let origin = origin.to_str().unwrap_or("null");
+            let authority = origin.split_once("://").map(|(_, a)| a);
+            authority.is_some_and(|a| Some(a) == text("host"))
+        }
+    }
+}
+
 /// The session cookie (HttpOnly, SameSite=Lax, Secure unless configured off).
 pub fn session_cookie(ctx: &Ctx, value: &str, max_age_hours: i64) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, value.to_owned())
@@ -86,8 +114,10 @@ pub fn session_cookie(ctx: &Ctx, value: &str, max_age_hours: i64) -> Cookie<'sta
 /// `POST /login` with `{"username","password"}`: sets the session cookie and
 /// returns the user and the CSRF token. Failures are slowed down; repeated
 /// ones lock the account for a while (429).
-pub async fn login(ctx: web::Data<Ctx>, input: LoginInput) -> Result<HttpResponse, AppError> {
-    let outcome = ctx.run(move |conn, ctx| Ok(users::login(conn, ctx, input))).await?;
+pub async fn login(ctx: web::Data<Ctx>, input: LoginInput, address: IpAddr) -> Result<HttpResponse, AppError> {
+    let outcome = ctx
+        .run(move |conn, ctx| Ok(users::login(conn, ctx, input, address)))
+        .await?;
     match outcome {
         Ok(signed) => {
             let cookie = session_cookie(&ctx, &signed.session_secret, SESSION_HOURS);

@@ -28,17 +28,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     "请求体须为 JSON（Content-Type: application/json），收到 {ct}"
                 )));
             }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_error::<actix_web::error::PayloadError>()
-                    .is_some_and(super::limits::is_timeout)
-                {
-                    AppError::Timeout("请求体未能在限定时间内传完".into())
-                } else if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge(format!("请求体超过 {} 字节的上限", super::JSON_LIMIT))
-                } else {
-                    AppError::BadRequest(format!("无法读取请求体：{e}"))
-                }
-            })?;
+            let bytes = bytes.await.map_err(super::limits::body_error)?;
             parse(&bytes).map(Json)
         })
     }
@@ -48,8 +38,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// (PostgreSQL cannot store it; no form or document needs it).
 pub const NUL_MESSAGE: &str = "不能含有 NUL（\\u0000）控制字符";
 
-/// The path of the first string holding a NUL character, if any.
-fn nul_path(v: &serde_json::Value, path: &str) -> Option<String> {
+/// What no string of any body may hold: NUL, and bidirectional controls.
+fn bad_char(s: &str) -> Option<&'static str> {
+    if s.contains('\0') {
+        Some(NUL_MESSAGE)
+    } else if s.chars().any(crate::domain::text::is_bidi_control) {
+        Some(crate::domain::text::BIDI_MESSAGE)
+    } else {
+        None
+    }
+}
+
+/// The path of the first string holding a character no field may hold,
+/// and why.
+fn nul_path(v: &serde_json::Value, path: &str) -> Option<(String, &'static str)> {
     use serde_json::Value;
     let join = |key: &str| {
         if path.is_empty() {
@@ -59,14 +61,14 @@ fn nul_path(v: &serde_json::Value, path: &str) -> Option<String> {
         }
     };
     match v {
-        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path.into() }),
+        Value::String(s) => bad_char(s).map(|why| (if path.is_empty() { "body".into() } else { path.into() }, why)),
         Value::Array(items) => items
             .iter()
             .enumerate()
             .find_map(|(i, x)| nul_path(x, &format!("{path}[{i}]"))),
         Value::Object(map) => map.iter().find_map(|(k, x)| {
-            if k.contains('\0') {
-                Some(join(k))
+            if let Some(why) = bad_char(k) {
+                Some((join(k), why))
             } else {
                 nul_path(x, &join(k))
             }
@@ -77,12 +79,18 @@ fn nul_path(v: &serde_json::Value, path: &str) -> Option<String> {
 
 /// Parses a JSON body, reporting where it failed.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    // Rare, so looked for only when the escape is in the text at all.
-    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    // Rare, so looked for only when an escape or a bidirectional control
+    // (UTF-8 E2 80 AA–AE, E2 81 A6–A9) is in the text at all.
+    let suspect = bytes.windows(3).any(|w| {
+        w.starts_with(b"\\u")
+            || w.starts_with(b"\\U")
+            || matches!(w, [0xE2, 0x80, 0xAA..=0xAE] | [0xE2, 0x81, 0xA6..=0xA9])
+    });
+    if suspect
         && let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes)
-        && let Some(path) = nul_path(&v, "")
+        && let Some((path, why)) = nul_path(&v, "")
     {
-        return Err(FieldErrors::single(path, NUL_MESSAGE));
+        return Err(FieldErrors::single(path, why));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -107,3 +107,30 @@ pub fn drop_stalled_readers(conn: &dyn std::any::Any, timeout: std::time::Durati
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
     let _ = (conn, timeout);
 }
+
+/// The error of reading a whole body: 408 when it came too slowly, 413
+/// when too large, else 400.
+pub fn body_error(e: actix_web::Error) -> crate::error::AppError {
+    use crate::error::AppError;
+    if e.as_error::<PayloadError>().is_some_and(is_timeout) {
+        AppError::Timeout("请求体未能在限定时间内传完".into())
+    } else if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge(format!("请求体超过 {} 字节的上限", super::JSON_LIMIT))
+    } else {
+        AppError::BadRequest(format!("无法读取请求体：{e}"))
+    }
+}
+
+/// A whole (small) body as bytes, with the errors of [`body_error`]; for
+/// handlers that read a form or JSON themselves (`/login`, `/logout`).
+pub struct Body(pub Bytes);
+
+impl actix_web::FromRequest for Body {
+    type Error = crate::error::AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move { bytes.await.map(Body).map_err(body_error) })
+    }
+}

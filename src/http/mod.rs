@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod headers;
 pub mod json;
 pub mod limits;
 pub mod multipart;
@@ -50,7 +51,7 @@ pub fn server(ctx: Ctx, listener: TcpListener, workers: usize) -> std::io::Resul
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(limits::body_deadline))
-            .wrap(actix_web::middleware::Logger::default())
+            .wrap(actix_web::middleware::from_fn(headers::secure))
             .configure(configure(ctx.clone()))
     })
     // The head of a request must arrive within the timeout (else 408).

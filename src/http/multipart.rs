@@ -148,6 +148,9 @@ async fn read_text(field: &mut Field, name: &str, budget: &mut Budget<'_>) -> Re
     if text.contains('\0') {
         return Err(FieldErrors::single(name, NUL_MESSAGE));
     }
+    if text.chars().any(crate::domain::text::is_bidi_control) {
+        return Err(FieldErrors::single(name, crate::domain::text::BIDI_MESSAGE));
+    }
     Ok(text)
 }
 

@@ -8,8 +8,8 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// How mail leaves this service.
-#[derive(Debug, Clone)]
+/// How mail leaves this service (its `Debug` hides the SMTP password).
+#[derive(Clone)]
 pub struct MailSettings {
     /// `smtp://host:port` or `smtps://...`; None writes .eml files.
     pub smtp_url: Option<String>,
@@ -23,6 +23,19 @@ pub struct MailSettings {
     /// How long a claim holds: a delivery claimed by a process that died is
     /// taken up again after this long (by any instance).
     pub lease: Duration,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::error::redact_url))
+            .field("from", &self.from)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_base", &self.retry_base)
+            .field("poll", &self.poll)
+            .field("lease", &self.lease)
+            .finish()
+    }
 }
 
 /// The sender's mailbox, parsed once.
@@ -118,7 +131,10 @@ impl Transport {
         match &settings.smtp_url {
             Some(url) => {
                 let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| anyhow::anyhow!("invalid BAYIGE_SMTP_URL {url:?}: {e}"))?
+                    .map_err(|e| {
+                        let why = crate::error::redact_in(&e.to_string(), url);
+                        anyhow::anyhow!("invalid BAYIGE_SMTP_URL {:?}: {why}", crate::error::redact_url(url))
+                    })?
                     .timeout(Some(Duration::from_secs(30)))
                     .build();
                 Ok(Transport::Smtp(t))

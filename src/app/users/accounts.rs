@@ -78,11 +78,28 @@ pub struct UserInput {
     pub active: Option<bool>,
 }
 
-fn check_password(errors: &mut FieldErrors, password: Option<&str>) {
-    if let Some(p) = password
-        && (p.chars().count() < MIN_PASSWORD || p.chars().count() > 200)
-    {
+/// The weakest password accepted: zxcvbn's score 3 ("safely unguessable",
+/// more than 10^8 guesses).
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Length, then strength as zxcvbn estimates it, counting the account's own
+/// names (`known`: username, display name, email) as words an attacker
+/// tries first.
+fn check_password(errors: &mut FieldErrors, password: Option<&str>, known: &[&str]) {
+    let Some(p) = password else { return };
+    let len = p.chars().count();
+    if !(MIN_PASSWORD..=200).contains(&len) {
         errors.add("password", format!("密码长度应为{MIN_PASSWORD}至200个字符"));
+    } else if known
+        .iter()
+        .any(|k| !k.is_empty() && p.trim().eq_ignore_ascii_case(k.trim()))
+    {
+        errors.add("password", "密码不能与用户名、姓名或邮箱相同");
+    } else if zxcvbn::zxcvbn(p, known).score() < MIN_SCORE {
+        errors.add(
+            "password",
+            "密码太容易被猜到：请避免重复字符、键盘顺序、常见词和个人信息，可用几个不相关的词或更长的句子",
+        );
     }
 }
 
@@ -163,7 +180,12 @@ pub fn create(conn: &mut DbConnection, p: &Principal, input: UserInput) -> Resul
     }
     let units = input.units.unwrap_or_default();
     check_units(conn, &mut errors, role, &units)?;
-    check_password(&mut errors, input.password.as_deref());
+    let known = [
+        username.as_deref().unwrap_or(""),
+        &display_name,
+        email.as_deref().unwrap_or(""),
+    ];
+    check_password(&mut errors, input.password.as_deref(), &known);
     if role == Some(Role::CountyLead) && email.is_none() {
         errors.add("email", "县级负责人须填写电子邮箱（接收通报）");
     }
@@ -217,7 +239,12 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
     }
     let mut errors = FieldErrors::new();
     let role_in = parse_role(&mut errors, clean(input.role.clone()).as_deref());
-    check_password(&mut errors, input.password.as_deref());
+    if input.password.is_some() {
+        let u = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在")))?;
+        let display = clean(input.display_name.clone()).unwrap_or(u.display_name);
+        let email = clean(input.email.clone()).or(u.email).unwrap_or_default();
+        check_password(&mut errors, input.password.as_deref(), &[&u.username, &display, &email]);
+    }
     errors.into_result()?;
     let hash = match &input.password {
         Some(pw) => Some(auth::hash_password(pw)?),
@@ -264,15 +291,24 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
         if let Some(h) = &hash {
             store::set_password(conn, id, h, now)?;
         }
-        if !active || hash.is_some() {
-            // Disabled or new password: sign out everywhere.
-            store::delete_sessions_of(conn, id)?;
+        if !active || hash.is_some() || role != before_user.role {
+            // Disabled, new password or new role: every session ends and
+            // every API token is revoked (a new one must be issued).
+            end_credentials(conn, id, now)?;
         }
         let after_user = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在")))?;
         let after = view(conn, after_user)?;
         audit::record(conn, p, "user.update", "user", id, snapshot(&before), snapshot(&after))?;
         Ok(after)
     })
+}
+
+/// Ends every session of a user and revokes every API token of theirs.
+fn end_credentials(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Result<(), AppError> {
+    let sessions = store::delete_sessions_of(conn, id)?;
+    let tokens = store::revoke_tokens_of(conn, id, now)?;
+    tracing::info!(user_id = id, sessions, tokens, "sessions ended and API tokens revoked");
+    Ok(())
 }
 
 pub fn list(conn: &mut DbConnection, p: &Principal) -> Result<Vec<UserView>, AppError> {
@@ -333,13 +369,16 @@ pub fn me(conn: &mut DbConnection, p: &Principal) -> Result<Me, AppError> {
 /// Sets a new password for a user (command line and administrators).
 pub fn set_password(conn: &mut DbConnection, p: &Principal, id: i32, password: &str) -> Result<(), AppError> {
     policy::require_admin(p, Admin::ManageUsers)?;
+    let u = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("用户 {id} 不存在")))?;
     let mut errors = FieldErrors::new();
-    check_password(&mut errors, Some(password));
+    let email = u.email.clone().unwrap_or_default();
+    check_password(&mut errors, Some(password), &[&u.username, &u.display_name, &email]);
     errors.into_result()?;
     let hash = auth::hash_password(password)?;
     db::write_tx(conn, |conn| {
-        store::set_password(conn, id, &hash, db::now())?;
-        store::delete_sessions_of(conn, id)?;
+        let now = db::now();
+        store::set_password(conn, id, &hash, now)?;
+        end_credentials(conn, id, now)?;
         audit::record(conn, p, "user.password", "user", id, None, None)?;
         Ok(())
     })

@@ -3,15 +3,13 @@
 
 pub(crate) mod accounts;
 mod sessions;
+pub mod throttle;
 mod tokens;
 
 pub use accounts::{Me, User, UserInput, UserView, by_username, create, get, list, me, set_password, update};
 pub use sessions::{LoginInput, Refused, Signed, login, logout, principal_from_session};
+pub use throttle::Throttle;
 pub use tokens::{ApiToken, NewToken, TokenInput, create_token, principal_from_token, revoke_token, tokens};
 
-/// Consecutive failed sign-ins before the account is locked.
-pub const MAX_FAILURES: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCK_MINUTES: i64 = 15;
 /// How long a sign-in session lasts.
 pub const SESSION_HOURS: i64 = 12;

@@ -3,7 +3,9 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
-use super::{LOCK_MINUTES, MAX_FAILURES, SESSION_HOURS};
+use std::net::IpAddr;
+
+use super::SESSION_HOURS;
 use crate::app::{Ctx, clean};
 use crate::auth::{self, Principal, Via};
 use crate::db::users as store;
@@ -63,47 +65,60 @@ pub struct Refused {
     pub delay_ms: u64,
 }
 
-/// Checks a password and opens a session. After [`MAX_FAILURES`] failures
-/// in a row the account is locked for [`LOCK_MINUTES`].
-pub fn login(conn: &mut DbConnection, _ctx: &Ctx, input: LoginInput) -> Result<Signed, Refused> {
+/// The one answer to a wrong username, a wrong password and a disabled
+/// account: none of them may tell which it was.
+const WRONG: &str = "用户名或密码错误";
+
+fn locked(wait: std::time::Duration) -> AppError {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    AppError::Locked(format!("登录失败次数过多，请{minutes}分钟后再试"))
+}
+
+/// Checks a password from `address` and opens a session. Failures are
+/// counted per account and address before the password is hashed (see
+/// [`super::throttle`]); unknown, wrong and disabled accounts take the same
+/// time and get the same answer.
+pub fn login(conn: &mut DbConnection, ctx: &Ctx, input: LoginInput, address: IpAddr) -> Result<Signed, Refused> {
     let refuse = |error: AppError, delay_ms: u64| Refused { error, delay_ms };
     let db_err = |e: diesel::result::Error| refuse(AppError::from(e), 0);
     let (Some(username), Some(password)) = (clean(input.username), input.password) else {
         return Err(refuse(FieldErrors::single("username", "须填写用户名和密码"), 0));
     };
+    let attempt = ctx.sign_in.begin(&username, address).map_err(|wait| {
+        tracing::warn!(%address, "sign-in refused: locked");
+        refuse(locked(wait), 0)
+    })?;
     let user = store::by_username(conn, &username).map_err(db_err)?;
-    let Some(user) = user else {
-        // Spend the same time as for a real account.
-        auth::verify_password(&password, auth::dummy_hash());
-        tracing::warn!(%username, "sign-in refused: unknown user");
-        return Err(refuse(unauthorized("用户名或密码错误"), 300));
+    let hash = user.as_ref().map_or(auth::dummy_hash(), |u| u.password_hash.as_str());
+    let right = auth::verify_password(&password, hash);
+    let known = match user {
+        Some(u) if right && u.active => Ok(u),
+        other => Err(other),
     };
-    let now = db::now();
-    if user.locked_until.is_some_and(|t| t > now) {
-        tracing::warn!(%username, "sign-in refused: account locked");
-        return Err(refuse(
-            AppError::Locked(format!("连续登录失败次数过多，账户已锁定{LOCK_MINUTES}分钟")),
-            0,
-        ));
-    }
-    if !auth::verify_password(&password, &user.password_hash) {
-        let failures = user.failed_logins + 1;
-        let lock = (failures >= MAX_FAILURES).then(|| now + TimeDelta::minutes(LOCK_MINUTES));
-        store::record_failure(conn, user.id, lock).map_err(db_err)?;
-        tracing::warn!(%username, failures, locked = lock.is_some(), "sign-in refused: wrong password");
-        let delay = (300 * failures as u64).min(3000);
-        if lock.is_some() {
-            return Err(refuse(
-                AppError::Locked(format!("连续登录失败次数过多，账户已锁定{LOCK_MINUTES}分钟")),
-                delay,
-            ));
+    let user = known.or_else(|known| {
+        // What was typed as a username may be a password typed in the wrong
+        // box: an unknown name is not logged, a known one only escaped.
+        if let Some(u) = &known {
+            store::record_failure(conn, u.id, None).map_err(db_err)?;
         }
-        return Err(refuse(unauthorized("用户名或密码错误"), delay));
-    }
-    if !user.active {
-        tracing::warn!(%username, "sign-in refused: account disabled");
-        return Err(refuse(unauthorized("账户已停用"), 300));
-    }
+        let now_locked = ctx.sign_in.is_locked(&username, address);
+        tracing::warn!(
+            username = ?known.as_ref().map(|u| &u.username),
+            %address,
+            failures = attempt.failures,
+            locked = now_locked,
+            "sign-in refused"
+        );
+        let delay = (300 * u64::from(attempt.failures)).min(3000);
+        let error = if now_locked {
+            locked(super::throttle::LOCK)
+        } else {
+            unauthorized(WRONG)
+        };
+        Err(refuse(error, delay))
+    })?;
+    ctx.sign_in.succeeded(&username, address);
+    let now = db::now();
     let session_secret = auth::new_secret("bys_").map_err(|e| refuse(e, 0))?;
     let csrf = auth::new_secret("").map_err(|e| refuse(e, 0))?;
     let expires = now + TimeDelta::hours(SESSION_HOURS);
@@ -114,7 +129,7 @@ pub fn login(conn: &mut DbConnection, _ctx: &Ctx, input: LoginInput) -> Result<S
         Ok::<_, AppError>(v)
     })
     .map_err(|e| refuse(e, 0))?;
-    tracing::info!(%username, "signed in");
+    tracing::info!(username = ?user.username, %address, "signed in");
     Ok(Signed {
         user: signed,
         csrf_token: csrf,

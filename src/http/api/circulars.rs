@@ -131,14 +131,16 @@ pub(super) struct ListQuery {
     responses((status = 200, description = "一页通报", body = crate::app::Page<circulars::CircularView>)))]
 pub(super) async fn list_circulars(
     ctx: web::Data<Ctx>,
-    Auth(_p): Auth,
+    Auth(p): Auth,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
     errors.into_result()?;
-    let items = ctx.run(move |conn, _| circulars::list(conn, page, per_page)).await?;
+    let items = ctx
+        .run(move |conn, _| circulars::list(conn, &p, page, per_page))
+        .await?;
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -147,11 +149,11 @@ pub(super) async fn list_circulars(
     responses((status = 200, description = "通报", body = circulars::CircularDetail)))]
 pub(super) async fn get_circular(
     ctx: web::Data<Ctx>,
-    Auth(_p): Auth,
+    Auth(p): Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
-    let c = ctx.run(move |conn, _| circulars::get(conn, cid)).await?;
+    let c = ctx.run(move |conn, _| circulars::get(conn, &p, cid)).await?;
     Ok(HttpResponse::Ok().json(c))
 }
 

@@ -63,7 +63,7 @@ async fn users_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<St
     users_view(&ctx, &v, StatusCode::OK, flash_for(&query), HashMap::new(), None).await
 }
 
-async fn create_user(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
+async fn create_user(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::Body) -> PageResult {
     let pairs = super::parse_pairs(&body)?;
     let f = super::form_map(&pairs);
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
@@ -95,7 +95,12 @@ async fn create_user(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageRe
 }
 
 /// Disables or enables an account (the same use case as `PATCH /api/users/{id}`).
-async fn set_active(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: web::Bytes) -> PageResult {
+async fn set_active(
+    ctx: web::Data<Ctx>,
+    v: Viewer,
+    path: web::Path<String>,
+    super::Body(body): super::Body,
+) -> PageResult {
     let f = super::parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let id = crate::http::api::id(&path, "用户")?;

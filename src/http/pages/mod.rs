@@ -7,8 +7,13 @@
 mod admin;
 mod overview;
 mod register;
+mod sign_in;
 mod stations;
 mod visit_form;
+
+pub(crate) use sign_in::{
+    __path_login_page, __path_login_post, __path_logout_post, login_page, login_post, logout_post,
+};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,8 +28,9 @@ use serde::Serialize;
 use crate::app::{Ctx, users};
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
-use crate::http::auth::{SESSION_COOKIE, same_secret, session_cookie};
+use crate::http::auth::{SESSION_COOKIE, same_secret};
 pub use crate::http::error::PageError;
+use crate::http::limits::Body;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../../templates/pages/layout.html")),
@@ -299,32 +305,9 @@ pub fn form_map(fields: &[(String, String)]) -> HashMap<String, String> {
     fields.iter().cloned().collect()
 }
 
-/// Only local paths are followed after sign-in.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
-/// The sign-in page (HTML) of the web interface; its form posts to `/login`.
-#[utoipa::path(get, path = "/login", tag = "system", security(()),
-    params(("next" = Option<String>, Query, description = "站内地址：登录后前往")),
-    responses((status = 200, description = "登录页面（HTML）", body = String, content_type = "text/html")))]
-pub(crate) async fn login_page(query: web::Query<HashMap<String, String>>) -> PageResult {
-    let next = safe_next(query.get("next").map(String::as_str));
-    render(
-        "login.html",
-        None,
-        "登录",
-        None,
-        context! { next, username => "", error => Value::from(()) },
-    )
-}
-
 /// Whether the body is an HTML form; anything else (JSON, or no body) is
 /// answered as the JSON API answers.
-fn is_form(req: &HttpRequest) -> bool {
+pub(crate) fn is_form(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -352,95 +335,12 @@ pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
             crate::http::json::NUL_MESSAGE,
         ));
     }
+    let bidi = |s: &String| s.chars().any(crate::domain::text::is_bidi_control);
+    if let Some((k, _)) = pairs.iter().find(|(k, v)| bidi(k) || bidi(v)) {
+        return Err(crate::error::FieldErrors::single(
+            k.clone(),
+            crate::domain::text::BIDI_MESSAGE,
+        ));
+    }
     Ok(pairs)
-}
-
-/// `POST /login`: JSON (`{"username","password"}`, answered with JSON) or
-/// the sign-in form (answered with a redirect or the form again).
-#[utoipa::path(post, path = "/login", operation_id = "login", tag = "system", security(()), request_body = users::LoginInput,
-    responses((status = 200, description = "已登录：设置会话 Cookie，返回 CSRF 令牌", body = users::Signed),
-        (status = 429, description = "失败次数过多，账户暂时锁定", body = crate::http::error::ErrorBody)))]
-pub(crate) async fn login_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
-    if !is_form(&req) {
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
-            && !ct.starts_with("application/json")
-        {
-            return Err(PageError::Json(AppError::UnsupportedMediaType(format!(
-                "请以 JSON（application/json）或表单提交登录信息，收到 {ct}"
-            ))));
-        }
-        let input: users::LoginInput = crate::http::json::parse(&body).map_err(PageError::Json)?;
-        return crate::http::auth::login(ctx, input).await.map_err(PageError::Json);
-    }
-    let f = parse_form(&body)?;
-    let next = safe_next(f.get("next").map(String::as_str));
-    let username = f.get("username").cloned().unwrap_or_default();
-    let input = users::LoginInput {
-        username: Some(username.clone()),
-        password: f.get("password").cloned(),
-    };
-    let outcome = ctx.run(move |conn, ctx| Ok(users::login(conn, ctx, input))).await?;
-    match outcome {
-        Ok(signed) => {
-            let cookie = session_cookie(&ctx, &signed.session_secret, users::SESSION_HOURS);
-            Ok(HttpResponse::SeeOther()
-                .cookie(cookie)
-                .insert_header((header::LOCATION, next))
-                .finish())
-        }
-        Err(refused) => {
-            if refused.delay_ms > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(refused.delay_ms)).await;
-            }
-            let status = refused.error.status_code();
-            let error = refused.error.to_string();
-            render_status(
-                status,
-                "login.html",
-                None,
-                "登录",
-                None,
-                context! { next, username, error },
-            )
-        }
-    }
-}
-
-/// Sent with a sign-out: the browser clears this site's storage.
-const CLEAR_STORAGE: (&str, &str) = ("Clear-Site-Data", "\"storage\"");
-
-/// The answer to a JSON sign-out.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct SignedOut {
-    pub signed_out: bool,
-}
-
-/// `POST /logout`: with `X-CSRF-Token` (answered with JSON) or the form's
-/// `csrf_token` (answered with a redirect to the sign-in page).
-#[utoipa::path(post, path = "/logout", operation_id = "logout", tag = "system", security(("session" = [])),
-    params(("X-CSRF-Token" = String, Header, description = "登录时返回的 CSRF 令牌")),
-    responses((status = 200, description = "已退出", body = SignedOut)))]
-pub(crate) async fn logout_post(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> PageResult {
-    let form = is_form(&req);
-    let sent = if form {
-        parse_form(&body)?.get("csrf_token").cloned()
-    } else {
-        None
-    };
-    match crate::http::auth::end_session(&ctx, &req, sent).await {
-        // Clear-Site-Data: the browser drops what pages kept on the device
-        // (visit-form drafts in localStorage), on a shared phone too.
-        Ok(gone) if form => Ok(HttpResponse::SeeOther()
-            .cookie(gone)
-            .insert_header((header::LOCATION, "/login"))
-            .insert_header(CLEAR_STORAGE)
-            .finish()),
-        Ok(gone) => Ok(HttpResponse::Ok()
-            .cookie(gone)
-            .insert_header(CLEAR_STORAGE)
-            .json(SignedOut { signed_out: true })),
-        Err(AppError::Unauthorized(_)) if form => Ok(redirect("/login")),
-        Err(e) if form => Err(PageError::App(e)),
-        Err(e) => Err(PageError::Json(e)),
-    }
 }

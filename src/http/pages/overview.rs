@@ -185,7 +185,8 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
 }
 
 async fn circulars_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
-    let page = ctx.run(|conn, _| circulars::list(conn, 1, 100)).await?;
+    let p = v.p.clone();
+    let page = ctx.run(move |conn, _| circulars::list(conn, &p, 1, 100)).await?;
     let today = ctx.today();
     render(
         "circulars.html",
@@ -216,7 +217,7 @@ async fn preview(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Strin
     )
 }
 
-async fn issue(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
+async fn issue(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::Body) -> PageResult {
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let period = PeriodQuery {
@@ -247,7 +248,7 @@ async fn circular_page(
     let p = v.p.clone();
     let (c, deliveries) = ctx
         .run(move |conn, _| {
-            let c = circulars::get(conn, id)?;
+            let c = circulars::get(conn, &p, id)?;
             let d = circulars::deliveries(conn, &p, id).ok();
             Ok((c, d))
         })
@@ -265,7 +266,12 @@ async fn circular_page(
     )
 }
 
-async fn retry(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<(String, String)>, body: web::Bytes) -> PageResult {
+async fn retry(
+    ctx: web::Data<Ctx>,
+    v: Viewer,
+    path: web::Path<(String, String)>,
+    super::Body(body): super::Body,
+) -> PageResult {
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let (c, d) = path.into_inner();
@@ -293,7 +299,7 @@ async fn acknowledge(
     ctx: web::Data<Ctx>,
     v: Viewer,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    super::Body(body): super::Body,
 ) -> PageResult {
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;

@@ -263,7 +263,7 @@ async fn new_form(ctx: web::Data<Ctx>, v: Viewer) -> PageResult {
     )
 }
 
-async fn create(ctx: web::Data<Ctx>, v: Viewer, body: web::Bytes) -> PageResult {
+async fn create(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::Body) -> PageResult {
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let mut errors = FieldErrors::new();
@@ -321,7 +321,7 @@ async fn edit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> P
     )
 }
 
-async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, body: web::Bytes) -> PageResult {
+async fn update(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, super::Body(body): super::Body) -> PageResult {
     let sid = id(&path, "服务站")?;
     let f = parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
