@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod demo;
 mod foundation;
+mod history;
 mod limits;
 mod openapi;
 mod outbox;

@@ -10,7 +10,7 @@ mod view;
 mod void;
 
 pub use input::{ItemInput, VisitInput};
-pub use read::{get, list_for_station};
+pub use read::{MAX_VISITS_PER_PAGE, VisitListQuery, VisitPage, get, list_for_station};
 pub use record::record;
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};
 pub use view::{ItemView, VisitSummary, VisitView, score_percent};
