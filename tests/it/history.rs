@@ -13,6 +13,7 @@ use crate::support::{DbGuard, TestApp, assert_field_error, fresh_pg_database, fr
 backend_tests!(
     checklist_keeps_each_items_latest_counted_result,
     visit_history_pages_by_key,
+    audit_log_pages_by_key,
 );
 
 const CODES: [&str; 8] = [
@@ -239,6 +240,73 @@ async fn visit_history_pages_by_key(app: TestApp) {
         "the oldest three"
     );
     assert!(!rest.contains("2019-05-28") && !rest.contains("更早的检查记录"));
+}
+
+async fn audit_log_pages_by_key(app: TestApp) {
+    let s = station(&app, "扶余服务站").await;
+    for i in 0..101u64 {
+        let on = (NaiveDate::from_ymd_opt(2019, 1, 1).expect("date") + Days::new(i)).to_string();
+        record(&app, s, &visit(if i == 0 { "acceptance" } else { "routine" }, &on, &[])).await;
+    }
+    let ids = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|e| e["id"].as_i64())
+            .collect()
+    };
+    let first = get(&app, "/api/audit?entity=visit&per_page=40").await;
+    assert_eq!(
+        (first["total"].as_i64(), first["total_exact"].as_bool()),
+        (Some(101), Some(true))
+    );
+    let mut walked = ids(&first);
+    let mut after = first["next_after"].as_i64();
+    while let Some(a) = after {
+        let page = get(&app, &format!("/api/audit?entity=visit&per_page=40&after={a}")).await;
+        assert_eq!(page["total"], Value::Null, "keyset pages do not count again");
+        walked.extend(ids(&page));
+        after = page["next_after"].as_i64();
+        assert!(walked.len() <= 101, "the walk ends");
+    }
+    let mut by_number = Vec::new();
+    for page in 1..=3 {
+        by_number.extend(ids(&get(
+            &app,
+            &format!("/api/audit?entity=visit&per_page=40&page={page}"),
+        )
+        .await));
+    }
+    assert_eq!(walked.len(), 101);
+    assert_eq!(walked, by_number, "every entry once, newest first, as by page number");
+    for query in ["after=x", "after=0", "after=5&page=2"] {
+        let (status, err) = json(app.get(&format!("/api/audit?{query}")).await).await;
+        assert_field_error(status, &err, "after");
+    }
+
+    // The page shows 100 and links to the older ones, the filter kept.
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || issue_token(&ctx, "auditor", "admin", &[]))
+        .await
+        .expect("join");
+    let (client, _) = sign_in(&app, "auditor").await;
+    let html = |path: String| {
+        let (client, url) = (client.clone(), app.url(&path));
+        async move { client.get(url).send().await.expect("page").text().await.expect("text") }
+    };
+    let newest = html("/audit?entity=visit".into()).await;
+    assert!(newest.contains("共 101 条"), "the first page counts");
+    // (minijinja writes the link's `/` as `&#x2f;`.)
+    let link = format!("audit?entity=visit&amp;after={}", walked[99]);
+    assert!(
+        newest.contains(&format!("{link}\">更早的记录")),
+        "a link to older entries: {}",
+        newest.rsplit("</table>").next().unwrap_or_default()
+    );
+    let older = html(format!("/{}", link.replace("&amp;", "&"))).await;
+    assert_eq!(older.matches("visit.record").count(), 1, "the oldest entry alone");
+    assert!(!older.contains("更早的记录"));
 }
 
 /// `generate` with 200 visits per station (33 years of visits every 60
