@@ -64,6 +64,10 @@ pub struct AuditQuery {
     /// Items per page (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
+    /// Keyset pagination: the entries older than this one (the previous
+    /// page's `next_after`); cannot be combined with `page`.
+    #[param(value_type = Option<i32>, minimum = 1)]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -120,12 +124,19 @@ fn moment(errors: &mut FieldErrors, field: &str, value: Option<String>, end_of_d
 }
 
 /// The log, newest first; `to` given as a date includes that whole day.
+/// By page number, or by key (`after` = the previous page's `next_after`),
+/// which costs the same however deep into a long log.
 pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Page<EntryView>, AppError> {
     policy::require_admin(p, Admin::ReadAudit)?;
     let mut errors = FieldErrors::new();
     let from = moment(&mut errors, "from", q.from, false);
     let to = moment(&mut errors, "to", q.to, true);
+    let page_given = q.page.is_some();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
+    let after = super::int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
+    if after.is_some() && page_given {
+        errors.add("after", "after 与 page 只能用其一");
+    }
     errors.into_result()?;
     let filter = Filter {
         entity: clean(q.entity),
@@ -134,13 +145,16 @@ pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Pag
         from,
         to,
     };
-    let (items, total) = store::list(conn, &filter, page, per_page)?;
+    let (rows, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
+    let next_after = (rows.len() as i64 == per_page)
+        .then(|| rows.last().map(|e| e.id))
+        .flatten();
     Ok(Page {
-        items: items.into_iter().map(view).collect(),
-        total: Some(total),
-        total_exact: true,
+        items: rows.into_iter().map(view).collect(),
+        total,
+        total_exact,
         page,
         per_page,
-        next_after: None,
+        next_after,
     })
 }

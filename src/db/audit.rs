@@ -65,14 +65,34 @@ fn filtered(f: &Filter) -> audit_log::BoxedQuery<'static, super::MultiBackend> {
     q
 }
 
-/// Newest first.
-pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<AuditEntry>, i64)> {
-    let total = filtered(f).count().get_result(conn)?;
-    let items = filtered(f)
-        .order(audit_log::id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .select(audit_log::all_columns)
-        .load(conn)?;
-    Ok((items, total))
+/// Counting stops here: past it the log says "more than" instead of
+/// counting a million entries on every first page.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of the log, newest first, and how many match (exact up to
+/// [`COUNT_CAP`], else the cap with `false`). With `after` the page is the
+/// `per_page` entries older than that one (keyset by id: no entries
+/// skipped however deep) and nothing is counted.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: i64,
+    per_page: i64,
+    after: Option<i32>,
+) -> QueryResult<(Vec<AuditEntry>, Option<i64>, bool)> {
+    let (total, exact) = match after {
+        Some(_) => (None, false),
+        None => {
+            let ids: Vec<i32> = filtered(f).select(audit_log::id).limit(COUNT_CAP + 1).load(conn)?;
+            let n = ids.len() as i64;
+            (Some(n.min(COUNT_CAP)), n <= COUNT_CAP)
+        }
+    };
+    let query = filtered(f).order(audit_log::id.desc()).limit(per_page);
+    let query = match after {
+        Some(a) => query.filter(audit_log::id.lt(a)),
+        None => query.offset((page - 1) * per_page),
+    };
+    let items = query.select(audit_log::all_columns).load(conn)?;
+    Ok((items, total, exact))
 }

@@ -144,7 +144,7 @@ pub fn units(conn: &mut DbConnection, spec: &Spec) -> QueryResult<i64> {
 }
 
 /// Writes stations `from..=to` (1-based numbers within this run) with their
-/// visits, items and guidance, in one transaction.
+/// visits, items, guidance and current item state, in one transaction.
 pub fn batch(
     conn: &mut DbConnection,
     spec: &Spec,
@@ -154,103 +154,21 @@ pub fn batch(
     from: u64,
     to: u64,
 ) -> QueryResult<Counts> {
-    let d = Dialect {
-        backend: conn.backend(),
-    };
-    let seed = spec.seed;
-    let k = u64::from(spec.visits_per_station);
-    let units_n = u64::from(spec.units);
-    // Skewed unit: floor(N * r^2) for r uniform in [0, 1).
-    let unit = format!(
-        "{first_unit} + ({units_n} * {r} * {r}) / 1000000000000",
-        r = h("n", 1, seed, 1_000_000)
-    );
-    // Established between 5 years ago and (visits × gap) days ago, so that
-    // every visit lies in the past.
-    let span = 5 * 365 - k * u64::from(VISIT_GAP);
-    let start = spec.today - chrono::Days::new(5 * 365);
-    let established = d.add_days(&d.date(start), &h("n", 2, seed, span.max(1)));
-    let category = CATEGORIES
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("WHEN {i} THEN '{c}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let status_pick = h("n", 3, seed, 100);
-    // Visit (station n, k-th): failing 1 in 8; a station's last visit decides.
-    let failing = |n: &str, kk: &str| format!("{} = 0", h(&format!("({n}) * 131 + ({kk})"), 4, seed, 8));
-    let last_fails = failing("n", &(k - 1).to_string());
-    let visits_per = k;
-    let sql = format!(
-        "INSERT INTO stations (id, unit_id, name, host_business, credit_code, category, address, liaison_name,
-            liaison_phone, standard_id, status, established_on, revoked_on, version, created_at, updated_at,
-            compliant, last_visit_on)
-         SELECT {station_base} + n, {unit}, '合成服务站' || n, '合成经营者' || n, NULL,
-            CASE {cat} {category} END, '合成地址' || n, '联络员' || n, '139' || (10000000 + n % 89999999),
-            'baxiangyi-common',
-            CASE WHEN {status_pick} < 2 THEN 'revoked' WHEN {status_pick} < 5 THEN 'model'
-                 WHEN {last_fails} THEN 'rectifying' ELSE 'established' END,
-            {established},
-            CASE WHEN {status_pick} < 2 THEN {revoked} ELSE NULL END,
-            1, {now}, {now}, {compliant}, {last_visit}
-         FROM ({series}) s;
-         INSERT INTO visits (id, station_id, kind, visited_on, inspector, summary, standard_id, standard_version,
-            score_bp, compliant, status_before, status_after, created_at)
-         SELECT {visit_base} + (s.id - {station_base} - 1) * {visits_per} + v.k + 1, s.id,
-            CASE WHEN v.k = 0 THEN 'acceptance' ELSE 'routine' END,
-            {visited}, '检查员' || (s.id % 97), '', 'baxiangyi-common', 1,
-            CASE WHEN {vfail} THEN 8750 ELSE 10000 END, {vcompliant}, 'established', 'established', {now}
-         FROM stations s, ({kseries}) v
-         WHERE s.id BETWEEN {station_base} + {from} AND {station_base} + {to};
-         INSERT INTO visit_items (visit_id, item_code, position, result, note)
-         SELECT v.id, i.code, i.pos, CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN 'unmet' ELSE 'met' END,
-            CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN '未达到要求' ELSE '' END
-         FROM visits v, ({items}) i
-         WHERE v.id BETWEEN {visit_base} + {from_v} AND {visit_base} + {to_v};
-         INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, resolved_by, resolved_on,
-            created_at, updated_at, unit_id)
-         SELECT v.station_id, v.id, CASE {fail_item_v} {item_case} END, '限期整改', {due},
-            CASE WHEN nx.id IS NULL THEN 'open' ELSE 'resolved' END, nx.id, nx.visited_on, {now}, {now}, st.unit_id
-         FROM visits v JOIN stations st ON st.id = v.station_id
-         LEFT JOIN visits nx ON nx.id = v.id + 1 AND nx.station_id = v.station_id
-         WHERE v.compliant = {f} AND v.id BETWEEN {visit_base} + {from_v} AND {visit_base} + {to_v};",
-        cat = h("n", 5, seed, 10),
-        revoked = d.add_days(&established, &((k - 1) * u64::from(VISIT_GAP) + 1).to_string()),
-        now = d.now(),
-        compliant = d.boolean(&format!("NOT ({last_fails})")),
-        last_visit = d.add_days(&established, &((k - 1) * u64::from(VISIT_GAP)).to_string()),
-        series = d.series(from, to),
-        kseries = match d.backend {
-            Backend::Postgres => format!("SELECT generate_series(0, {}) AS k", k - 1),
-            Backend::Sqlite => format!(
-                "WITH RECURSIVE ks(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM ks WHERE k < {}) SELECT k FROM ks",
-                k - 1
-            ),
+    let b = Batch {
+        d: Dialect {
+            backend: conn.backend(),
         },
-        visited = d.add_days("s.established_on", &format!("v.k * {VISIT_GAP}")),
-        vfail = failing(&format!("s.id - {station_base}"), "v.k"),
-        vcompliant = d.boolean(&format!("NOT ({})", failing(&format!("s.id - {station_base}"), "v.k"))),
-        items = ITEMS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("SELECT '{c}' AS code, {i} AS pos"))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL "),
-        f = if d.backend == Backend::Postgres { "FALSE" } else { "0" },
-        fail_item = h("v.id", 6, seed, 7),
-        fail_item_v = h("v.id", 6, seed, 7),
-        item_case = ITEMS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("WHEN {i} THEN '{c}'"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        due = d.add_days("v.visited_on", "15"),
-        from_v = (from - 1) * k + 1,
-        to_v = to * k,
-    );
+        spec,
+        first_unit,
+        station_base,
+        visit_base,
+        from,
+        to,
+    };
+    let sql = [b.stations(), b.visits(), b.items(), b.guidance(), b.current()].join(";\n");
     conn.batch_execute(&sql)?;
     let n = to - from + 1;
+    let k = b.k();
     Ok(Counts {
         units: 0,
         stations: n,
@@ -258,6 +176,195 @@ pub fn batch(
         visit_items: n * k * 8,
         guidance: 0,
     })
+}
+
+/// One batch's SQL, table by table.
+struct Batch<'a> {
+    d: Dialect,
+    spec: &'a Spec,
+    first_unit: i64,
+    station_base: i64,
+    visit_base: i64,
+    from: u64,
+    to: u64,
+}
+
+impl Batch<'_> {
+    /// Visits per station.
+    fn k(&self) -> u64 {
+        u64::from(self.spec.visits_per_station).max(1)
+    }
+
+    /// Days from a station's acceptance to its last visit.
+    fn history_days(&self) -> u64 {
+        (self.k() - 1) * u64::from(VISIT_GAP)
+    }
+
+    /// Visit (station n, k-th) fails 1 in 8.
+    fn failing(&self, n: &str, kk: &str) -> String {
+        format!("{} = 0", h(&format!("({n}) * 131 + ({kk})"), 4, self.spec.seed, 8))
+    }
+
+    /// A station's last visit decides its status and compliance.
+    fn last_fails(&self) -> String {
+        self.failing("n", &(self.k() - 1).to_string())
+    }
+
+    /// Established within the five years before its whole history (all
+    /// visits every VISIT_GAP days) fits before today; further back when
+    /// the history is longer than that (200 visits are 33 years).
+    fn established(&self) -> String {
+        let history = self.history_days();
+        let back = (5 * 365).max(history + 365);
+        let start = self.spec.today - chrono::Days::new(back);
+        let span = back - history;
+        self.d
+            .add_days(&self.d.date(start), &h("n", 2, self.spec.seed, span.max(1)))
+    }
+
+    fn stations(&self) -> String {
+        let (d, seed) = (&self.d, self.spec.seed);
+        // Skewed unit: floor(N * r^2) for r uniform in [0, 1).
+        let unit = format!(
+            "{} + ({} * {r} * {r}) / 1000000000000",
+            self.first_unit,
+            self.spec.units,
+            r = h("n", 1, seed, 1_000_000)
+        );
+        let category = CATEGORIES
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("WHEN {i} THEN '{c}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let status_pick = h("n", 3, seed, 100);
+        let last_fails = self.last_fails();
+        let established = self.established();
+        format!(
+            "INSERT INTO stations (id, unit_id, name, host_business, credit_code, category, address, liaison_name,
+                liaison_phone, standard_id, status, established_on, revoked_on, version, created_at, updated_at,
+                compliant, last_visit_on)
+             SELECT {station_base} + n, {unit}, '合成服务站' || n, '合成经营者' || n, NULL,
+                CASE {cat} {category} END, '合成地址' || n, '联络员' || n, '139' || (10000000 + n % 89999999),
+                'baxiangyi-common',
+                CASE WHEN {status_pick} < 2 THEN 'revoked' WHEN {status_pick} < 5 THEN 'model'
+                     WHEN {last_fails} THEN 'rectifying' ELSE 'established' END,
+                {established},
+                CASE WHEN {status_pick} < 2 THEN {revoked} ELSE NULL END,
+                1, {now}, {now}, {compliant}, {last_visit}
+             FROM ({series}) s",
+            station_base = self.station_base,
+            cat = h("n", 5, seed, 10),
+            revoked = d.add_days(&established, &(self.history_days() + 1).to_string()),
+            now = d.now(),
+            compliant = d.boolean(&format!("NOT ({last_fails})")),
+            last_visit = d.add_days(&established, &self.history_days().to_string()),
+            series = d.series(self.from, self.to),
+        )
+    }
+
+    fn visits(&self) -> String {
+        let (d, k, station_base) = (&self.d, self.k(), self.station_base);
+        let vfail = self.failing(&format!("s.id - {station_base}"), "v.k");
+        format!(
+            "INSERT INTO visits (id, station_id, kind, visited_on, inspector, summary, standard_id, standard_version,
+                score_bp, compliant, status_before, status_after, created_at)
+             SELECT {visit_base} + (s.id - {station_base} - 1) * {k} + v.k + 1, s.id,
+                CASE WHEN v.k = 0 THEN 'acceptance' ELSE 'routine' END,
+                {visited}, '检查员' || (s.id % 97), '', 'baxiangyi-common', 1,
+                CASE WHEN {vfail} THEN 8750 ELSE 10000 END, {vcompliant}, 'established', 'established', {now}
+             FROM stations s, ({kseries}) v
+             WHERE s.id BETWEEN {station_base} + {from} AND {station_base} + {to}",
+            visit_base = self.visit_base,
+            visited = d.add_days("s.established_on", &format!("v.k * {VISIT_GAP}")),
+            vcompliant = d.boolean(&format!("NOT ({vfail})")),
+            now = d.now(),
+            kseries = match d.backend {
+                Backend::Postgres => format!("SELECT generate_series(0, {}) AS k", k - 1),
+                Backend::Sqlite => format!(
+                    "WITH RECURSIVE ks(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM ks WHERE k < {}) SELECT k FROM ks",
+                    k - 1
+                ),
+            },
+            from = self.from,
+            to = self.to,
+        )
+    }
+
+    /// `visits.id BETWEEN ...` of this batch's visits.
+    fn visit_range(&self, column: &str) -> String {
+        let k = self.k();
+        format!(
+            "{column} BETWEEN {base} + {} AND {base} + {}",
+            (self.from - 1) * k + 1,
+            self.to * k,
+            base = self.visit_base
+        )
+    }
+
+    fn false_literal(&self) -> &'static str {
+        if self.d.backend == Backend::Postgres {
+            "FALSE"
+        } else {
+            "0"
+        }
+    }
+
+    fn items(&self) -> String {
+        let items = ITEMS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("SELECT '{c}' AS code, {i} AS pos"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let (f, fail_item) = (self.false_literal(), h("v.id", 6, self.spec.seed, 7));
+        format!(
+            "INSERT INTO visit_items (visit_id, item_code, position, result, note)
+             SELECT v.id, i.code, i.pos, CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN 'unmet' ELSE 'met' END,
+                CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN '未达到要求' ELSE '' END
+             FROM visits v, ({items}) i
+             WHERE {range}",
+            range = self.visit_range("v.id"),
+        )
+    }
+
+    /// A failed visit raises guidance on its failing item; the station's
+    /// next visit resolves it (the last visit's stays open).
+    fn guidance(&self) -> String {
+        let item_case = ITEMS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("WHEN {i} THEN '{c}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, resolved_by, resolved_on,
+                created_at, updated_at, unit_id)
+             SELECT v.station_id, v.id, CASE {fail_item} {item_case} END, '限期整改', {due},
+                CASE WHEN nx.id IS NULL THEN 'open' ELSE 'resolved' END, nx.id, nx.visited_on, {now}, {now}, st.unit_id
+             FROM visits v JOIN stations st ON st.id = v.station_id
+             LEFT JOIN visits nx ON nx.id = v.id + 1 AND nx.station_id = v.station_id
+             WHERE v.compliant = {f} AND {range}",
+            fail_item = h("v.id", 6, self.spec.seed, 7),
+            due = self.d.add_days("v.visited_on", "15"),
+            now = self.d.now(),
+            f = self.false_literal(),
+            range = self.visit_range("v.id"),
+        )
+    }
+
+    /// Each station's current item state: the items of its last visit.
+    fn current(&self) -> String {
+        format!(
+            "INSERT INTO station_items (station_id, item_code, visit_id, visited_on, result, note)
+             SELECT v.station_id, i.item_code, v.id, v.visited_on, i.result, i.note
+             FROM visits v JOIN visit_items i ON i.visit_id = v.id
+             WHERE {range} AND (v.id - {base}) % {k} = 0",
+            range = self.visit_range("v.id"),
+            base = self.visit_base,
+            k = self.k(),
+        )
+    }
 }
 
 /// Moves PostgreSQL's identity sequences past the explicit ids, and

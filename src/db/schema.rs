@@ -87,6 +87,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    station_items (station_id, item_code) {
+        station_id -> Integer,
+        item_code -> Text,
+        visit_id -> Integer,
+        visited_on -> Date,
+        result -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
     guidance (id) {
         id -> Integer,
         station_id -> Integer,

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{evidence, visit_items, visits};
+use super::schema::{evidence, station_items, visit_items, visits};
 use crate::domain::{ItemResult, StationStatus, VisitKind};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
@@ -104,13 +104,29 @@ pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Visit>> {
         .optional()
 }
 
-/// Every visit of a station, newest first.
-pub fn for_station(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<Visit>> {
-    visits::table
+/// A page of a station's visits, newest first: at most `limit`, those
+/// ordered after `before` (the (date, id) of the previous page's last
+/// visit) when given. Reads through `visits_station_date`.
+pub fn for_station(
+    conn: &mut DbConnection,
+    station_id: i32,
+    before: Option<(NaiveDate, i32)>,
+    limit: i64,
+) -> QueryResult<Vec<Visit>> {
+    let mut q = visits::table
         .filter(visits::station_id.eq(station_id))
         .order((visits::visited_on.desc(), visits::id.desc()))
         .select(visits::all_columns)
-        .load(conn)
+        .limit(limit)
+        .into_boxed();
+    if let Some((on, id)) = before {
+        q = q.filter(
+            visits::visited_on
+                .lt(on)
+                .or(visits::visited_on.eq(on).and(visits::id.lt(id))),
+        );
+    }
+    q.load(conn)
 }
 
 /// The newest visit of a station that still counts (not voided).
@@ -132,21 +148,92 @@ pub fn items_of(conn: &mut DbConnection, visit_ids: &[i32]) -> QueryResult<Vec<V
         .load(conn)
 }
 
-/// The latest counted result of every item ever scored at a station: one row
-/// per item code, from the newest counted visit that scored it.
-pub fn latest_results(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<(VisitItem, Visit)>> {
-    let rows: Vec<(VisitItem, Visit)> = visit_items::table
-        .inner_join(visits::table)
-        .filter(visits::station_id.eq(station_id))
-        .filter(visits::voided_at.is_null())
-        .order((visits::visited_on.desc(), visits::id.desc()))
-        .select((visit_items::all_columns, visits::all_columns))
+/// A station's current result for one checklist item: the latest counted
+/// one, with its visit and date (table `station_items`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = station_items)]
+pub struct CurrentItem {
+    pub station_id: i32,
+    pub item_code: String,
+    pub visit_id: i32,
+    pub visited_on: NaiveDate,
+    pub result: ItemResult,
+    pub note: String,
+}
+
+impl CurrentItem {
+    fn of(visit: &Visit, item: &VisitItem) -> Self {
+        CurrentItem {
+            station_id: visit.station_id,
+            item_code: item.item_code.clone(),
+            visit_id: visit.id,
+            visited_on: visit.visited_on,
+            result: item.result,
+            note: item.note.clone(),
+        }
+    }
+}
+
+/// The station's current result per item: one row per item ever scored
+/// in a counted visit, read by primary key whatever the history's length.
+pub fn current_items(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<CurrentItem>> {
+    station_items::table
+        .filter(station_items::station_id.eq(station_id))
+        .select(CurrentItem::as_select())
+        .load(conn)
+}
+
+/// Makes a just-recorded visit's results the station's current ones. The
+/// visit is the station's newest counted visit (a visit may not be dated
+/// before the latest one); items it did not score keep theirs.
+pub fn set_current(conn: &mut DbConnection, visit: &Visit, items: &[VisitItem]) -> QueryResult<()> {
+    let codes: Vec<&str> = items.iter().map(|i| i.item_code.as_str()).collect();
+    diesel::delete(
+        station_items::table
+            .filter(station_items::station_id.eq(visit.station_id))
+            .filter(station_items::item_code.eq_any(&codes)),
+    )
+    .execute(conn)?;
+    let rows: Vec<CurrentItem> = items.iter().map(|i| CurrentItem::of(visit, i)).collect();
+    for row in &rows {
+        diesel::insert_into(station_items::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// After `voided` stopped counting: every item whose current result came
+/// from it gets the latest counted result before it back (or none, if no
+/// other counted visit scored it). Reads one newest row per such item
+/// through `visits_station_date`.
+pub fn restore_current(conn: &mut DbConnection, station_id: i32, voided: i32) -> QueryResult<()> {
+    let codes: Vec<String> = station_items::table
+        .filter(station_items::station_id.eq(station_id))
+        .filter(station_items::visit_id.eq(voided))
+        .select(station_items::item_code)
         .load(conn)?;
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|(i, _)| seen.insert(i.item_code.clone()))
-        .collect())
+    diesel::delete(
+        station_items::table
+            .filter(station_items::station_id.eq(station_id))
+            .filter(station_items::visit_id.eq(voided)),
+    )
+    .execute(conn)?;
+    for code in codes {
+        let latest: Option<(VisitItem, Visit)> = visit_items::table
+            .inner_join(visits::table)
+            .filter(visits::station_id.eq(station_id))
+            .filter(visits::voided_at.is_null())
+            .filter(visit_items::item_code.eq(&code))
+            .order((visits::visited_on.desc(), visits::id.desc()))
+            .select((visit_items::all_columns, visits::all_columns))
+            .first(conn)
+            .optional()?;
+        if let Some((item, visit)) = latest {
+            diesel::insert_into(station_items::table)
+                .values(CurrentItem::of(&visit, &item))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 pub fn void(conn: &mut DbConnection, id: i32, reason: &str, at: NaiveDateTime) -> QueryResult<usize> {

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::support::{DbGuard, TestApp, fresh_pg_database, fresh_sqlite, json, pg_admin_url};
 
-fn bayige(args: &[&str], db_url: &str) -> Output {
+pub(crate) fn bayige(args: &[&str], db_url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bayige"))
         .args(args)
         .env("BAYIGE_DATABASE_URL", db_url)
@@ -14,7 +14,7 @@ fn bayige(args: &[&str], db_url: &str) -> Output {
         .expect("run bayige")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

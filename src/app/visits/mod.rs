@@ -12,7 +12,7 @@ mod void;
 
 pub use input::{ItemInput, VisitInput};
 pub use notice::notice_pdf;
-pub use read::{get, list_for_station};
+pub use read::{MAX_VISITS_PER_PAGE, VisitListQuery, VisitPage, get, list_for_station};
 pub use record::{record, record_with_photos, recordable_template};
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};
 pub use view::{ItemView, VisitSummary, VisitView, score_percent};

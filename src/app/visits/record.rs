@@ -175,7 +175,11 @@ fn insert_visit(
         status_after: after,
         created_at: now,
     };
-    Ok(store::insert(conn, &new, &rows)?)
+    let row = store::insert(conn, &new, &rows)?;
+    // The newest counted visit (`check_visit_date`): its results are now
+    // the station's current ones.
+    store::set_current(conn, &row, &rows)?;
+    Ok(row)
 }
 
 /// Raises guidance for newly failing items (the inspector's instruction

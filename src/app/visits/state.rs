@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::auth::policy;
 use crate::db::DbConnection;
 use crate::db::guidance as guidance_store;
-use crate::db::visits::{self as store, Visit, VisitItem};
+use crate::db::visits::{self as store, CurrentItem};
 use crate::domain::visit::VisitRefused;
 use crate::domain::{ItemResult, StationStatus, VisitKind};
 use crate::error::AppError;
@@ -64,12 +64,12 @@ pub struct VisitTemplate {
     pub items: Vec<ItemState>,
 }
 
-fn item_states(standard: &Standard, latest: &[(VisitItem, Visit)], open: &[Guidance]) -> Vec<ItemState> {
+fn item_states(standard: &Standard, current: &[CurrentItem], open: &[Guidance]) -> Vec<ItemState> {
     standard
         .items
         .iter()
         .map(|spec| {
-            let last = latest.iter().find(|(i, _)| i.item_code == spec.code);
+            let last = current.iter().find(|c| c.item_code == spec.code);
             ItemState {
                 code: spec.code.clone(),
                 title_zh: spec.title_zh.clone(),
@@ -77,10 +77,10 @@ fn item_states(standard: &Standard, latest: &[(VisitItem, Visit)], open: &[Guida
                 guidance: spec.guidance.clone(),
                 optional: spec.optional,
                 weight: spec.weight,
-                result: last.map(|(i, _)| i.result),
-                note: last.map(|(i, _)| i.note.clone()),
-                visit_id: last.map(|(_, v)| v.id),
-                visited_on: last.map(|(_, v)| v.visited_on),
+                result: last.map(|c| c.result),
+                note: last.map(|c| c.note.clone()),
+                visit_id: last.map(|c| c.visit_id),
+                visited_on: last.map(|c| c.visited_on),
                 open_guidance: open.iter().filter(|g| g.item_code == spec.code).cloned().collect(),
             }
         })
@@ -109,7 +109,7 @@ pub fn checklist(
         Some(v) => standard_of(ctx, &v.standard_id, v.standard_version)?,
         None => latest_standard(ctx, &station.standard_id)?,
     };
-    let latest = store::latest_results(conn, station_id)?;
+    let current = store::current_items(conn, station_id)?;
     let open = open_guidance(conn, station_id)?;
     Ok(ChecklistState {
         station_id,
@@ -120,7 +120,7 @@ pub fn checklist(
             voided: false,
             ..VisitSummary::from(v)
         }),
-        items: item_states(standard, &latest, &open),
+        items: item_states(standard, &current, &open),
     })
 }
 
@@ -132,9 +132,9 @@ pub fn template(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, station_id: i
         return Err(AppError::conflict(VisitRefused::Revoked.message_zh()));
     }
     let standard = latest_standard(ctx, &station.standard_id)?;
-    let latest = store::latest_results(conn, station_id)?;
+    let current = store::current_items(conn, station_id)?;
     let open = open_guidance(conn, station_id)?;
-    let items = item_states(standard, &latest, &open);
+    let items = item_states(standard, &current, &open);
     let mut open_items: Vec<String> = items
         .iter()
         .filter(|i| !i.open_guidance.is_empty())

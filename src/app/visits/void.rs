@@ -47,6 +47,7 @@ pub fn void(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32, input: V
             return Err(AppError::conflict(format!("检查记录 {id} 已作废")));
         }
         guidance_store::undo_visit(conn, id, now)?;
+        store::restore_current(conn, visit.station_id, id)?;
         let latest = store::latest_counted(conn, visit.station_id)?;
         station_store::set_compliance(
             conn,

@@ -110,19 +110,23 @@ fn visit_form(mut form: multipart::Form) -> Result<(visits::VisitInput, Vec<crat
     Ok((input, photos))
 }
 
-/// The station's visits, newest first.
-#[utoipa::path(get, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
-    responses((status = 200, description = "检查记录", body = super::Items<visits::VisitSummary>)))]
+/// The station's visits, newest first, a page at a time (`limit`, default
+/// and most 100; `before` = the previous page's `next_before`).
+#[utoipa::path(get, path = "/api/stations/{id}/visits", tag = "visits",
+    params(("id" = i32, Path, description = "服务站编号"), visits::VisitListQuery),
+    responses((status = 200, description = "一页检查记录", body = visits::VisitPage)))]
 pub(super) async fn list_visits(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
+    query: web::Query<visits::VisitListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
-    let items = ctx
-        .run(move |conn, _| visits::list_for_station(conn, &p, station))
+    let query = query.into_inner();
+    let page = ctx
+        .run(move |conn, _| visits::list_for_station(conn, &p, station, query))
         .await?;
-    Ok(HttpResponse::Ok().json(super::Items { items }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Each checklist item's latest counted result and open guidance.

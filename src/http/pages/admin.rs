@@ -113,6 +113,16 @@ async fn set_active(
     Ok(redirect("/users?ok=user"))
 }
 
+/// The audit page's link to the next older page: the same filter, by key.
+fn older_link(query: &HashMap<String, String>, after: i32) -> String {
+    let mut keep: Vec<(&str, String)> = ["entity", "entity_id", "user", "from", "to"]
+        .into_iter()
+        .filter_map(|k| super::filled(query, k).map(|v| (k, v)))
+        .collect();
+    keep.push(("after", after.to_string()));
+    format!("/audit?{}", serde_urlencoded::to_string(&keep).unwrap_or_default())
+}
+
 async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
     let q = AuditQuery {
         entity: super::filled(&query, "entity"),
@@ -122,6 +132,7 @@ async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<St
         to: super::filled(&query, "to"),
         page: super::filled(&query, "page"),
         per_page: Some("100".into()),
+        after: super::filled(&query, "after"),
     };
     let p = v.p.clone();
     let page = ctx.run(move |conn, _| audit::list(conn, &p, q)).await?;
@@ -141,6 +152,10 @@ async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<St
         Some(&v),
         "审计日志",
         None,
-        context! { page => context! { items, total => page.total }, q => query.into_inner() },
+        context! {
+            page => context! { items, total => page.total, exact => page.total_exact },
+            older => page.next_after.map(|a| older_link(&query, a)),
+            q => query.into_inner(),
+        },
     )
 }

@@ -74,6 +74,9 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
     )
 }
 
+/// Visits shown per page of a station's history.
+const VISITS_ON_PAGE: i64 = 20;
+
 async fn show(
     ctx: web::Data<Ctx>,
     v: Viewer,
@@ -82,12 +85,17 @@ async fn show(
 ) -> PageResult {
     let sid = id(&path, "服务站")?;
     let p = v.p.clone();
+    // The history a page at a time: `?before=` continues it.
+    let history = visits::VisitListQuery {
+        limit: Some(VISITS_ON_PAGE.to_string()),
+        before: query.get("before").cloned(),
+    };
     let (s, checklist, visit_list, evidence) = ctx
         .run(move |conn, ctx| {
             let s = stations::get(conn, &p, sid)?;
             let checklist = visits::checklist(conn, ctx, &p, sid)?;
-            let list = visits::list_for_station(conn, &p, sid)?;
-            let ids: Vec<i32> = list.iter().map(|v| v.id).collect();
+            let list = visits::list_for_station(conn, &p, sid, history)?;
+            let ids: Vec<i32> = list.items.iter().map(|v| v.id).collect();
             let ev = evidence::of_visits(conn, &ids)?;
             Ok((s, checklist, list, ev))
         })
@@ -109,7 +117,8 @@ async fn show(
             s => context! { unit => val(&s.unit), ..val(&s.station) },
             category => s.station.category.label_zh(),
             checklist => val(&checklist),
-            visits => val(&visit_list),
+            visits => val(&visit_list.items),
+            next_before => visit_list.next_before,
             evidence => val(&by_visit),
             open_guidance => val(&open),
             item_titles => ctx.standards.item_titles(),
