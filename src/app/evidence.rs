@@ -95,7 +95,7 @@ pub fn keep(ctx: &Ctx, file: Staged) -> Result<(), AppError> {
 /// What is recorded of a file: a name without control characters or
 /// folders, at most 200 characters.
 fn clean_name(file_name: &str) -> String {
-    let name: String = file_name
+    let name: String = crate::domain::text::trim_invisible(file_name)
         .chars()
         .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
         .take(200)
@@ -103,7 +103,6 @@ fn clean_name(file_name: &str) -> String {
     if name.is_empty() { "evidence".into() } else { name }
 }
 
-/// Checks that evidence may be attached to this visit item.
 /// Checks that `p` may attach evidence to this visit (and, when given, this
 /// item of it).
 pub fn check_target(
@@ -198,6 +197,8 @@ pub fn check_photos(photos: &[Photo], is_item: impl Fn(&str) -> bool, errors: &m
         let field = format!("photo_{}", photo.item_code);
         if !is_item(&photo.item_code) {
             errors.add(field, format!("检查项“{}”不在本次检查中", photo.item_code));
+        } else if photo.file_name.chars().any(crate::domain::text::is_bidi_control) {
+            errors.add(field, format!("文件名{}", crate::domain::text::BIDI_MESSAGE));
         } else if let Err(e) = sniff(&photo.file.head) {
             errors.add(field, e.to_string());
         }
