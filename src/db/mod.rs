@@ -7,6 +7,7 @@ pub mod generate;
 pub mod guidance;
 pub mod progress;
 pub mod schema;
+pub mod serials;
 pub mod stations;
 pub mod units;
 pub mod users;

@@ -1,0 +1,294 @@
+//! Circulars (通报): preview, issue (numbered, rendered, queued for email in
+//! one transaction), read back exactly as sent, and retry failed deliveries.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::Ctx;
+use super::audit::{self, snapshot};
+use crate::auth::Principal;
+use crate::auth::policy::{self, Admin};
+use crate::db::circulars::{self as store, Circular};
+use crate::db::{self, DbConnection};
+use crate::domain::DeliveryStatus;
+use crate::domain::progress::Progress;
+use crate::error::AppError;
+
+mod issue;
+
+pub use issue::{IssueOptions, issue, preview};
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Rendition {
+    pub id: i32,
+    pub circular_id: i32,
+    pub unit_id: Option<i32>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+impl From<store::Rendition> for Rendition {
+    fn from(row: store::Rendition) -> Self {
+        Rendition {
+            id: row.id,
+            circular_id: row.circular_id,
+            unit_id: row.unit_id,
+            subject: row.subject,
+            body_text: row.body_text,
+            body_html: row.body_html,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: i32,
+    pub circular_id: i32,
+    pub rendition_id: i32,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+    #[schema(value_type = String)]
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub next_attempt_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub sent_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<store::Delivery> for Delivery {
+    fn from(row: store::Delivery) -> Self {
+        Delivery {
+            id: row.id,
+            circular_id: row.circular_id,
+            rendition_id: row.rendition_id,
+            recipient_name: row.recipient_name,
+            recipient_email: row.recipient_email,
+            unit_id: row.unit_id,
+            copy: row.copy,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at,
+            claimed_until: row.claimed_until,
+            last_error: row.last_error,
+            message_id: row.message_id,
+            sent_at: row.sent_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recipient {
+    pub name: String,
+    pub email: String,
+    pub unit_id: Option<i32>,
+    pub copy: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// The number the circular would get if issued now (not reserved).
+    pub number: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachment_csv: String,
+    pub progress: Progress,
+    pub recipients: Vec<Recipient>,
+}
+
+/// The data a circular was computed from, stored with it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Snapshot {
+    pub year: i32,
+    pub as_of: NaiveDate,
+    pub prefix: String,
+    pub issuer: String,
+    pub tolerance: f64,
+    pub progress: Progress,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CircularView {
+    pub id: i32,
+    pub number: String,
+    pub year: i32,
+    pub serial: i32,
+    pub as_of: NaiveDate,
+    pub title: String,
+    pub subject: String,
+    pub issued_by: String,
+    pub schedule_period: Option<String>,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub issued_at: chrono::NaiveDateTime,
+    pub deliveries: DeliveryCounts,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CircularDetail {
+    #[serde(flatten)]
+    pub summary: CircularView,
+    pub body_text: String,
+    pub body_html: String,
+    pub attachment_csv: String,
+    /// Whether the circular was rendered as PDF (at `/api/circulars/{id}/pdf`).
+    pub pdf: bool,
+    pub snapshot: serde_json::Value,
+    /// The per-unit versions as sent (their own row highlighted).
+    pub renditions: Vec<Rendition>,
+}
+
+fn counts(all: &[(i32, DeliveryStatus, i64)], id: i32) -> DeliveryCounts {
+    let n = |status: DeliveryStatus| {
+        all.iter()
+            .filter(|(c, st, _)| *c == id && *st == status)
+            .map(|(_, _, n)| *n)
+            .sum()
+    };
+    DeliveryCounts {
+        pending: n(DeliveryStatus::Pending),
+        sending: n(DeliveryStatus::Sending),
+        sent: n(DeliveryStatus::Sent),
+        failed: n(DeliveryStatus::Failed),
+    }
+}
+
+fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
+    CircularView {
+        id: c.id,
+        number: c.number.clone(),
+        year: c.year,
+        serial: c.serial,
+        as_of: c.as_of,
+        title: c.title.clone(),
+        subject: c.subject.clone(),
+        issued_by: c.issued_by.clone(),
+        schedule_period: c.schedule_period.clone(),
+        issued_at: c.issued_at,
+        deliveries: counts(all, c.id),
+    }
+}
+
+fn detail(conn: &mut DbConnection, p: &Principal, c: Circular) -> Result<CircularDetail, AppError> {
+    let all = store::delivery_counts(conn, &[c.id])?;
+    let renditions = store::renditions_of(conn, c.id)?
+        .into_iter()
+        .filter(|r| policy::can_read_rendition(p, r.unit_id))
+        .map(Rendition::from)
+        .collect();
+    let snapshot = serde_json::from_str(&c.snapshot).map_err(|e| AppError::internal("stored snapshot", e))?;
+    Ok(CircularDetail {
+        summary: summary(&c, &all),
+        body_text: c.body_text,
+        body_html: c.body_html,
+        attachment_csv: c.attachment_csv,
+        pdf: store::has_pdf(conn, c.id)?,
+        snapshot,
+        renditions,
+    })
+}
+
+/// One circular: its text and city table for every signed-in user, the
+/// per-unit renditions only those the principal may read (see
+/// [`policy::can_read_rendition`]).
+pub fn get(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<CircularDetail, AppError> {
+    policy::can_read_circular(p)?;
+    let c = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    detail(conn, p, c)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    p: &Principal,
+    page: i64,
+    per_page: i64,
+) -> Result<super::Page<CircularView>, AppError> {
+    policy::can_read_circular(p)?;
+    let (items, total) = store::list(conn, per_page, (page - 1) * per_page)?;
+    let ids: Vec<i32> = items.iter().map(|c| c.id).collect();
+    let all = store::delivery_counts(conn, &ids)?;
+    Ok(super::Page {
+        items: items.iter().map(|c| summary(c, &all)).collect(),
+        total: Some(total),
+        total_exact: true,
+        page,
+        per_page,
+        next_after: None,
+    })
+}
+
+pub fn deliveries(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<Vec<Delivery>, AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
+    store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    Ok(store::deliveries_of(conn, id)?
+        .into_iter()
+        .map(Delivery::from)
+        .collect())
+}
+
+/// Puts a failed delivery back in the queue.
+pub fn retry(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    circular_id: i32,
+    delivery_id: i32,
+) -> Result<Delivery, AppError> {
+    policy::require_admin(p, Admin::Circulars)?;
+    let d = db::write_tx(conn, |conn| {
+        let d = store::get_delivery(conn, delivery_id)?
+            .map(Delivery::from)
+            .filter(|d| d.circular_id == circular_id)
+            .ok_or_else(|| AppError::NotFound(format!("通报 {circular_id} 没有投递记录 {delivery_id}")))?;
+        if d.status != DeliveryStatus::Failed {
+            return Err(AppError::conflict(format!(
+                "只有发送失败的投递可以重发（当前状态：{}）",
+                d.status
+            )));
+        }
+        store::requeue(conn, delivery_id, db::now())?;
+        tracing::info!(delivery_id, "failed delivery queued again");
+        let after = store::get_delivery(conn, delivery_id)?.map(Delivery::from);
+        audit::record(
+            conn,
+            p,
+            "delivery.retry",
+            "delivery",
+            delivery_id,
+            snapshot(&d),
+            after.as_ref().and_then(snapshot),
+        )?;
+        Ok(after)
+    })?;
+    ctx.outbox.notify_one();
+    d.ok_or_else(|| AppError::NotFound(format!("投递记录 {delivery_id} 不存在")))
+}
+
+/// The circular's PDF as issued: (number, bytes).
+pub fn pdf(conn: &mut DbConnection, id: i32) -> Result<(String, Vec<u8>), AppError> {
+    let c = store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
+    let pdf = store::pdf_of(conn, id)?
+        .ok_or_else(|| AppError::NotFound(format!("通报 {} 签发时未生成PDF（PDF输出未开启）", c.number)))?;
+    Ok((c.number, pdf))
+}
