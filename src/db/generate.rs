@@ -9,6 +9,7 @@
 //! station's visits run from its acceptance every 60 days, a failed visit
 //! raises guidance that the next visit resolves (the last one's stays open).
 
+use crate::domain::{Basis, GuidanceStatus, ItemResult, StationStatus, UnitKind, VisitKind};
 use chrono::{Datelike, NaiveDate};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -128,11 +129,15 @@ pub fn units(conn: &mut DbConnection, spec: &Spec) -> QueryResult<i64> {
     let per_year = spec.stations as f64 / 5.0;
     let sql = format!(
         "INSERT INTO units (id, code, name, kind, created_at)
-         SELECT n, 'G' || n, '合成单位' || n, CASE WHEN n % 7 = 0 THEN 'branch' WHEN n % 3 = 0 THEN 'district' ELSE 'county' END, {now}
+         SELECT n, 'G' || n, '合成单位' || n, CASE WHEN n % 7 = 0 THEN {branch} WHEN n % 3 = 0 THEN {district} ELSE {county} END, {now}
          FROM ({series}) s;
          INSERT INTO plans (unit_id, year, target, updated_at, basis)
-         SELECT n, {year}, CAST({per_year} / ((n - {first} + 1) * {harmonic}) AS INTEGER) + 1, {now}, 'new'
+         SELECT n, {year}, CAST({per_year} / ((n - {first} + 1) * {harmonic}) AS INTEGER) + 1, {now}, {basis_new}
          FROM ({series}) s;",
+            branch = lit(UnitKind::Branch),
+            district = lit(UnitKind::District),
+            county = lit(UnitKind::County),
+            basis_new = lit(Basis::New),
         now = d.now(),
         series = d.series(first as u64, last as u64),
     );
@@ -247,12 +252,16 @@ impl Batch<'_> {
              SELECT {station_base} + n, {unit}, '合成服务站' || n, '合成经营者' || n, NULL,
                 CASE {cat} {category} END, '合成地址' || n, '联络员' || n, '139' || (10000000 + n % 89999999),
                 'baxiangyi-common',
-                CASE WHEN {status_pick} < 2 THEN 'revoked' WHEN {status_pick} < 5 THEN 'model'
-                     WHEN {last_fails} THEN 'rectifying' ELSE 'established' END,
+                CASE WHEN {status_pick} < 2 THEN {st_revoked} WHEN {status_pick} < 5 THEN {st_model}
+                     WHEN {last_fails} THEN {st_rectifying} ELSE {st_established} END,
                 {established},
                 CASE WHEN {status_pick} < 2 THEN {revoked} ELSE NULL END,
                 1, {now}, {now}, {compliant}, {last_visit}
              FROM ({series}) s",
+            st_revoked = lit(StationStatus::Revoked),
+            st_model = lit(StationStatus::Model),
+            st_rectifying = lit(StationStatus::Rectifying),
+            st_established = lit(StationStatus::Established),
             station_base = self.station_base,
             cat = h("n", 5, seed, 10),
             revoked = d.add_days(&established, &(self.history_days() + 1).to_string()),
@@ -270,11 +279,14 @@ impl Batch<'_> {
             "INSERT INTO visits (id, station_id, kind, visited_on, inspector, summary, standard_id, standard_version,
                 score_bp, compliant, status_before, status_after, created_at)
              SELECT {visit_base} + (s.id - {station_base} - 1) * {k} + v.k + 1, s.id,
-                CASE WHEN v.k = 0 THEN 'acceptance' ELSE 'routine' END,
+                CASE WHEN v.k = 0 THEN {acceptance} ELSE {routine} END,
                 {visited}, '检查员' || (s.id % 97), '', 'baxiangyi-common', 1,
-                CASE WHEN {vfail} THEN 8750 ELSE 10000 END, {vcompliant}, 'established', 'established', {now}
+                CASE WHEN {vfail} THEN 8750 ELSE 10000 END, {vcompliant}, {st_established}, {st_established}, {now}
              FROM stations s, ({kseries}) v
              WHERE s.id BETWEEN {station_base} + {from} AND {station_base} + {to}",
+            acceptance = lit(VisitKind::Acceptance),
+            routine = lit(VisitKind::Routine),
+            st_established = lit(StationStatus::Established),
             visit_base = self.visit_base,
             visited = d.add_days("s.established_on", &format!("v.k * {VISIT_GAP}")),
             vcompliant = d.boolean(&format!("NOT ({vfail})")),
@@ -320,10 +332,12 @@ impl Batch<'_> {
         let (f, fail_item) = (self.false_literal(), h("v.id", 6, self.spec.seed, 7));
         format!(
             "INSERT INTO visit_items (visit_id, item_code, position, result, note)
-             SELECT v.id, i.code, i.pos, CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN 'unmet' ELSE 'met' END,
+             SELECT v.id, i.code, i.pos, CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN {unmet} ELSE {met} END,
                 CASE WHEN v.compliant = {f} AND i.pos = {fail_item} THEN '未达到要求' ELSE '' END
              FROM visits v, ({items}) i
              WHERE {range}",
+            unmet = lit(ItemResult::Unmet),
+            met = lit(ItemResult::Met),
             range = self.visit_range("v.id"),
         )
     }
@@ -341,10 +355,12 @@ impl Batch<'_> {
             "INSERT INTO guidance (station_id, raised_by, item_code, instruction, due_on, status, resolved_by, resolved_on,
                 created_at, updated_at, unit_id)
              SELECT v.station_id, v.id, CASE {fail_item} {item_case} END, '限期整改', {due},
-                CASE WHEN nx.id IS NULL THEN 'open' ELSE 'resolved' END, nx.id, nx.visited_on, {now}, {now}, st.unit_id
+                CASE WHEN nx.id IS NULL THEN {g_open} ELSE {g_resolved} END, nx.id, nx.visited_on, {now}, {now}, st.unit_id
              FROM visits v JOIN stations st ON st.id = v.station_id
              LEFT JOIN visits nx ON nx.id = v.id + 1 AND nx.station_id = v.station_id
              WHERE v.compliant = {f} AND {range}",
+            g_open = lit(GuidanceStatus::Open),
+            g_resolved = lit(GuidanceStatus::Resolved),
             fail_item = h("v.id", 6, self.spec.seed, 7),
             due = self.d.add_days("v.visited_on", "15"),
             now = self.d.now(),
@@ -384,4 +400,9 @@ pub fn finish(conn: &mut DbConnection) -> QueryResult<()> {
         conn.batch_execute("ANALYZE;")?;
     }
     Ok(())
+}
+
+/// A stored enum value as an SQL string literal (its text has no quote).
+fn lit(value: impl std::fmt::Display) -> String {
+    format!("'{value}'")
 }
