@@ -98,9 +98,9 @@ pub async fn secure(
     if head {
         req.head_mut().method = Method::GET;
     }
-    // The request cannot be cloned here (routing needs it unshared), so an
-    // error of an inner middleware (a NUL in the query) is logged and
-    // answered by actix without these headers: a JSON error, no page.
+    // Inner middleware answers its refusals (a NUL in the query) as
+    // responses, so they get these headers too; an error that still comes
+    // back as `Err` is logged and answered by actix.
     let mut res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => {

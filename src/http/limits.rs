@@ -66,13 +66,16 @@ fn nul_in_query(query: &str) -> Option<String> {
 }
 
 /// Middleware: no query parameter may hold a NUL character (422 naming
-/// it), and the request body must be complete within the timeout.
+/// it, answered here so that the outer middleware still adds its headers),
+/// and the request body must be complete within the timeout.
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(field) = nul_in_query(req.query_string()) {
-        return Err(crate::error::FieldErrors::single(field, crate::http::json::NUL_MESSAGE).into());
+        let refused: crate::error::AppError =
+            crate::error::FieldErrors::single(field, crate::http::json::NUL_MESSAGE).into();
+        return Ok(req.error_response(refused).map_into_right_body());
     }
     use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
     let has_body = req.headers().get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
@@ -89,7 +92,7 @@ pub async fn body_deadline(
             payload: Box::pin(stream),
         });
     }
-    next.call(req).await
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
 /// Drops a client that stops reading what it is sent: on each accepted

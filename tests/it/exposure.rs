@@ -56,6 +56,11 @@ async fn pages_and_answers_carry_security_headers(app: TestApp) {
     let api = app.get("/api/me").await;
     assert_eq!(header(&api, "cache-control"), "no-store");
     assert!(header(&api, "content-security-policy").contains("sandbox"));
+    // A refusal before routing (a NUL in the query) carries them too.
+    let refused = app.get("/api/stations?q=%00").await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(header(&refused, "x-content-type-options"), "nosniff");
+    assert!(header(&refused, "content-security-policy").contains("sandbox"));
     let css = app.get("/static/app.css").await;
     assert!(
         header(&css, "cache-control").contains("max-age"),
