@@ -73,8 +73,7 @@ pub async fn body_deadline(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(field) = nul_in_query(req.query_string()) {
-        let refused: crate::error::AppError =
-            crate::error::FieldErrors::single(field, crate::http::json::NUL_MESSAGE).into();
+        let refused = crate::error::FieldErrors::single(field, crate::http::json::NUL_MESSAGE);
         return Ok(req.error_response(refused).map_into_right_body());
     }
     use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
