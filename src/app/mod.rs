@@ -72,6 +72,9 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// Render circulars and notices as PDF (fonts are loaded at start-up).
     pub pdf: bool,
+    /// PDF output was asked for (`--pdf true` or a font folder): missing
+    /// fonts stop the service. Otherwise they turn PDF output off, loudly.
+    pub pdf_required: bool,
     /// Where fonts are looked for (None: the Debian font folders).
     pub font_dir: Option<PathBuf>,
 }

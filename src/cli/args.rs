@@ -105,8 +105,9 @@ pub struct Common {
 /// it is rendered as PDF.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DocumentArgs {
-    /// Render circulars (and rectification notices) as PDF; on unless
-    /// `false`. When on, a missing font stops the service at start-up.
+    /// Render circulars (and rectification notices) as PDF. Unset: on when
+    /// the fonts are found, else off with a warning; `true`: missing fonts
+    /// stop the service at start-up; `false`: off.
     #[arg(long, global = true, env = "BAYIGE_PDF")]
     pub pdf: Option<bool>,
     /// A folder of fonts (searched recursively) instead of the Debian font

@@ -82,6 +82,7 @@ impl Settings {
             request_timeout: Duration::from_secs(common.request_timeout_secs.max(1)),
             mail: mail_settings(common)?,
             pdf: common.documents.pdf.unwrap_or(true),
+            pdf_required: common.documents.pdf == Some(true) || common.documents.font_dir.is_some(),
             font_dir: common.documents.font_dir.clone(),
         })
     }

@@ -81,8 +81,21 @@ fn load_fonts(settings: &Settings) -> Result<Option<Arc<FontSet>>> {
     let fonts = match &dir {
         Some(d) => FontSet::load(d),
         None => FontSet::load_default(),
-    }
-    .map_err(|e| anyhow::anyhow!("PDF output is on (BAYIGE_PDF) but {e}; set BAYIGE_FONT_DIR, or BAYIGE_PDF=false"))?;
+    };
+    let fonts = match fonts {
+        Ok(fonts) => fonts,
+        Err(e) if !settings.pdf_required => {
+            tracing::warn!(
+                error = %e,
+                "no fonts for PDF output: circulars and rectification notices are issued WITHOUT PDF \
+                 (install Debian's texlive-lang-chinese, or set BAYIGE_FONT_DIR)"
+            );
+            return Ok(None);
+        }
+        Err(e) => {
+            anyhow::bail!("PDF output is on (BAYIGE_PDF) but {e}; set BAYIGE_FONT_DIR, or BAYIGE_PDF=false")
+        }
+    };
     let fonts = Arc::new(fonts);
     tracing::info!(font_dir = ?dir, "fonts for PDF output loaded");
     loaded.push((dir, fonts.clone()));
