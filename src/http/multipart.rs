@@ -39,6 +39,9 @@ pub struct Limits {
     pub total_bytes: usize,
     /// Which fields carry files even when the client sent no file name.
     pub is_file: fn(&str) -> bool,
+    /// The field names a form may have (None: any); another name is a 422
+    /// naming it, as soon as it is seen.
+    pub known: Option<fn(&str) -> bool>,
 }
 
 impl Limits {
@@ -54,6 +57,7 @@ impl Limits {
             parts: 8 + 3 * items,
             total_bytes: file.saturating_mul(4).saturating_add(crate::http::JSON_LIMIT),
             is_file: |name| name.starts_with("photo_"),
+            known: None,
         }
     }
 
@@ -67,6 +71,7 @@ impl Limits {
             parts: 8,
             total_bytes: file.saturating_add(16 * 1024),
             is_file: |name| name == "file",
+            known: Some(|name| matches!(name, "file" | "dry_run" | "csrf_token")),
         }
     }
 
@@ -80,6 +85,7 @@ impl Limits {
             parts: 4,
             total_bytes: file.saturating_add(1024),
             is_file: |name| name == "file",
+            known: Some(|name| matches!(name, "file" | "item_code")),
         }
     }
 }
@@ -183,11 +189,14 @@ pub async fn read(
     let mut gated = false;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(error)?;
-        budget.part()?;
         let name = field.name().unwrap_or_default().to_owned();
         if name.contains('\0') {
             return Err(FieldErrors::single("body", NUL_MESSAGE));
         }
+        if limits.known.is_some_and(|known| !known(&name)) {
+            return Err(FieldErrors::single(name, "未知的表单字段"));
+        }
+        budget.part()?;
         let Some(file_name) = file_name(&field, &name, limits) else {
             let text = read_text(&mut field, &name, &mut budget).await?;
             form.fields.insert(name, text);

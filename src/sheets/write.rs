@@ -311,7 +311,12 @@ fn write_xlsx_cell(
         Cell::Text(t) => sheet.write_string_with_format(row, col, neutralise(t), &f.text[b])?,
         Cell::Int(n) => sheet.write_number_with_format(row, col, *n as f64, &f.int[b])?,
         Cell::Percent(p) => sheet.write_number_with_format(row, col, *p, &f.percent[b])?,
-        Cell::Date(d) => sheet.write_datetime_with_format(row, col, excel_date(*d)?, &f.date[b])?,
+        // Excel counts days from 1900: an earlier (or far later) date is
+        // written as the text a clerk would type.
+        Cell::Date(d) => match excel_date(*d) {
+            Ok(date) => sheet.write_datetime_with_format(row, col, date, &f.date[b])?,
+            Err(_) => sheet.write_string_with_format(row, col, d.format("%Y-%m-%d").to_string(), &f.text[b])?,
+        },
         Cell::Empty if marked => sheet.write_blank(row, col, &f.text[b])?,
         Cell::Empty => sheet,
     };
@@ -319,7 +324,10 @@ fn write_xlsx_cell(
 }
 
 fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
-    let year = u16::try_from(d.year()).map_err(|_| XlsxError::DateTimeRangeError(d.to_string()))?;
+    let year = u16::try_from(d.year())
+        .ok()
+        .filter(|y| (1900..=9999).contains(y))
+        .ok_or_else(|| XlsxError::DateTimeRangeError(d.to_string()))?;
     ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8)
 }
 
@@ -408,5 +416,22 @@ mod tests {
             })
         ));
         Ok(())
+    }
+
+    #[test]
+    fn dates_excel_cannot_hold_are_written_as_text() {
+        let spec = TableSpec {
+            sheet_name: "t".into(),
+            title: None,
+            mark_header: None,
+            columns: vec![Column::new("建站日期", 12.0, ColumnKind::Date)],
+        };
+        let mut w = TableWriter::new(SheetFormat::Xlsx, spec).expect("writer");
+        for d in [(1, 1, 1), (1899, 12, 31), (2017, 7, 14)] {
+            let date = NaiveDate::from_ymd_opt(d.0, d.1, d.2).expect("date");
+            w.push(&[Cell::Date(date)], false)
+                .expect("an early date is not an error");
+        }
+        assert!(!w.finish().expect("finish").is_empty());
     }
 }

@@ -68,13 +68,24 @@ pub(super) struct ImportQuery {
     dry_run: Option<String>,
 }
 
+/// What a 422 of the import carries: the report of the rows at fault, or
+/// the error body when the request itself is wrong (a bad `dry_run`, no
+/// file). For the document only.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(super) enum ImportRefused {
+    Report(stations::ImportReport),
+    Error(crate::http::error::ErrorBody),
+}
+
 /// Imports the station register (admins): rows matched by credit code,
 /// else by unit and name; all or nothing in one transaction. 200 with the
 /// report; 422 with the same report (nothing written) when any row is bad.
 #[utoipa::path(post, path = "/api/stations/import", tag = "stations", params(ImportQuery),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "导入结果", body = stations::ImportReport),
-        (status = 422, description = "有错误的行，未写入", body = stations::ImportReport)))]
+        (status = 422, description = "有错误的行，未写入（导入报告）；或请求本身有误（错误体）", body = ImportRefused)))]
 pub(super) async fn import_stations(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
