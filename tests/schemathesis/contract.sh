@@ -55,6 +55,15 @@ PATH="$VENV/bin:$PATH" "$VENV/bin/openapi-python-client" generate \
     exit 1
 }
 
+# openapi-python-client 0.29.1 (the newest) writes `body: A | B | Unset` for
+# an operation that takes two request content types (record_visit: JSON, or
+# multipart with photos) but imports only `UNSET`: add the missing import,
+# and only that, so every module is still imported and checked below.
+grep -rl --include='*.py' -E '\| Unset = UNSET' "$OUT/bayige_client/api" | while read -r module; do
+    grep -q '^from \.\.\.types import .*\bUnset\b' "$module" ||
+        sed -i 's/^from \.\.\.types import UNSET, Response$/from ...types import UNSET, Response, Unset/' "$module"
+done
+
 cd "$OUT"
 "$VENV/bin/python" - "$DOC" <<'PY'
 import importlib, json, pkgutil, sys
