@@ -94,7 +94,7 @@ text_enum!(
     StationStatus {
         Planned = "planned" / "计划建设",
         Established = "established" / "已建成",
-        Model = "model" / "示范站",
+        Model = "model" / "样板站",
         Rectifying = "rectifying" / "限期整改",
         Revoked = "revoked" / "已撤销",
     }

@@ -110,7 +110,7 @@ fn bad_rows_give_chinese_errors_at_sheet_rows() -> TestResult {
         状态,单位代码,服务站名称,经营者,统一社会信用代码,类别,地址,联络员,联络电话,检查标准,建站日期,备注\n\
         已建成,220102,一站,甲公司,91350100M000100Y44,商场,某路1号,张三,12315,bayige-2024,2024/05/20,\n\
         ,999999,,乙公司,,赌场,某路2号,李四,13943912345,old,2024-02-30,\n\
-        示范站,220102,三站,丙公司,,supermarket,某路3号,王五,0431-85671234,bayige-2024,,\n";
+        样板站,220102,三站,丙公司,,supermarket,某路3号,王五,0431-85671234,bayige-2024,,\n";
     let table = read_table(csv.as_bytes(), &stations::expected(), &ReadLimits::default())?;
     assert_eq!(table.unknown_headers, vec!["备注".to_string()]);
     let errors: Vec<CellError> = table
@@ -130,7 +130,7 @@ fn bad_rows_give_chinese_errors_at_sheet_rows() -> TestResult {
             "第4行“检查标准”：未知的检查标准“old”，可选：bayige-2024",
             "第4行“类别”：无法识别“赌场”，可选：商场、超市、市场、企业、景区、酒店、电信、金融、邮政快递、其他",
             "第4行“建站日期”：日期“2024-02-30”无法识别，应如 2026-03-15",
-            "第5行“建站日期”：“示范站”的服务站须填写建站日期",
+            "第5行“建站日期”：“样板站”的服务站须填写建站日期",
         ]
     );
     Ok(())
