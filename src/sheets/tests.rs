@@ -53,7 +53,15 @@ fn records() -> Result<Vec<StationRecord>, Box<dyn std::error::Error>> {
         established_on: None,
         ..base.clone()
     };
-    Ok(vec![base, second, third])
+    // a dropped plan reads 取消建站计划 and reads back as revoked
+    let fourth = StationRecord {
+        name: "计划取消服务站".into(),
+        credit_code: None,
+        status: StationStatus::Revoked,
+        established_on: None,
+        ..third.clone()
+    };
+    Ok(vec![base, second, third, fourth])
 }
 
 fn export(format: SheetFormat, records: &[StationRecord]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
@@ -165,7 +173,8 @@ import sys, datetime, openpyxl
 ws = openpyxl.load_workbook(sys.argv[1]).worksheets[0]
 assert [c.value for c in ws[1]] == sys.argv[3].split(","), [c.value for c in ws[1]]
 assert ws.freeze_panes == "A2", ws.freeze_panes
-assert ws.auto_filter.ref == "A1:K4", ws.auto_filter.ref
+assert ws.auto_filter.ref == "A1:K5", ws.auto_filter.ref
+assert ws["J3"].value == "样板站" and ws["J5"].value == "取消建站计划", (ws["J3"].value, ws["J5"].value)
 name = ws["B3"]
 assert name.data_type == "s" and name.value.startswith("'=HYPERLINK("), (name.data_type, name.value)
 assert ws["K2"].is_date and ws["K2"].value.date() == datetime.date(2024, 5, 20), ws["K2"].value
