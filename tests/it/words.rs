@@ -1,6 +1,7 @@
 //! Words a Baishan clerk reads: a planned station that is dropped reads
 //! 取消建站计划 (it was never named), a station stripped of its title
-//! 已撤销, the model station 样板站 — on the pages and in the export.
+//! 已撤销, the model station 样板站 — on the pages and in the export; the
+//! progress page counts standing stations by the 五进.
 
 use serde_json::{Value, json};
 
@@ -8,7 +9,10 @@ use crate::backend_tests;
 use crate::pages::sign_in;
 use crate::support::{TestApp, issue_token, json};
 
-backend_tests!(a_dropped_plan_is_not_a_revoked_title);
+backend_tests!(
+    a_dropped_plan_is_not_a_revoked_title,
+    the_progress_page_counts_by_the_five_entries
+);
 
 async fn station(app: &TestApp, unit: i64, name: &str, established_on: Option<&str>) -> i64 {
     let mut body = json!({"unit_id": unit, "name": name, "host_business": format!("{name}经营者"),
@@ -75,4 +79,100 @@ async fn a_dropped_plan_is_not_a_revoked_title(app: TestApp) {
     assert!(row("计划站甲").contains(",取消建站计划,"), "{csv}");
     assert!(row("已建站乙").contains(",已撤销,2016-05-01"), "{csv}");
     assert!(row("白山电信丙").contains(",样板站,"), "{csv}");
+}
+
+/// The cells of each row of the table that follows `marker` in `html`.
+fn table_after(html: &str, marker: &str) -> Vec<Vec<String>> {
+    let start = html.find(marker).expect("the table is on the page");
+    let table = &html[start..start + html[start..].find("</table>").expect("table end")];
+    table
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let marked = row.replace("</td>", "\u{1}").replace("</th>", "\u{1}");
+            let mut text = String::new();
+            let mut in_tag = false;
+            for ch in marked.chars() {
+                match ch {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text.split('\u{1}').map(|c| c.trim().to_owned()).collect()
+        })
+        .collect()
+}
+
+async fn the_progress_page_counts_by_the_five_entries(app: TestApp) {
+    app.load_demo().await;
+    // What stands in the demo (nothing changes after mid-July 2017), per
+    // category, from the register API.
+    let mut standing = std::collections::HashMap::new();
+    let categories = [
+        "mall",
+        "supermarket",
+        "market",
+        "enterprise",
+        "scenic_spot",
+        "hotel",
+        "telecom",
+        "finance",
+        "post_express",
+        "other",
+    ];
+    for category in categories {
+        let mut n = 0;
+        for status in ["established", "model", "rectifying"] {
+            let (_, page) = json(
+                app.get(&format!("/api/stations?per_page=1&category={category}&status={status}"))
+                    .await,
+            )
+            .await;
+            n += page["total"].as_i64().expect("total");
+        }
+        standing.insert(category, n);
+    }
+    let other: i64 = ["hotel", "telecom", "finance", "post_express", "other"]
+        .iter()
+        .map(|c| standing[c])
+        .sum();
+    let expected = [
+        ("商场", standing["mall"]),
+        ("超市", standing["supermarket"]),
+        ("市场", standing["market"]),
+        ("企业", standing["enterprise"]),
+        ("景区", standing["scenic_spot"]),
+        ("其他行业", other),
+    ];
+
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || issue_token(&ctx, "clerk", "admin", &[]))
+        .await
+        .expect("join");
+    let (client, _) = sign_in(&app, "clerk").await;
+    let url = app.url("/progress?year=2017&as_of=2017-07-14");
+    let html = client.get(url).send().await.expect("page").text().await.expect("text");
+    let rows = table_after(&html, "id=\"five-entries\"");
+    assert_eq!(rows.len(), 8, "header, six entries, total: {rows:?}");
+    assert_eq!(rows[0][..3], ["类别", "服务站", "其中"]);
+    let mut sum = 0;
+    for ((label, n), row) in expected.iter().zip(&rows[1..7]) {
+        assert_eq!(
+            (row[0].as_str(), row[1].parse::<i64>().ok()),
+            (*label, Some(*n)),
+            "{rows:?}"
+        );
+        sum += n;
+    }
+    assert!(
+        other > 0 && rows[6][2].contains("电信"),
+        "finer categories beside 其他行业: {rows:?}"
+    );
+    assert_eq!(
+        sum, 164,
+        "the five entries add up to the stations standing in mid-July 2017"
+    );
+    assert_eq!((rows[7][0].as_str(), rows[7][1].as_str()), ("合计", "164"));
 }
