@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::Ctx;
 use super::audit;
+use super::demo_hosts as hosts;
 use super::stations::{self, StatusInput};
 use super::visits::{self, ItemInput, VisitInput};
 use crate::auth::{self, Principal, Role};
@@ -19,7 +20,7 @@ use crate::db::stations::{self as store, StationFields};
 use crate::db::units::{self as units_store, NewUnit};
 use crate::db::users::{self as users_store, NewUser};
 use crate::db::{self, DbConnection};
-use crate::domain::{Basis, Category, ItemResult, StationStatus, UnitKind, VisitKind, credit_code};
+use crate::domain::{Basis, ItemResult, StationStatus, UnitKind, VisitKind};
 use crate::error::AppError;
 
 pub const SEED_NAME: &str = "baishan-2017";
@@ -52,31 +53,6 @@ pub const LEADS: &[(&str, &str, &str)] = &[
 const PLANNED_PER_UNIT: usize = 2;
 const REVOKED_UNITS: &[usize] = &[0, 3];
 
-const HOSTS: &[(Category, &[&str])] = &[
-    (Category::Mall, &["百货大楼", "购物中心", "商业城", "时代广场"]),
-    (
-        Category::Supermarket,
-        &["欧亚超市", "家家福超市", "百佳超市", "华联超市"],
-    ),
-    (Category::Market, &["农贸市场", "建材市场", "果蔬批发市场"]),
-    (
-        Category::Enterprise,
-        &["人参制品有限公司", "矿泉水有限公司", "木业有限公司", "家具有限公司"],
-    ),
-    (
-        Category::ScenicSpot,
-        &["长白山景区服务中心", "望天鹅景区", "仙人桥温泉度假区"],
-    ),
-    (Category::Hotel, &["七天连锁酒店", "长白山大酒店"]),
-    (Category::Telecom, &["电信营业厅", "移动营业厅", "联通营业厅"]),
-    (Category::Finance, &["农村商业银行", "邮政储蓄银行"]),
-    (Category::PostExpress, &["邮政快递营业部", "顺丰速运营业部"]),
-    (Category::Other, &["烟草专卖零售点", "无限极专卖店"]),
-];
-
-const TRADE_NAMES: &[&str] = &[
-    "兴隆", "鑫源", "华宇", "恒通", "金达", "福源", "宏达", "长青", "瑞丰", "天和", "嘉禾", "永安", "康盛",
-];
 const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
 const GIVEN: &[&str] = &[
     "晓伟", "丽华", "建国", "海燕", "志强", "秀英", "明", "春梅", "德胜", "玉兰", "国庆", "红",
@@ -96,16 +72,6 @@ pub struct Loaded {
     pub stations: usize,
     pub visits: usize,
     pub already_loaded: bool,
-}
-
-fn credit(unit_code: &str, n: usize) -> Option<String> {
-    if n % 7 == 3 {
-        return None; // small traders without a code on file
-    }
-    let division: String = unit_code.chars().take(6).collect();
-    let first17 = format!("92{division}{:09}", (n * 7_919 + 104_729) % 1_000_000_000);
-    let check = credit_code::check_character(first17.as_bytes())?;
-    Some(format!("{first17}{check}"))
 }
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate, AppError> {
@@ -204,7 +170,7 @@ fn load_unit(
         counts.n += 1;
         let plan = plan_for(k, before, this_year)?;
         let model = kind == UnitKind::Branch && k == 0;
-        let fields = station_fields(unit.id, u, counts.n, model);
+        let fields = station_fields(unit.id, u, k, counts.n, model);
         let station = store::insert(conn, &fields, StationStatus::Planned, now)?;
         counts.stations += 1;
         let mut history = History {
@@ -239,35 +205,21 @@ fn plan_for(k: usize, before: usize, this_year: usize) -> Result<Plan, AppError>
     })
 }
 
-/// The registry fields of the n-th demo station (of unit index `u`).
-fn station_fields(unit_id: i32, u: usize, n: usize, model: bool) -> StationFields {
+/// The registry fields of the n-th demo station (the k-th of unit index `u`).
+fn station_fields(unit_id: i32, u: usize, k: usize, n: usize, model: bool) -> StationFields {
     let (code, name, kind, ..) = UNITS[u];
     let short = name
         .trim_end_matches("朝鲜族自治县")
         .trim_end_matches(['区', '县', '市']);
-    let short = if kind == UnitKind::Branch { "白山" } else { short };
-    let (category, hosts) = if model {
-        (Category::Telecom, &["白山电信"][..])
-    } else {
-        HOSTS[(n * 3 + u) % HOSTS.len()]
-    };
-    let host_base = hosts[(n / HOSTS.len()) % hosts.len()];
-    let host = if host_base.starts_with("白山") {
-        host_base.to_owned()
-    } else {
-        format!("{short}{}{host_base}", TRADE_NAMES[n % TRADE_NAMES.len()])
-    };
+    let place = (kind != UnitKind::Branch).then_some(short);
+    let host = hosts::host(place, k, n, u, model);
     StationFields {
         unit_id,
-        name: format!("{host}12315消费维权服务站"),
-        host_business: host,
-        credit_code: credit(code, n),
-        category,
-        address: format!(
-            "白山市{name}{}{}号",
-            ["民主路", "浑江大街", "建设街", "新华路", "长白山大街"][n % 5],
-            10 + n * 3 % 300
-        ),
+        name: format!("{}12315消费维权服务站", host.name),
+        credit_code: hosts::credit(code, n, host.sole_trader),
+        host_business: host.name,
+        category: host.category,
+        address: hosts::address(n),
         liaison_name: format!("{}{}", SURNAMES[n % SURNAMES.len()], GIVEN[(n * 5) % GIVEN.len()]),
         liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
         standard_id: STANDARD.to_owned(),

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod circulars;
 pub mod demo;
+mod demo_hosts;
 pub mod evidence;
 pub mod guidance;
 pub mod outbox;

@@ -11,6 +11,7 @@ use super::Ctx;
 use crate::auth::Principal;
 use crate::auth::policy::{self, Scope};
 use crate::db::{DbConnection, progress as store};
+use crate::domain::five_entries::{self, EntryCount};
 use crate::domain::progress::{self, Progress, ProgressError};
 use crate::error::{AppError, FieldErrors};
 
@@ -104,6 +105,16 @@ pub fn for_principal(
         progress.totals = crate::domain::progress::totals(&progress.rows, days, progress.tolerance);
     }
     Ok(ScopedProgress { progress, city_wide })
+}
+
+/// Stations standing at `as_of` rolled up into the 五进 (with the finer
+/// categories), over the units the principal may read.
+pub fn five_entries(conn: &mut DbConnection, p: &Principal, as_of: NaiveDate) -> Result<Vec<EntryCount>, AppError> {
+    let scope = policy::read_scope(p);
+    let counts = store::standing_by_category(conn, as_of)
+        .map_err(|e| AppError::internal("counting standing stations by category", e))?;
+    let readable = counts.into_iter().filter(|(unit, ..)| scope.contains(*unit));
+    Ok(five_entries::roll_up(readable.map(|(_, category, n)| (category, n))))
 }
 
 /// Recently computed progress by (year, as of), kept for a few seconds so

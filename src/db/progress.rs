@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Integer};
 
 use super::DbConnection;
-use super::schema::{guidance, plans, units};
+use super::schema::{guidance, plans, stations, units};
+use crate::domain::Category;
 use crate::domain::progress::{Basis, UnitCounts};
 
 #[derive(QueryableByName, Debug)]
@@ -99,4 +100,15 @@ pub fn latest_plan_year(conn: &mut DbConnection, year: i32) -> QueryResult<Optio
         .filter(plans::year.le(year))
         .select(diesel::dsl::max(plans::year))
         .first(conn)
+}
+
+/// Stations standing at `as_of` per unit and category: one GROUP BY over
+/// the stations standing then (at most units × categories rows).
+pub fn standing_by_category(conn: &mut DbConnection, as_of: NaiveDate) -> QueryResult<Vec<(i32, Category, i64)>> {
+    stations::table
+        .filter(stations::established_on.le(as_of))
+        .filter(stations::revoked_on.is_null().or(stations::revoked_on.gt(as_of)))
+        .group_by((stations::unit_id, stations::category))
+        .select((stations::unit_id, stations::category, diesel::dsl::count_star()))
+        .load(conn)
 }

@@ -2,6 +2,7 @@
 
 pub mod circular;
 pub mod credit_code;
+pub mod five_entries;
 pub mod guidance;
 pub mod progress;
 pub mod station;

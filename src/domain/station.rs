@@ -1,6 +1,8 @@
 //! Station categories, unit kinds, statuses and the transitions allowed
 //! between statuses.
 
+use chrono::NaiveDate;
+
 /// A closed set of values stored as text: serde and OpenAPI as the
 /// snake_case text, a Chinese label for pages and documents, and diesel's
 /// `FromSql`/`ToSql` on any backend, so no use case parses a string it read
@@ -89,12 +91,15 @@ text_enum!(
     }
 );
 
+/// What a planned station that was dropped reads (it was never named).
+pub const DROPPED_PLAN_ZH: &str = "取消建站计划";
+
 text_enum!(
     /// Where a station stands in its life.
     StationStatus {
         Planned = "planned" / "计划建设",
         Established = "established" / "已建成",
-        Model = "model" / "示范站",
+        Model = "model" / "样板站",
         Rectifying = "rectifying" / "限期整改",
         Revoked = "revoked" / "已撤销",
     }
@@ -130,6 +135,26 @@ impl StationStatus {
                 | (Rectifying, Established)
                 | (Rectifying, Revoked)
         )
+    }
+
+    /// The Chinese label a clerk reads for a station in this status:
+    /// a station revoked without ever being established (a dropped plan,
+    /// planned → revoked) was never named, so it reads 取消建站计划, not
+    /// 已撤销. Every page, document and export shows status through this.
+    pub fn label_for(self, established_on: Option<NaiveDate>) -> &'static str {
+        match (self, established_on) {
+            (Self::Revoked, None) => DROPPED_PLAN_ZH,
+            _ => self.label_zh(),
+        }
+    }
+
+    /// A status from its Chinese label as a clerk types it (either the
+    /// enum's label or 取消建站计划).
+    pub fn from_label_zh(label: &str) -> Option<Self> {
+        if label == DROPPED_PLAN_ZH {
+            return Some(Self::Revoked);
+        }
+        Self::ALL.iter().copied().find(|s| s.label_zh() == label)
     }
 
     /// The statuses reachable from `self`, for error messages.
@@ -226,6 +251,20 @@ pub fn valid_phone(phone: &str) -> bool {
 mod tests {
     use super::*;
     use StationStatus::*;
+
+    #[test]
+    fn a_dropped_plan_is_not_a_revoked_title() {
+        let named = NaiveDate::from_ymd_opt(2015, 6, 1);
+        assert_eq!(Revoked.label_for(None), "取消建站计划");
+        assert_eq!(Revoked.label_for(named), "已撤销");
+        assert_eq!(Model.label_for(named), "样板站");
+        assert_eq!(Planned.label_for(None), "计划建设");
+        assert_eq!(Established.label_for(named), "已建成");
+        assert_eq!(StationStatus::from_label_zh("取消建站计划"), Some(Revoked));
+        assert_eq!(StationStatus::from_label_zh("已撤销"), Some(Revoked));
+        assert_eq!(StationStatus::from_label_zh("样板站"), Some(Model));
+        assert_eq!(StationStatus::from_label_zh("revoked"), None);
+    }
 
     #[test]
     fn revoked_is_final_and_no_status_moves_to_itself() {

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 
 use super::read::{Expected, Row};
 use super::write::{Cell, Column, ColumnKind, TableSpec, restore};
-use crate::domain::station::valid_phone;
+use crate::domain::station::{DROPPED_PLAN_ZH, valid_phone};
 use crate::domain::{Category, StationStatus, credit_code};
 
 pub const UNIT: &str = "单位代码";
@@ -132,7 +132,7 @@ pub fn record_cells(r: &StationRecord) -> Vec<Cell> {
         text(&r.liaison_name),
         text(&r.liaison_phone),
         text(&r.standard_id),
-        text(r.status.label_zh()),
+        text(r.status.label_for(r.established_on)),
         r.established_on.map_or(Cell::Empty, Cell::Date),
     ]
 }
@@ -262,6 +262,8 @@ fn category(c: &mut RowCheck<'_>) -> Option<Category> {
 fn status(c: &mut RowCheck<'_>) -> Option<StationStatus> {
     match c.value(STATUS) {
         "" => Some(StationStatus::Planned),
+        // a dropped plan, as the export writes it
+        DROPPED_PLAN_ZH => Some(StationStatus::Revoked),
         _ => c.choice(
             STATUS,
             StationStatus::ALL,

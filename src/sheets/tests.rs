@@ -53,7 +53,15 @@ fn records() -> Result<Vec<StationRecord>, Box<dyn std::error::Error>> {
         established_on: None,
         ..base.clone()
     };
-    Ok(vec![base, second, third])
+    // a dropped plan reads 取消建站计划 and reads back as revoked
+    let fourth = StationRecord {
+        name: "计划取消服务站".into(),
+        credit_code: None,
+        status: StationStatus::Revoked,
+        established_on: None,
+        ..third.clone()
+    };
+    Ok(vec![base, second, third, fourth])
 }
 
 fn export(format: SheetFormat, records: &[StationRecord]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
@@ -110,7 +118,7 @@ fn bad_rows_give_chinese_errors_at_sheet_rows() -> TestResult {
         状态,单位代码,服务站名称,经营者,统一社会信用代码,类别,地址,联络员,联络电话,检查标准,建站日期,备注\n\
         已建成,220102,一站,甲公司,91350100M000100Y44,商场,某路1号,张三,12315,bayige-2024,2024/05/20,\n\
         ,999999,,乙公司,,赌场,某路2号,李四,13943912345,old,2024-02-30,\n\
-        示范站,220102,三站,丙公司,,supermarket,某路3号,王五,0431-85671234,bayige-2024,,\n";
+        样板站,220102,三站,丙公司,,supermarket,某路3号,王五,0431-85671234,bayige-2024,,\n";
     let table = read_table(csv.as_bytes(), &stations::expected(), &ReadLimits::default())?;
     assert_eq!(table.unknown_headers, vec!["备注".to_string()]);
     let errors: Vec<CellError> = table
@@ -130,7 +138,7 @@ fn bad_rows_give_chinese_errors_at_sheet_rows() -> TestResult {
             "第4行“检查标准”：未知的检查标准“old”，可选：bayige-2024",
             "第4行“类别”：无法识别“赌场”，可选：商场、超市、市场、企业、景区、酒店、电信、金融、邮政快递、其他",
             "第4行“建站日期”：日期“2024-02-30”无法识别，应如 2026-03-15",
-            "第5行“建站日期”：“示范站”的服务站须填写建站日期",
+            "第5行“建站日期”：“样板站”的服务站须填写建站日期",
         ]
     );
     Ok(())
@@ -165,7 +173,8 @@ import sys, datetime, openpyxl
 ws = openpyxl.load_workbook(sys.argv[1]).worksheets[0]
 assert [c.value for c in ws[1]] == sys.argv[3].split(","), [c.value for c in ws[1]]
 assert ws.freeze_panes == "A2", ws.freeze_panes
-assert ws.auto_filter.ref == "A1:K4", ws.auto_filter.ref
+assert ws.auto_filter.ref == "A1:K5", ws.auto_filter.ref
+assert ws["J3"].value == "样板站" and ws["J5"].value == "取消建站计划", (ws["J3"].value, ws["J5"].value)
 name = ws["B3"]
 assert name.data_type == "s" and name.value.startswith("'=HYPERLINK("), (name.data_type, name.value)
 assert ws["K2"].is_date and ws["K2"].value.date() == datetime.date(2024, 5, 20), ws["K2"].value

@@ -73,6 +73,24 @@ async fn demo_matches_the_article_and_loads_once(app: TestApp) {
     for page in 1..=2 {
         let (_, list) = json(app.get(&format!("/api/stations?per_page=100&page={page}")).await).await;
         for s in list["items"].as_array().expect("items") {
+            // Words a Baishan clerk would recognise: 91 companies, 92 sole
+            // traders; addresses are streets, not unit names.
+            let code = s["credit_code"].as_str().unwrap_or("91");
+            assert!(code.starts_with("91") || code.starts_with("92"), "{s}");
+            let address = s["address"].as_str().expect("address");
+            assert!(names.iter().all(|unit| !address.contains(unit.as_str())), "{s}");
+            if s["unit_id"].as_i64() == Some(branch_id) {
+                let host = s["host_business"].as_str().expect("host");
+                let seed = [
+                    "七天连锁酒店",
+                    "无限极",
+                    "白山烟草",
+                    "邮政快递",
+                    "白山农村商业银行",
+                    "白山电信",
+                ];
+                assert!(seed.iter().any(|h| host.starts_with(h)), "{s}");
+            }
             let built = ["established", "model", "rectifying"].contains(&s["status"].as_str().unwrap_or(""));
             if built && s["established_on"].as_str().is_some_and(|d| d.starts_with("2017")) {
                 new_2017 += 1;

@@ -26,6 +26,7 @@ mod security;
 mod stations;
 mod uploads;
 mod visits;
+mod words;
 
 /// A 1×1 PNG, for uploads.
 pub const PNG: &[u8] = &[

@@ -140,8 +140,8 @@ fn apply(
             "status",
             format!(
                 "名录中为“{}”，现为“{}”：状态变更（验收、撤销命名等）请在服务站页面办理",
-                r.status.label_zh(),
-                s.status.label_zh()
+                r.status.label_for(r.established_on),
+                s.status.label_for(s.established_on)
             ),
         )),
         Some(s) => update(

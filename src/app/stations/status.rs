@@ -78,7 +78,7 @@ fn check(ctx: &Ctx, input: StatusInput) -> Result<Move, AppError> {
 }
 
 /// The transition rule, in words a user can act on.
-fn allowed(from: StationStatus, to: StationStatus) -> Result<(), AppError> {
+fn allowed(from: StationStatus, to: StationStatus, established_on: Option<NaiveDate>) -> Result<(), AppError> {
     if from.can_move_to(to) {
         return Ok(());
     }
@@ -92,8 +92,8 @@ fn allowed(from: StationStatus, to: StationStatus) -> Result<(), AppError> {
         "status",
         format!(
             "不能从“{}”变更为“{}”；可变更为：{allowed}",
-            from.label_zh(),
-            to.label_zh()
+            from.label_for(established_on),
+            to.label_for(established_on)
         ),
     ))
 }
@@ -113,7 +113,7 @@ pub fn change_status(
             return Err(stale(&current));
         }
         let (from, to) = (current.status, change.to);
-        allowed(from, to)?;
+        allowed(from, to, current.established_on)?;
         // (planned → established: the effective date becomes the
         // establishment date, so there is nothing to compare with.)
         if current.established_on.is_some_and(|est| change.effective_on < est) {

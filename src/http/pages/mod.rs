@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::app::{Ctx, users};
 use crate::auth::{Principal, Role};
+use crate::domain::StationStatus;
 use crate::error::AppError;
 use crate::http::auth::{SESSION_COOKIE, same_secret};
 pub use crate::http::error::PageError;
@@ -81,6 +82,15 @@ fn local_time(value: String, tz: String) -> String {
     }
 }
 
+/// A station status in Chinese, as the domain words it (`{{ s.status|status_zh(s.established_on) }}`).
+fn status_zh(status: String, established_on: Option<String>) -> String {
+    let established = established_on.and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    match StationStatus::parse(&status) {
+        Some(s) => s.label_for(established).to_owned(),
+        None => status,
+    }
+}
+
 fn env() -> Result<&'static Environment<'static>, AppError> {
     static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -89,6 +99,7 @@ fn env() -> Result<&'static Environment<'static>, AppError> {
         // `if x`) is allowed, for optional form fields.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.add_filter("local", local_time);
+        env.add_filter("status_zh", status_zh);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).map_err(|e| format!("{name}: {e}"))?;
         }

@@ -13,6 +13,7 @@ use crate::app::progress::{self, PeriodQuery, ScopedProgress};
 use crate::app::{Ctx, guidance, review};
 use crate::domain::GuidanceFilter;
 use crate::domain::circular::date_zh;
+use crate::domain::five_entries::EntryCount;
 use crate::error::AppError;
 use crate::mail::CircularDoc;
 
@@ -113,10 +114,10 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
             } else {
                 progress::default_period(conn, ctx)?
             };
-            match period {
-                Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
-                None => Ok(None),
-            }
+            let Some(period) = period else { return Ok(None) };
+            let scoped = progress::for_principal(conn, ctx, &p, &period)?;
+            let entries = progress::five_entries(conn, &p, scoped.progress.as_of)?;
+            Ok(Some((scoped, entries)))
         })
         .await;
     let (progress, error) = match result {
@@ -130,9 +131,11 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let year = query.get("year").cloned().unwrap_or_default();
     let as_of = query.get("as_of").cloned().unwrap_or_default();
     let extra = match &progress {
-        Some(sp) => {
+        Some((sp, entries)) => {
             let doc = CircularDoc::new("", &ctx.settings.circular.letterhead(), sp.progress.as_of, &sp.progress);
             context! {
+                five_entries => five_entry_rows(entries),
+                five_entries_total => entries.iter().map(|e| e.stations).sum::<i64>(),
                 progress => val(&sp.progress),
                 rows => val(&doc.rows),
                 totals => val(&doc.totals),
@@ -150,6 +153,22 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
         }
     };
     render("progress.html", Some(&v), "建站进度", None, extra)
+}
+
+/// The 五进 table's rows: entry, stations, and the finer categories
+/// inside it ("酒店3、电信5").
+fn five_entry_rows(entries: &[EntryCount]) -> Vec<Value> {
+    entries
+        .iter()
+        .map(|e| {
+            let detail: Vec<String> = e
+                .categories
+                .iter()
+                .map(|(c, n)| format!("{}{n}", c.label_zh()))
+                .collect();
+            context! { label => e.entry.label_zh(), stations => e.stations, detail => detail.join("、") }
+        })
+        .collect()
 }
 
 async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
