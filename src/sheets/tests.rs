@@ -229,25 +229,6 @@ fn openpyxl_reads_what_we_write() -> TestResult {
     Ok(())
 }
 
-/// Not part of the suite: writes `BAYIGE_SHEET_ROWS` (default 100,000)
-/// register rows, for a peak-RSS measurement under `/usr/bin/time -v`.
-#[test]
-#[ignore = "measurement; run with --ignored under /usr/bin/time -v"]
-fn write_many_rows() -> TestResult {
-    let rows: usize = std::env::var("BAYIGE_SHEET_ROWS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(100_000);
-    let r = records()?;
-    let mut w = TableWriter::new(SheetFormat::Xlsx, stations::table_spec(None))?;
-    for i in 0..rows {
-        w.push(&stations::record_cells(&r[i % 3]), i % 7 == 0)?;
-    }
-    let bytes = w.finish()?;
-    eprintln!("{rows} rows: {} bytes", bytes.len());
-    Ok(())
-}
-
 /// An XLSX typed by a clerk: a unit code and a phone as numbers, a date cell.
 fn typed_xlsx(rows: u32) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let mut book = rust_xlsxwriter::Workbook::new();
