@@ -98,6 +98,20 @@ fuzz() {
         --max-time 30 --include-path-regex "$last" \
         >>"$OUT/$backend.log" 2>&1 || rc=$?
     grep -E "generated, |Failures:|❌|passed|failures" "$OUT/$backend.log" | sed "s/^/   /" || true
+    # CPython 3.11 sometimes raises "AST constructor recursion depth
+    # mismatch" inside schemathesis while it compiles its own generators: a
+    # crash of the fuzzer, not a finding about the service. Such a run still
+    # fails if it found anything (a check code, ST…) or crashed any other way.
+    if [ "$rc" -ne 0 ] && ! grep -qE '❌ ST[0-9]+' "$OUT/$backend.log"; then
+        local crashes other
+        crashes="$(grep -c '^Runtime Error' "$OUT/$backend.log" || true)"
+        # Runtime errors whose message (the next non-blank line) is another.
+        other="$(awk '/^Runtime Error/ {want=1; next} want && NF {if ($0 !~ /AST constructor recursion depth mismatch/) n++; want=0} END {print n+0}' "$OUT/$backend.log")"
+        if [ "$crashes" -gt 0 ] && [ "$other" -eq 0 ]; then
+            echo "   warning: schemathesis crashed on CPython's AST recursion bug ($crashes operation(s)); no failure found"
+            rc=0
+        fi
+    fi
     if grep -q "panicked" "$OUT/$backend-server.log"; then
         echo "   the server panicked: see $OUT/$backend-server.log"
         rc=1
