@@ -10,6 +10,8 @@
 //! `BAYIGE_TEST_DATABASE_URL` points at a server). `BAYIGE_BENCH_ROUNDS`
 //! sets the calls per figure (default 300).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bayige::app::{Ctx, stations, visits};
@@ -18,8 +20,6 @@ use bayige::cli::Cli;
 use bayige::db::generate::{self as g, Spec};
 use bayige::db::{self, Backend, DbConnection};
 use clap::Parser;
-use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 const SIZES: [u32; 4] = [1, 10, 100, 1_000];
@@ -51,52 +51,6 @@ fn old_latest_results(conn: &mut DbConnection, station: i32) -> usize {
         .expect("old query");
     let mut seen = std::collections::HashSet::new();
     rows.into_iter().filter(|r| seen.insert(r.item_code.clone())).count()
-}
-
-struct Db {
-    url: String,
-    cleanup: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.cleanup
-            && let Ok(mut c) = PgConnection::establish(admin)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(backend: Backend) -> Option<Db> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().ok()?;
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            Some(Db {
-                url,
-                cleanup: None,
-                _dir: Some(dir),
-            })
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("BAYIGE_TEST_DATABASE_URL").ok()?;
-            let name = format!("bayige_history_{}", std::process::id());
-            let mut c = PgConnection::establish(&admin).expect("PostgreSQL answers");
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            Some(Db {
-                url: format!("{base}/{name}"),
-                cleanup: Some((admin, name)),
-                _dir: None,
-            })
-        }
-    }
 }
 
 /// Writes `STATIONS` stations of each history size; returns, per size,
@@ -169,7 +123,7 @@ fn main() {
         .unwrap_or(300);
     let p = Principal::system("bench");
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some(db) = fresh(backend) else {
+        let Some(db) = common::fresh(backend, "history") else {
             continue;
         };
         let cli = Cli::parse_from(["bayige", "--database-url", &db.url, "migrate"]);

@@ -13,6 +13,8 @@
 #[allow(dead_code)]
 mod smtp;
 
+mod common;
+
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -83,52 +85,6 @@ fn admin_token(url: &str, name: &str) -> String {
     run(&["token", "create", "--username", "bench", "--name", name], url, None)
         .trim()
         .to_owned()
-}
-
-struct Db {
-    url: String,
-    drop_pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.drop_pg
-            && let Ok(mut c) = diesel::pg::PgConnection::establish(admin)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(backend: Backend, tag: &str) -> Option<Db> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().ok()?;
-            Some(Db {
-                url: format!("sqlite://{}", dir.path().join("load.db").display()),
-                drop_pg: None,
-                _dir: Some(dir),
-            })
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("BAYIGE_TEST_DATABASE_URL").ok()?;
-            let name = format!("bayige_load_{}_{tag}", std::process::id());
-            let mut c = diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL");
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .expect("drop db");
-            c.batch_execute(&format!("CREATE DATABASE {name}")).expect("create db");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            Some(Db {
-                url: format!("{base}/{name}"),
-                drop_pg: Some((admin, name)),
-                _dir: None,
-            })
-        }
-    }
 }
 
 struct Server {
@@ -303,7 +259,7 @@ fn ids(url: &str, sql_status: &str) -> Vec<i32> {
 }
 
 async fn bench_backend(backend: Backend, n: u64) {
-    let Some(db) = fresh(backend, &n.to_string()) else {
+    let Some(db) = common::fresh(backend, &format!("load_{n}")) else {
         return;
     };
     let data = tempfile::tempdir().expect("data");
@@ -454,7 +410,9 @@ async fn bench_backend(backend: Backend, n: u64) {
 }
 
 async fn fan_out(backend: Backend) {
-    let Some(db) = fresh(backend, "fanout") else { return };
+    let Some(db) = common::fresh(backend, "load_fanout") else {
+        return;
+    };
     let data = tempfile::tempdir().expect("data");
     run(&["migrate"], &db.url, None);
     run(

@@ -10,6 +10,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Sizes can be changed with
 //! `BAYIGE_BENCH_SIZES=1000,10000`.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -20,7 +22,6 @@ use bayige::db::{Backend, DbConnection};
 use chrono::NaiveDate;
 use clap::Parser;
 use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
-use diesel::pg::PgConnection;
 
 const UNITS: usize = 20;
 const RUNS: usize = 7;
@@ -135,52 +136,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-struct Db {
-    url: String,
-    cleanup: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.cleanup
-            && let Ok(mut c) = PgConnection::establish(admin)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(backend: Backend, n: usize) -> Option<Db> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().ok()?;
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            Some(Db {
-                url,
-                cleanup: None,
-                _dir: Some(dir),
-            })
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("BAYIGE_TEST_DATABASE_URL").ok()?;
-            let name = format!("bayige_bench_{}_{n}", std::process::id());
-            let mut c = PgConnection::establish(&admin).expect("PostgreSQL answers");
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            Some(Db {
-                url: format!("{base}/{name}"),
-                cleanup: Some((admin, name)),
-                _dir: None,
-            })
-        }
-    }
-}
-
 fn main() {
     let sizes: Vec<usize> = std::env::var("BAYIGE_BENCH_SIZES")
         .ok()
@@ -189,7 +144,7 @@ fn main() {
     println!("backend   stations  progress_ms  hand_sql_ms  ratio  queries");
     for backend in [Backend::Sqlite, Backend::Postgres] {
         for &n in &sizes {
-            let Some(db) = fresh(backend, n) else {
+            let Some(db) = common::fresh(backend, &format!("bench_{n}")) else {
                 continue;
             };
             let cli = Cli::parse_from(["bayige", "--database-url", &db.url, "--today", "2017-12-31", "migrate"]);

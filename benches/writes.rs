@@ -11,6 +11,8 @@
 //! Run: `cargo bench --bench writes`; `BAYIGE_BENCH_SECONDS` per phase
 //! (default 5).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,6 @@ use bayige::db::generate::{self as g, Spec};
 use bayige::db::{self, Backend, DbConnection, DbUrl};
 use clap::Parser;
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 const CODES: [&str; 8] = [
@@ -142,53 +143,6 @@ fn curve(ctx: &Arc<bayige::app::Ctx>, stations: &Arc<Vec<i32>>, clients: usize) 
     }
 }
 
-/// A database for one backend's phases; a PostgreSQL one is dropped after.
-struct Fresh {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    cleanup: Option<(String, String)>,
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.cleanup
-            && let Ok(mut c) = PgConnection::establish(admin)
-        {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn fresh(backend: Backend) -> Option<Fresh> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().ok()?;
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            Some(Fresh {
-                url,
-                _dir: Some(dir),
-                cleanup: None,
-            })
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("BAYIGE_TEST_DATABASE_URL").ok()?;
-            let name = format!("bayige_writes_{}", std::process::id());
-            let mut c = PgConnection::establish(&admin).expect("PostgreSQL answers");
-            c.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            Some(Fresh {
-                url: format!("{base}/{name}"),
-                _dir: None,
-                cleanup: Some((admin, name)),
-            })
-        }
-    }
-}
-
 fn seed(ctx: &bayige::app::Ctx, conn: &mut DbConnection) -> Vec<i32> {
     use bayige::db::schema::stations as t;
     let spec = Spec {
@@ -211,7 +165,7 @@ fn seed(ctx: &bayige::app::Ctx, conn: &mut DbConnection) -> Vec<i32> {
 
 fn main() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some(db) = fresh(backend) else {
+        let Some(db) = common::fresh(backend, "writes") else {
             continue;
         };
         let url = db.url.clone();
