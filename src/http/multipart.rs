@@ -196,6 +196,9 @@ pub async fn read(
         if limits.known.is_some_and(|known| !known(&name)) {
             return Err(FieldErrors::single(name, "未知的表单字段"));
         }
+        if limits.known.is_some() && (form.fields.contains_key(&name) || form.files.iter().any(|f| f.field == name)) {
+            return Err(FieldErrors::single(name, "字段重复：每个字段只能提交一次"));
+        }
         budget.part()?;
         let Some(file_name) = file_name(&field, &name, limits) else {
             let text = read_text(&mut field, &name, &mut budget).await?;
