@@ -92,6 +92,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     {
         return Err(FieldErrors::single(path, why));
     }
+    // Every body is an object. serde would also fill a struct from an array
+    // of its fields in order (`["name", null]`), a form no schema allows.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(FieldErrors::single("body", "须为 JSON 对象（{…}），不能是数组"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -186,6 +186,12 @@ async fn unknown_paths_and_bad_json_get_the_error_shape(app: TestApp) {
     );
     let (status, body) = json(app.post_raw("/api/units", "[1, 2]").await).await;
     assert_eq!(status, 422, "a JSON array where an object belongs: {body}");
+    // An array holding the fields in order would fill the struct by position
+    // (found by schemathesis: a token was created from `["name", null]`).
+    let (status, body) = json(app.post_raw("/api/tokens", r#"["按位置", null]"#).await).await;
+    assert_field_error(status, &body, "body");
+    let (_, tokens) = json(app.get("/api/tokens").await).await;
+    assert!(!tokens.to_string().contains("按位置"), "no token was made: {tokens}");
     let (status, body) = json(
         app.post(
             "/api/units",
