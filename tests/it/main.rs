@@ -17,6 +17,7 @@ mod documents;
 mod downloads;
 mod exposure;
 mod foundation;
+mod group_commit;
 mod history;
 mod limits;
 mod openapi;
