@@ -19,6 +19,7 @@ mod exposure;
 mod foundation;
 mod group_commit;
 mod history;
+mod keyset;
 mod limits;
 mod openapi;
 mod outbox;
