@@ -8,10 +8,16 @@
 //! p50, and the share of the one-transaction-per-visit limit. PostgreSQL
 //! too (its curve only) when `BAYIGE_TEST_DATABASE_URL` is set.
 //!
+//! Then the real path: `bayige serve` on 127.0.0.1 and the same visits
+//! posted over HTTP by 1, 8 and 32 clients (`writes/http.rs`). On SQLite
+//! both go through the group-commit writer (`src/db/group.rs`).
+//!
 //! Run: `cargo bench --bench writes`; `BAYIGE_BENCH_SECONDS` per phase
 //! (default 5).
 
 mod common;
+#[path = "writes/http.rs"]
+mod http;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,6 +114,18 @@ struct Phase {
     p99: f64,
 }
 
+impl Phase {
+    fn of(mut all: Vec<Duration>, elapsed: Duration) -> Phase {
+        all.sort();
+        let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+        Phase {
+            rate: all.len() as f64 / elapsed.as_secs_f64(),
+            p50: at(0.5),
+            p99: at(0.99),
+        }
+    }
+}
+
 /// `clients` threads recording visits, each on its own stations, for the
 /// phase length.
 fn curve(ctx: &Arc<bayige::app::Ctx>, stations: &Arc<Vec<i32>>, clients: usize) -> Phase {
@@ -132,14 +150,27 @@ fn curve(ctx: &Arc<bayige::app::Ctx>, stations: &Arc<Vec<i32>>, clients: usize) 
             })
         })
         .collect();
-    let mut all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().expect("client")).collect();
-    let secs = started.elapsed().as_secs_f64();
-    all.sort();
-    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
-    Phase {
-        rate: all.len() as f64 / secs,
-        p50: at(0.5),
-        p99: at(0.99),
+    let all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().expect("client")).collect();
+    Phase::of(all, started.elapsed())
+}
+
+/// Prints a curve: visits/s, p50, p99, p99 against the single-client p50,
+/// and the share of the plain program's two limits.
+fn report(what: &str, curve: &[(usize, Phase)], limits: Option<(f64, f64)>) {
+    println!("{what}");
+    println!("clients  visits/s  p50_ms  p99_ms  p99/p50(1 client)  share of 1-visit/tx  share of 32-visit/tx");
+    let base = curve.first().map_or(f64::NAN, |(_, ph)| ph.p50);
+    for (clients, ph) in curve {
+        let share = |l: f64| format!("{:.2}", ph.rate / l);
+        println!(
+            "{clients:>7}  {:>8.0}  {:>6.2}  {:>6.2}  {:>17.1}  {:>19}  {:>20}",
+            ph.rate,
+            ph.p50,
+            ph.p99,
+            ph.p99 / base,
+            limits.map_or("-".into(), |(one, _)| share(one)),
+            limits.map_or("-".into(), |(_, batched)| share(batched)),
+        );
     }
 }
 
@@ -180,29 +211,23 @@ fn main() {
             backend.as_str(),
             seconds()
         );
-        let mut tx_limit = None;
+        let mut limits = None;
         if backend == Backend::Sqlite {
             let (one, last) = limit(&url, 1, 1_000_000);
             let (batched, _) = limit(&url, 32, last);
             println!("disk limit, plain program: 1 visit/tx {one:.0}/s; 32 visits/tx {batched:.0}/s");
-            tx_limit = Some(one);
+            limits = Some((one, batched));
         }
-        println!("clients  visits/s  p50_ms  p99_ms  p99/p50(1 client)  share of 1-visit/tx limit");
-        let mut single = None;
-        for clients in [1, 8, 32] {
-            let ph = curve(&ctx, &stations, clients);
-            let base = *single.get_or_insert(ph.p50);
-            println!(
-                "{clients:>7}  {:>8.0}  {:>6.2}  {:>6.2}  {:>17.1}  {}",
-                ph.rate,
-                ph.p50,
-                ph.p99,
-                ph.p99 / base,
-                tx_limit
-                    .map(|l| format!("{:.2}", ph.rate / l))
-                    .unwrap_or_else(|| "-".into())
-            );
-        }
+        let in_process: Vec<_> = [1, 8, 32]
+            .into_iter()
+            .map(|clients| (clients, curve(&ctx, &stations, clients)))
+            .collect();
+        report("record-visit use case, in process:", &in_process, limits);
+        report(
+            "POST /api/stations/{id}/visits over HTTP:",
+            &http::curves(&url, &stations),
+            limits,
+        );
         // The pool's connections close before the database is dropped.
         drop(ctx);
         drop(db);

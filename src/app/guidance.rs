@@ -89,6 +89,10 @@ pub struct GuidanceQuery {
     /// Items per page (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
+    /// Keyset pagination: the rows after this guidance in the list (the
+    /// previous page's `next_after`); cannot be combined with `page`.
+    #[param(value_type = Option<i32>, minimum = 1)]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -106,7 +110,9 @@ pub struct GuidancePage {
     pub page: Page<GuidanceItem>,
 }
 
-/// Guidance in the principal's scope.
+/// Guidance in the principal's scope, most urgent first; by page number,
+/// or by key (`after` = the previous page's `next_after`), which costs the
+/// same however deep. The count stops at 10,000 (`total_exact` false).
 pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
     let mut errors = FieldErrors::new();
     let status = match query_param(&mut errors, "status", q.status).as_deref() {
@@ -129,8 +135,20 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
             }
         },
     };
+    let page_given = q.page.is_some();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
+    let after = int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
+    if after.is_some() && page_given {
+        errors.add("after", "after 与 page 只能用其一");
+    }
     errors.into_result()?;
+    let after = match after {
+        Some(id) => match store::get(conn, id)? {
+            Some(g) => Some((g.due_on, g.id)),
+            None => return Err(FieldErrors::single("after", format!("整改意见 {id} 不存在"))),
+        },
+        None => None,
+    };
     if let Some(u) = unit_id {
         policy::can_read_unit(p, u as i32)?;
     }
@@ -146,7 +164,10 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
         station_id: station_id.map(|s| s as i32),
         as_of,
     };
-    let (rows, total) = store::list(conn, &filter, page, per_page)?;
+    let (rows, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
+    let next_after = (rows.len() as i64 == per_page)
+        .then(|| rows.last().map(|g| g.guidance.id))
+        .flatten();
     let items = rows
         .into_iter()
         .map(|row| GuidanceItem {
@@ -158,11 +179,11 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
         as_of,
         page: Page {
             items,
-            total: Some(total),
-            total_exact: true,
+            total,
+            total_exact,
             page,
             per_page,
-            next_after: None,
+            next_after,
         },
     })
 }

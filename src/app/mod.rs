@@ -35,6 +35,9 @@ use crate::standard::Registry;
 pub struct Ctx {
     pub pool: Pool,
     pub backend: Backend,
+    /// Where writes that go through group commit are sent (SQLite's one
+    /// writer; nothing on PostgreSQL).
+    pub writer: crate::db::Writer,
     pub standards: Arc<Registry>,
     pub tz: Tz,
     pub settings: Settings,

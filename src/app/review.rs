@@ -122,7 +122,7 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
         station_id: None,
         as_of: today,
     };
-    let (rows, _) = guidance_store::list(conn, &filter, 1, MAX_ITEMS)?;
+    let (rows, ..) = guidance_store::list(conn, &filter, 1, MAX_ITEMS, None)?;
     let overdue_guidance = rows
         .into_iter()
         .map(|g| Item {

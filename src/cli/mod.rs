@@ -51,6 +51,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
     };
     let settings = Settings::from_args(common, demo, cookie_secure_default)?;
     Ok(Ctx {
+        writer: db::Writer::new(&common.database_url)?,
         pool,
         backend,
         standards: Arc::new(standards),

@@ -205,10 +205,20 @@ pub fn delivery_counts(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<
         .load(conn)
 }
 
-pub fn deliveries_of(conn: &mut DbConnection, circular_id: i32) -> QueryResult<Vec<Delivery>> {
+/// At most `limit` deliveries of a circular in the order they were queued,
+/// after delivery `after` (keyset by id: a page costs the same however
+/// many recipients the circular has).
+pub fn deliveries_of(
+    conn: &mut DbConnection,
+    circular_id: i32,
+    after: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<Delivery>> {
     deliveries::table
         .filter(deliveries::circular_id.eq(circular_id))
+        .filter(deliveries::id.gt(after.unwrap_or(0)))
         .order(deliveries::id.asc())
+        .limit(limit)
         .select(deliveries::all_columns)
         .load(conn)
 }

@@ -195,14 +195,43 @@ pub struct GuidanceRow {
     pub unit_id: i32,
 }
 
-/// One page of guidance, most urgent first (earliest due date), and the total.
-pub fn list(conn: &mut DbConnection, f: &Filter, page: i64, per_page: i64) -> QueryResult<(Vec<GuidanceRow>, i64)> {
-    let total = counted(f).count().get_result(conn)?;
-    let items = filtered(f)
+/// Counting stops here: past it the list says "more than" instead of
+/// counting every guidance row of a province on each first page.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of guidance, most urgent first (earliest due date), and how
+/// many match (exact up to [`COUNT_CAP`], else the cap with `false`). With
+/// `after` (the due date and id of the last row of the previous page) the
+/// page is the `per_page` rows that follow it (keyset: no rows skipped
+/// however deep) and nothing is counted.
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    page: i64,
+    per_page: i64,
+    after: Option<(NaiveDate, i32)>,
+) -> QueryResult<(Vec<GuidanceRow>, Option<i64>, bool)> {
+    let (total, exact) = match after {
+        Some(_) => (None, false),
+        None => {
+            let ids: Vec<i32> = counted(f).select(guidance::id).limit(COUNT_CAP + 1).load(conn)?;
+            let n = ids.len() as i64;
+            (Some(n.min(COUNT_CAP)), n <= COUNT_CAP)
+        }
+    };
+    let query = filtered(f)
         .order((guidance::due_on.asc(), guidance::id.asc()))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(per_page);
+    let query = match after {
+        Some((due_on, id)) => query.filter(
+            guidance::due_on
+                .gt(due_on)
+                .or(guidance::due_on.eq(due_on).and(guidance::id.gt(id))),
+        ),
+        None => query.offset((page - 1) * per_page),
+    };
+    let items = query
         .select((guidance::all_columns, stations::name, stations::unit_id))
         .load(conn)?;
-    Ok((items, total))
+    Ok((items, total, exact))
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod circulars;
 pub mod generate;
+pub mod group;
 pub mod guidance;
 pub mod progress;
 pub mod schema;
@@ -22,6 +23,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use group::Writer;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

@@ -169,10 +169,20 @@ pub fn set_status(
     get(conn, station.id)
 }
 
-pub fn status_history(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<StatusChange>> {
+/// At most `limit` status changes of a station, newest first, older than
+/// change `before` (keyset by id: a page costs the same however long the
+/// station's history).
+pub fn status_history(
+    conn: &mut DbConnection,
+    station_id: i32,
+    before: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<StatusChange>> {
     station_status_changes::table
         .filter(station_status_changes::station_id.eq(station_id))
-        .order(station_status_changes::id.asc())
+        .filter(station_status_changes::id.lt(before.unwrap_or(i32::MAX)))
+        .order(station_status_changes::id.desc())
+        .limit(limit)
         .select(station_status_changes::all_columns)
         .load(conn)
 }

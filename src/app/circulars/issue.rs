@@ -132,10 +132,12 @@ pub fn issue(
         Ok::<_, AppError>((circular, true))
     });
     let (circular, created) = match result {
-        // Two instances ran the same schedule period at once: the other won.
-        Err(AppError::Conflict { .. }) if opts.schedule_period.is_some() => {
-            let period = opts.schedule_period.as_deref().unwrap_or_default();
-            let c = store::by_period(conn, period)?
+        // Two requests with the same idempotency key, or two instances
+        // running the same schedule period, at once (PostgreSQL lets both
+        // look before either writes): the other won, and its circular is
+        // the answer.
+        Err(AppError::Conflict { .. }) if opts.schedule_period.is_some() || opts.idempotency_key.is_some() => {
+            let c = already_issued(conn, &opts, &body_sha256)?
                 .ok_or_else(|| AppError::conflict("通报正在由另一实例印发，请稍后查看"))?;
             (c, false)
         }

@@ -12,7 +12,7 @@ use crate::db::circulars::{self as store, Circular};
 use crate::db::{self, DbConnection};
 use crate::domain::DeliveryStatus;
 use crate::domain::progress::Progress;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 
 mod issue;
 
@@ -238,13 +238,51 @@ pub fn list(
     })
 }
 
-pub fn deliveries(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<Vec<Delivery>, AppError> {
+/// Deliveries per page, and the default.
+pub const MAX_DELIVERIES_PER_PAGE: i64 = 100;
+
+/// Query string of a circular's deliveries; parsed by hand so that a bad
+/// value is reported by field name.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct DeliveryQuery {
+    /// Deliveries per page (default and most 100).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// Keyset pagination: the deliveries after this one (the previous
+    /// page's `next_after`).
+    #[param(value_type = Option<i32>, minimum = 1)]
+    pub after: Option<String>,
+}
+
+/// One page of a circular's deliveries, in the order they were queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryPage {
+    pub items: Vec<Delivery>,
+    /// Cursor for the next page (`?after=`); null on the last page.
+    pub next_after: Option<i32>,
+}
+
+/// A circular's deliveries a page at a time (`limit`, default and most
+/// 100; `after` = the previous page's `next_after`): the cost of a page
+/// does not grow with the number of recipients.
+pub fn deliveries(conn: &mut DbConnection, p: &Principal, id: i32, q: DeliveryQuery) -> Result<DeliveryPage, AppError> {
+    let mut errors = FieldErrors::new();
+    let limit =
+        super::int_param(&mut errors, "limit", q.limit, 1..=MAX_DELIVERIES_PER_PAGE).unwrap_or(MAX_DELIVERIES_PER_PAGE);
+    let after = super::int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
+    errors.into_result()?;
     policy::require_admin(p, Admin::Circulars)?;
     store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("通报 {id} 不存在")))?;
-    Ok(store::deliveries_of(conn, id)?
+    let items: Vec<Delivery> = store::deliveries_of(conn, id, after, limit)?
         .into_iter()
         .map(Delivery::from)
-        .collect())
+        .collect();
+    let next_after = (items.len() as i64 == limit)
+        .then(|| items.last().map(|d| d.id))
+        .flatten();
+    Ok(DeliveryPage { items, next_after })
 }
 
 /// Puts a failed delivery back in the queue.

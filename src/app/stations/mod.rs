@@ -4,12 +4,14 @@
 
 mod edit;
 mod export;
+mod history;
 mod import;
 mod input;
 mod status;
 
 pub use edit::{create, update};
 pub use export::{ExportQuery, export_register, sheet_format};
+pub use history::{StatusHistoryPage, StatusHistoryQuery, status_history};
 pub use import::{ImportError, ImportReport, import, import_with_progress};
 pub use input::{StationInput, StationPatch};
 pub use status::{StatusInput, change_status};
@@ -116,7 +118,11 @@ pub struct StationDetail {
     #[serde(flatten)]
     pub station: Station,
     pub unit: Unit,
+    /// The newest status changes (at most 50), oldest of them first.
     pub status_history: Vec<StatusChange>,
+    /// When there are older changes: the cursor for
+    /// `GET /api/stations/{id}/status-history?before=`; else null.
+    pub status_history_next_before: Option<i32>,
 }
 
 fn not_found(id: i32) -> AppError {
@@ -136,14 +142,14 @@ fn unit_must_exist(conn: &mut DbConnection, unit_id: i32) -> Result<units_store:
 
 fn detail(conn: &mut DbConnection, station: store::Station) -> Result<StationDetail, AppError> {
     let unit = unit_must_exist(conn, station.unit_id)?.into();
-    let status_history = store::status_history(conn, station.id)?
-        .into_iter()
-        .map(StatusChange::from)
-        .collect();
+    let page = history::newest(conn, station.id, history::IN_DETAIL)?;
+    let mut status_history = page.items;
+    status_history.reverse();
     Ok(StationDetail {
         station: station.into(),
         unit,
         status_history,
+        status_history_next_before: page.next_before,
     })
 }
 

@@ -94,7 +94,44 @@ pub fn record_with_photos(
     let standard = latest_standard(ctx, &station.standard_id)?;
     let (visit, photos) = check_all(ctx, standard, input, photos)?;
     let photos = evidence::keep_photos(ctx, photos)?;
-    db::write_tx(conn, |conn| {
+    // The write goes to the database's writer (group commit on SQLite): it
+    // owns what it needs, and is answered only once it is committed.
+    let write = Write {
+        ctx: ctx.clone(),
+        principal: p.clone(),
+        station_id,
+        standard: standard.clone(),
+        visit,
+        photos,
+    };
+    ctx.writer.write(conn, move |conn| write.apply(conn))
+}
+
+/// A checked visit with its kept photos, ready to be written.
+struct Write {
+    ctx: Ctx,
+    principal: Principal,
+    station_id: i32,
+    standard: Standard,
+    visit: CheckedVisit,
+    photos: Vec<evidence::Kept>,
+}
+
+impl Write {
+    /// Everything the visit changes, in the caller's transaction: the
+    /// checks that need the station as it is now, the visit and its items,
+    /// the station's current items, compliance and status, guidance,
+    /// evidence rows and the audit entry.
+    fn apply(self, conn: &mut DbConnection) -> Result<VisitView, AppError> {
+        let Write {
+            ctx,
+            principal: p,
+            station_id,
+            standard,
+            visit,
+            photos,
+        } = self;
+        let (ctx, standard) = (&ctx, &standard);
         // Serialise visits to one station (a row lock on PostgreSQL; SQLite
         // holds the database write lock already), then read it fresh.
         station_store::touch(conn, station_id)?;
@@ -134,11 +171,11 @@ pub fn record_with_photos(
             to = %after,
             "visit recorded"
         );
-        evidence::insert(conn, p, row.id, &photos)?;
+        evidence::insert(conn, &p, row.id, &photos)?;
         let shown = view::build(ctx, conn, row, kept)?;
-        audit::record(conn, p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
+        audit::record(conn, &p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
         Ok(shown)
-    })
+    }
 }
 
 fn insert_visit(

@@ -158,16 +158,23 @@ pub(super) async fn get_circular(
 }
 
 /// The circular's emails and where each stands.
-#[utoipa::path(get, path = "/api/circulars/{id}/deliveries", tag = "circulars", params(("id" = i32, Path, description = "通报编号")),
-    responses((status = 200, description = "投递记录", body = super::Items<crate::app::circulars::Delivery>)))]
+/// A page at a time (`limit`, default and most 100; `after` = the previous
+/// page's `next_after`), in the order they were queued.
+#[utoipa::path(get, path = "/api/circulars/{id}/deliveries", tag = "circulars",
+    params(("id" = i32, Path, description = "通报编号"), circulars::DeliveryQuery),
+    responses((status = 200, description = "一页投递记录", body = circulars::DeliveryPage)))]
 pub(super) async fn list_deliveries(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     path: web::Path<String>,
+    query: web::Query<circulars::DeliveryQuery>,
 ) -> Result<HttpResponse, AppError> {
     let cid = id(&path, "通报")?;
-    let items = ctx.run(move |conn, _| circulars::deliveries(conn, &p, cid)).await?;
-    Ok(HttpResponse::Ok().json(super::Items { items }))
+    let query = query.into_inner();
+    let page = ctx
+        .run(move |conn, _| circulars::deliveries(conn, &p, cid, query))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Puts a failed delivery back in the queue (admins).

@@ -14,6 +14,7 @@ handlers! {
     import_stations,
     create_station,
     get_station,
+    station_status_history,
     update_station,
     change_station_status,
 }
@@ -155,6 +156,25 @@ pub(super) async fn get_station(
     let id = id(&path, "服务站")?;
     let station = ctx.run(move |conn, _| stations::get(conn, &p, id)).await?;
     Ok(HttpResponse::Ok().json(station))
+}
+
+/// The station's status changes, newest first, a page at a time (`limit`,
+/// default and most 100; `before` = the previous page's `next_before`).
+#[utoipa::path(get, path = "/api/stations/{id}/status-history", tag = "stations",
+    params(("id" = i32, Path, description = "服务站编号"), stations::StatusHistoryQuery),
+    responses((status = 200, description = "一页状态变更", body = stations::StatusHistoryPage)))]
+pub(super) async fn station_status_history(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    query: web::Query<stations::StatusHistoryQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = id(&path, "服务站")?;
+    let query = query.into_inner();
+    let page = ctx
+        .run(move |conn, _| stations::status_history(conn, &p, id, query))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Edits a station; `version` must be the one read (else 409 with the

@@ -184,6 +184,7 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
         as_of: super::filled(&query, "as_of"),
         page: super::filled(&query, "page"),
         per_page: Some("100".into()),
+        after: super::filled(&query, "after"),
     };
     let (page, units) = ctx
         .run(move |conn, ctx| {
@@ -265,10 +266,13 @@ async fn circular_page(
 ) -> PageResult {
     let id = crate::http::api::id(&path, "通报")?;
     let p = v.p.clone();
+    // The deliveries a page at a time: `?deliveries_after=` the last shown.
+    let after = query.get("deliveries_after").cloned();
     let (c, deliveries) = ctx
         .run(move |conn, _| {
             let c = circulars::get(conn, &p, id)?;
-            let d = circulars::deliveries(conn, &p, id).ok();
+            let q = circulars::DeliveryQuery { limit: None, after };
+            let d = circulars::deliveries(conn, &p, id, q).ok();
             Ok((c, d))
         })
         .await?;
