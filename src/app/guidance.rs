@@ -106,9 +106,25 @@ pub struct GuidancePage {
     pub page: Page<GuidanceItem>,
 }
 
-/// Guidance in the principal's scope.
-pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
-    let mut errors = FieldErrors::new();
+/// The filters of a guidance list or export, as sent.
+#[derive(Debug, Default)]
+pub(crate) struct FilterParams {
+    pub status: Option<String>,
+    pub unit_id: Option<String>,
+    pub station_id: Option<String>,
+    pub as_of: Option<String>,
+}
+
+/// Checks the filters (adding to `errors`, which may hold others already),
+/// then that the principal may read the unit or station asked for; the
+/// filter is limited to the principal's scope.
+pub(crate) fn filter_of(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    mut errors: FieldErrors,
+    q: FilterParams,
+) -> Result<Filter, AppError> {
     let status = match query_param(&mut errors, "status", q.status).as_deref() {
         None => None,
         Some(s) if StatusFilter::parse(s).is_some() => StatusFilter::parse(s),
@@ -129,7 +145,6 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
             }
         },
     };
-    let (page, per_page) = paging(&mut errors, q.page, q.per_page);
     errors.into_result()?;
     if let Some(u) = unit_id {
         policy::can_read_unit(p, u as i32)?;
@@ -139,13 +154,27 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
             station_store::get(conn, s as i32)?.ok_or_else(|| AppError::NotFound(format!("服务站 {s} 不存在")))?;
         policy::can_read_unit(p, station.unit_id)?;
     }
-    let filter = Filter {
+    Ok(Filter {
         units: policy::read_scope(p).units().map(<[i32]>::to_vec),
         status,
         unit_id: unit_id.map(|u| u as i32),
         station_id: station_id.map(|s| s as i32),
         as_of,
+    })
+}
+
+/// Guidance in the principal's scope.
+pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
+    let mut errors = FieldErrors::new();
+    let (page, per_page) = paging(&mut errors, q.page, q.per_page);
+    let params = FilterParams {
+        status: q.status,
+        unit_id: q.unit_id,
+        station_id: q.station_id,
+        as_of: q.as_of,
     };
+    let filter = filter_of(conn, ctx, p, errors, params)?;
+    let as_of = filter.as_of;
     let (rows, total) = store::list(conn, &filter, page, per_page)?;
     let items = rows
         .into_iter()

@@ -6,6 +6,7 @@ pub mod circulars;
 pub mod demo;
 mod demo_hosts;
 pub mod evidence;
+pub mod exports;
 pub mod guidance;
 pub mod outbox;
 pub mod progress;

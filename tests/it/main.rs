@@ -15,6 +15,7 @@ mod crash;
 mod demo;
 mod documents;
 mod downloads;
+mod exports;
 mod exposure;
 mod foundation;
 mod history;
