@@ -17,6 +17,7 @@ mod documents;
 mod downloads;
 mod exports;
 mod exposure;
+mod five_entries;
 mod foundation;
 mod history;
 mod limits;
