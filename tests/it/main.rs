@@ -21,6 +21,7 @@ mod five_entries;
 mod foundation;
 mod history;
 mod limits;
+mod notices;
 mod openapi;
 mod outbox;
 mod pages;
