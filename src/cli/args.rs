@@ -223,6 +223,10 @@ pub enum ImportWhat {
         /// Check every row and report what would change, writing nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The most data rows a file may hold (the web form's limit is
+        /// 20,000; an operator may allow a province's register here).
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_048_575))]
+        max_rows: u32,
     },
 }
 

@@ -409,4 +409,13 @@ async fn the_register_comes_in_from_the_command_line() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success(), "a bad row fails the command");
     assert!(out.contains("第3行“联络电话”"), "{out}");
+
+    // A file longer than the command's row limit is refused as a whole.
+    let o = run(&["import", "stations", path, "--dry-run", "--max-rows", "2"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success() && said.contains("行数过多"), "{said}");
 }
