@@ -110,11 +110,25 @@ pub struct GuidancePage {
     pub page: Page<GuidanceItem>,
 }
 
-/// Guidance in the principal's scope, most urgent first; by page number,
-/// or by key (`after` = the previous page's `next_after`), which costs the
-/// same however deep. The count stops at 10,000 (`total_exact` false).
-pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
-    let mut errors = FieldErrors::new();
+/// The filters of a guidance list or export, as sent.
+#[derive(Debug, Default)]
+pub(crate) struct FilterParams {
+    pub status: Option<String>,
+    pub unit_id: Option<String>,
+    pub station_id: Option<String>,
+    pub as_of: Option<String>,
+}
+
+/// Checks the filters (adding to `errors`, which may hold others already),
+/// then that the principal may read the unit or station asked for; the
+/// filter is limited to the principal's scope.
+pub(crate) fn filter_of(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    mut errors: FieldErrors,
+    q: FilterParams,
+) -> Result<Filter, AppError> {
     let status = match query_param(&mut errors, "status", q.status).as_deref() {
         None => None,
         Some(s) if StatusFilter::parse(s).is_some() => StatusFilter::parse(s),
@@ -135,20 +149,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
             }
         },
     };
-    let page_given = q.page.is_some();
-    let (page, per_page) = paging(&mut errors, q.page, q.per_page);
-    let after = int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
-    if after.is_some() && page_given {
-        errors.add("after", "after 与 page 只能用其一");
-    }
     errors.into_result()?;
-    let after = match after {
-        Some(id) => match store::get(conn, id)? {
-            Some(g) => Some((g.due_on, g.id)),
-            None => return Err(FieldErrors::single("after", format!("整改意见 {id} 不存在"))),
-        },
-        None => None,
-    };
     if let Some(u) = unit_id {
         policy::can_read_unit(p, u as i32)?;
     }
@@ -157,13 +158,41 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery)
             station_store::get(conn, s as i32)?.ok_or_else(|| AppError::NotFound(format!("服务站 {s} 不存在")))?;
         policy::can_read_unit(p, station.unit_id)?;
     }
-    let filter = Filter {
+    Ok(Filter {
         units: policy::read_scope(p).units().map(<[i32]>::to_vec),
         status,
         unit_id: unit_id.map(|u| u as i32),
         station_id: station_id.map(|s| s as i32),
         as_of,
+    })
+}
+
+/// Guidance in the principal's scope, most urgent first; by page number,
+/// or by key (`after` = the previous page's `next_after`), which costs the
+/// same however deep. The count stops at 10,000 (`total_exact` false).
+pub fn list(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, q: GuidanceQuery) -> Result<GuidancePage, AppError> {
+    let mut errors = FieldErrors::new();
+    let page_given = q.page.is_some();
+    let (page, per_page) = paging(&mut errors, q.page, q.per_page);
+    let after = int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
+    if after.is_some() && page_given {
+        errors.add("after", "after 与 page 只能用其一");
+    }
+    let params = FilterParams {
+        status: q.status,
+        unit_id: q.unit_id,
+        station_id: q.station_id,
+        as_of: q.as_of,
     };
+    let filter = filter_of(conn, ctx, p, errors, params)?;
+    let after = match after {
+        Some(id) => match store::get(conn, id)? {
+            Some(g) => Some((g.due_on, g.id)),
+            None => return Err(FieldErrors::single("after", format!("整改意见 {id} 不存在"))),
+        },
+        None => None,
+    };
+    let as_of = filter.as_of;
     let (rows, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
     let next_after = (rows.len() as i64 == per_page)
         .then(|| rows.last().map(|g| g.guidance.id))

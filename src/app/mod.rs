@@ -6,6 +6,7 @@ pub mod circulars;
 pub mod demo;
 mod demo_hosts;
 pub mod evidence;
+pub mod exports;
 pub mod guidance;
 pub mod outbox;
 pub mod progress;
@@ -81,6 +82,8 @@ pub struct Settings {
     pub pdf_required: bool,
     /// Where fonts are looked for (None: the Debian font folders).
     pub font_dir: Option<PathBuf>,
+    /// Who issues a unit's 整改通知书.
+    pub notice_issuers: crate::domain::issuers::NoticeIssuers,
 }
 
 #[derive(Debug, Clone)]

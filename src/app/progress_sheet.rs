@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::domain::circular::date_zh;
 use crate::domain::progress::Row;
 use crate::error::{AppError, FieldErrors};
-use crate::mail::{plan_zh, position_zh};
+use crate::mail::{FiveEntriesView, five_entry_headers, plan_zh, position_zh};
 use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec, TableWriter};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -42,11 +42,33 @@ fn spec(title: String) -> TableSpec {
             col("进度情况", 16.0, ColumnKind::Text),
             col("达标站数", 9.0, ColumnKind::Integer),
             col("逾期未整改", 10.0, ColumnKind::Integer),
-        ],
+        ]
+        .into_iter()
+        .chain(five_entry_columns())
+        .collect(),
     }
 }
 
-fn row_cells(r: &Row) -> Vec<Cell> {
+/// Stations standing by 五进: the total, one column an entry, and the
+/// trades under 其他行业 (the same headers as the circular's CSV).
+fn five_entry_columns() -> impl Iterator<Item = Column> {
+    let headers: Vec<String> = five_entry_headers().collect();
+    let last = headers.len() - 1;
+    headers.into_iter().enumerate().map(move |(i, h)| match i {
+        0 => Column::new(&h, 10.0, ColumnKind::Integer),
+        i if i == last => Column::new(&h, 24.0, ColumnKind::Text),
+        _ => Column::new(&h, 9.0, ColumnKind::Integer),
+    })
+}
+
+fn five_entry_cells(v: &FiveEntriesView) -> impl Iterator<Item = Cell> + use<> {
+    let counts: Vec<Cell> = v.counts.iter().map(|n| Cell::Int(*n)).collect();
+    std::iter::once(Cell::Int(v.standing))
+        .chain(counts)
+        .chain(std::iter::once(Cell::Text(v.other_detail_zh.clone())))
+}
+
+fn row_cells(r: &Row, five: &FiveEntriesView) -> Vec<Cell> {
     let planned = r.target.filter(|t| *t > 0).map(i64::from);
     let int_or_empty = |v: Option<i64>| v.map_or(Cell::Empty, Cell::Int);
     vec![
@@ -63,6 +85,9 @@ fn row_cells(r: &Row) -> Vec<Cell> {
         Cell::Int(r.compliant),
         Cell::Int(r.overdue_guidance),
     ]
+    .into_iter()
+    .chain(five_entry_cells(five))
+    .collect()
 }
 
 fn sheet_error(e: crate::sheets::write::WriteError) -> AppError {
@@ -92,9 +117,16 @@ pub fn export(
         date_zh(pr.as_of),
         pr.expected * 100.0
     );
+    let standing = crate::db::progress::standing_by_category(conn, pr.as_of)
+        .map_err(|e| AppError::internal("counting standing stations by category", e))?;
+    let (city, units) = FiveEntriesView::city_and_units(&standing);
     let mut w = TableWriter::new(format, spec(title)).map_err(sheet_error)?;
     for r in &pr.rows {
-        w.push(&row_cells(r), r.lagging).map_err(sheet_error)?;
+        let five = units
+            .get(&r.unit_id)
+            .cloned()
+            .unwrap_or_else(|| FiveEntriesView::from_counts([]));
+        w.push(&row_cells(r, &five), r.lagging).map_err(sheet_error)?;
     }
     if sp.city_wide {
         let t = &pr.totals;
@@ -108,7 +140,10 @@ pub fn export(
             Cell::Text(position_zh(t.shortfall, t.ahead)),
             Cell::Int(t.compliant),
             Cell::Int(t.overdue_guidance),
-        ];
+        ]
+        .into_iter()
+        .chain(five_entry_cells(&city))
+        .collect::<Vec<_>>();
         w.push(&totals, t.lagging).map_err(sheet_error)?;
     }
     Ok((format, w.finish().map_err(sheet_error)?))

@@ -126,6 +126,18 @@ pub struct DocumentArgs {
     /// 印发机关 in the 版记 (default: the issuer's 办公室).
     #[arg(long, global = true, env = "BAYIGE_CIRCULAR_PRINTED_BY")]
     pub circular_printed_by: Option<String>,
+    /// Who issues the 整改通知书 of a county or county-level city's
+    /// stations; `{unit}` is the unit's name, `{unit_short}` the name
+    /// without its last character (default: {unit}市场监督管理局).
+    #[arg(long, global = true, env = "BAYIGE_NOTICE_ISSUER_COUNTY")]
+    pub notice_issuer_county: Option<String>,
+    /// The same for a city district's stations (default:
+    /// {unit}市场监督管理局; the demo: 白山市工商行政管理局{unit_short}分局).
+    #[arg(long, global = true, env = "BAYIGE_NOTICE_ISSUER_DISTRICT")]
+    pub notice_issuer_district: Option<String>,
+    /// The same for a directly-run branch's stations (default: the circular's issuer).
+    #[arg(long, global = true, env = "BAYIGE_NOTICE_ISSUER_BRANCH")]
+    pub notice_issuer_branch: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +223,10 @@ pub enum ImportWhat {
         /// Check every row and report what would change, writing nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The most data rows a file may hold (the web form's limit is
+        /// 20,000; an operator may allow a province's register here).
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_048_575))]
+        max_rows: u32,
     },
 }
 

@@ -253,7 +253,19 @@ pub(super) fn generate(ctx: &Ctx, units: u32, stations: u64, visits: u32, seed: 
 /// non-zero exit when any row is bad (then nothing was written).
 pub(super) async fn import(ctx: Ctx, what: ImportWhat) -> Result<()> {
     use std::io::IsTerminal;
-    let ImportWhat::Stations { file, dry_run } = what;
+    let ImportWhat::Stations {
+        file,
+        dry_run,
+        max_rows,
+    } = what;
+    // The sheet's row numbers count the header row too; a longer register
+    // may also be a larger file (about 200 bytes a row as CSV).
+    let default = crate::sheets::read::ReadLimits::default();
+    let limits = crate::sheets::read::ReadLimits {
+        max_rows: max_rows.saturating_add(1),
+        max_bytes: default.max_bytes.max(max_rows as usize * 512),
+        max_unzipped_bytes: default.max_unzipped_bytes.max(u64::from(max_rows) * 2048),
+    };
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let p = Principal::system(&format!("cli:{who}"));
@@ -269,7 +281,7 @@ pub(super) async fn import(ctx: Ctx, what: ImportWhat) -> Result<()> {
                     }
                 }
             };
-            crate::app::stations::import_with_progress(conn, ctx, &p, &bytes, dry_run, &mut bar)
+            crate::app::stations::import_with_progress(conn, ctx, &p, &bytes, dry_run, &limits, &mut bar)
         })
         .await
         .map_err(fail)?;

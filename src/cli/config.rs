@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::args::Common;
 use crate::app::{CircularSettings, MailSettings, Settings, schedule};
 use crate::domain::circular::valid_prefix;
+use crate::domain::issuers::{NoticeIssuers, check_template};
 
 /// The defaults the Baishan demo brings, unless set otherwise: with the
 /// demo data in the database, circulars read as Baishan's own (its 发文字号
@@ -42,6 +43,11 @@ impl DemoDefaults {
         }
     }
 
+    /// The demo's city districts were branches of the city bureau (城区工商分局).
+    fn district_notice_issuer(self) -> Option<&'static str> {
+        self.data.then_some("白山市工商行政管理局{unit_short}分局")
+    }
+
     fn schedule(self) -> Option<&'static str> {
         self.running.then_some("monthly:14")
     }
@@ -71,12 +77,15 @@ impl Settings {
         if !(0.0..1.0).contains(&common.lag_tolerance) {
             anyhow::bail!("BAYIGE_LAG_TOLERANCE must be from 0 to 1, not {}", common.lag_tolerance);
         }
+        let circular = circular_settings(common, demo)?;
+        let notice_issuers = notice_issuers(common, demo, &circular.issuer)?;
         Ok(Settings {
             guidance_due_days: common.guidance_due_days,
             data_dir: common.data_dir.clone(),
             evidence_max_bytes: common.evidence_max_bytes,
             today: common.today,
-            circular: circular_settings(common, demo)?,
+            circular,
+            notice_issuers,
             cookie_secure: common.cookie_secure.unwrap_or(cookie_secure_default),
             progress_cache: Duration::from_millis(common.progress_cache_ms),
             request_timeout: Duration::from_secs(common.request_timeout_secs.max(1)),
@@ -121,6 +130,27 @@ fn circular_settings(common: &Common, demo: DemoDefaults) -> Result<CircularSett
         cc,
         lag_tolerance: common.lag_tolerance,
         monthly_day,
+    })
+}
+
+/// The 整改通知书's issuing authorities: each option, else the demo's or
+/// the generic default; a bad template stops start-up naming its variable.
+fn notice_issuers(common: &Common, demo: DemoDefaults, issuer: &str) -> Result<NoticeIssuers> {
+    let d = &common.documents;
+    let generic = NoticeIssuers::generic(issuer);
+    let pick = |value: &Option<String>, default: String, var: &str| -> Result<String> {
+        let template = value.clone().unwrap_or(default);
+        check_template(&template).map_err(|e| anyhow::anyhow!("invalid {var} {e}"))?;
+        Ok(template)
+    };
+    Ok(NoticeIssuers {
+        county: pick(&d.notice_issuer_county, generic.county, "BAYIGE_NOTICE_ISSUER_COUNTY")?,
+        district: pick(
+            &d.notice_issuer_district,
+            demo.district_notice_issuer().map_or(generic.district, str::to_owned),
+            "BAYIGE_NOTICE_ISSUER_DISTRICT",
+        )?,
+        branch: pick(&d.notice_issuer_branch, generic.branch, "BAYIGE_NOTICE_ISSUER_BRANCH")?,
     })
 }
 

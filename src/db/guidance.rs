@@ -171,7 +171,7 @@ macro_rules! apply_filter {
     }};
 }
 
-fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiBackend> {
+pub(super) fn filtered(f: &Filter) -> diesel::dsl::IntoBoxed<'static, Joined, super::MultiBackend> {
     apply_filter!(guidance::table.inner_join(stations::table).into_boxed(), f)
 }
 

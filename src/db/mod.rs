@@ -9,6 +9,7 @@ pub mod guidance;
 pub mod progress;
 pub mod schema;
 pub mod serials;
+pub mod sheets;
 pub mod stations;
 pub mod units;
 pub mod users;

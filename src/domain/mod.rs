@@ -4,6 +4,7 @@ pub mod circular;
 pub mod credit_code;
 pub mod five_entries;
 pub mod guidance;
+pub mod issuers;
 pub mod progress;
 pub mod station;
 pub mod text;

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use super::five_entries::FiveEntriesView;
+use crate::domain::Category;
 use crate::domain::circular::date_zh;
 use crate::domain::progress::{Basis, Progress, Row, Totals};
 
@@ -43,6 +45,9 @@ pub struct RowView {
     pub compliant: i64,
     pub overdue: i64,
     pub highlight: bool,
+    /// The unit's stations standing at the date, by 五进 (empty until
+    /// [`CircularDoc::with_five_entries`]).
+    pub five_entries: FiveEntriesView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +91,8 @@ pub struct CircularDoc {
     pub blocks: Vec<BlockView>,
     /// The recipient unit whose row is highlighted; empty for the plain copy.
     pub highlight_unit: String,
+    /// The city's stations standing at the date, by 五进.
+    pub five_entries: FiveEntriesView,
 }
 
 fn pct(rate: Option<f64>) -> String {
@@ -148,6 +155,7 @@ fn row_view(r: &Row) -> RowView {
         compliant: r.compliant,
         overdue: r.overdue_guidance,
         highlight: false,
+        five_entries: FiveEntriesView::default(),
     }
 }
 
@@ -187,7 +195,21 @@ impl CircularDoc {
             attachment_name: format!("{}年全市建立12315消费维权服务站工作进度表", p.year),
             blocks: Vec::new(),
             highlight_unit: String::new(),
+            five_entries: FiveEntriesView::default(),
         }
+    }
+
+    /// Fills in the 五进 roll-up, for the city and each unit's row, from
+    /// the stations standing at the date: (unit id, category, stations).
+    pub fn with_five_entries(mut self, counts: &[(i32, Category, i64)]) -> Self {
+        let (city, mut units) = FiveEntriesView::city_and_units(counts);
+        self.five_entries = city;
+        for r in &mut self.rows {
+            r.five_entries = units
+                .remove(&r.unit_id)
+                .unwrap_or_else(|| FiveEntriesView::from_counts([]));
+        }
+        self
     }
 
     /// The same document with one unit's row highlighted.

@@ -6,10 +6,12 @@
 
 mod circular;
 mod document;
+mod five_entries;
 mod send;
 
 pub use circular::{BlockView, CircularDoc, Letterhead, RowView, TotalsView, plan_zh, position_zh};
 pub use document::official_document;
+pub use five_entries::{FiveEntriesView, entry_labels};
 pub use send::{Attachment, Built, Email, MailSettings, SendError, Sender, Transport, build_message};
 
 use std::sync::OnceLock;
@@ -115,61 +117,89 @@ pub fn render(doc: &CircularDoc) -> Result<Rendered, AppError> {
 pub fn progress_csv(doc: &CircularDoc) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::internal("cannot write the CSV table", e);
-    w.write_record([
-        "排名",
-        "单位",
-        "计划口径",
-        "年度目标",
-        "已建成",
-        "完成率",
-        "序时进度应建成",
-        "进度情况",
-        "是否达到序时进度",
-        "达标站数",
-        "逾期未整改",
-    ])
+    w.write_record(
+        [
+            "排名",
+            "单位",
+            "计划口径",
+            "年度目标",
+            "已建成",
+            "完成率",
+            "序时进度应建成",
+            "进度情况",
+            "是否达到序时进度",
+            "达标站数",
+            "逾期未整改",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(five_entry_headers()),
+    )
     .map_err(fail)?;
     for r in &doc.rows {
-        w.write_record([
-            r.rank.map(|x| x.to_string()).unwrap_or_default(),
-            // A unit's name is typed by people: a leading = + - @ would
-            // make it a formula in the county lead's spreadsheet.
-            crate::sheets::write::neutralise(&r.name).into_owned(),
-            r.basis_zh.to_owned(),
-            r.target.clone(),
-            r.built.to_string(),
-            r.rate_pct.clone(),
-            r.expected_built.clone(),
-            r.position_zh.clone(),
-            r.status_zh.to_owned(),
-            r.compliant.to_string(),
-            r.overdue.to_string(),
-        ])
+        w.write_record(
+            [
+                r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                // A unit's name is typed by people: a leading = + - @ would
+                // make it a formula in the county lead's spreadsheet.
+                crate::sheets::write::neutralise(&r.name).into_owned(),
+                r.basis_zh.to_owned(),
+                r.target.clone(),
+                r.built.to_string(),
+                r.rate_pct.clone(),
+                r.expected_built.clone(),
+                r.position_zh.clone(),
+                r.status_zh.to_owned(),
+                r.compliant.to_string(),
+                r.overdue.to_string(),
+            ]
+            .into_iter()
+            .chain(five_entry_cells(&r.five_entries)),
+        )
         .map_err(fail)?;
     }
     let t = &doc.totals;
-    w.write_record([
-        String::new(),
-        "合计".to_owned(),
-        String::new(),
-        t.target.to_string(),
-        t.built.to_string(),
-        format!("{}%", t.rate_pct),
-        t.expected_built.to_string(),
-        t.position_zh.clone(),
-        if t.lagging {
-            "未达到序时进度"
-        } else {
-            "达到序时进度"
-        }
-        .to_owned(),
-        t.compliant.to_string(),
-        t.overdue.to_string(),
-    ])
+    w.write_record(
+        [
+            String::new(),
+            "合计".to_owned(),
+            String::new(),
+            t.target.to_string(),
+            t.built.to_string(),
+            format!("{}%", t.rate_pct),
+            t.expected_built.to_string(),
+            t.position_zh.clone(),
+            if t.lagging {
+                "未达到序时进度"
+            } else {
+                "达到序时进度"
+            }
+            .to_owned(),
+            t.compliant.to_string(),
+            t.overdue.to_string(),
+        ]
+        .into_iter()
+        .chain(five_entry_cells(&doc.five_entries)),
+    )
     .map_err(fail)?;
     let bytes = w
         .into_inner()
         .map_err(|e| AppError::internal("cannot write the CSV table", anyhow::anyhow!("{e}")))?;
     let body = String::from_utf8(bytes).map_err(|e| AppError::internal("CSV is not UTF-8", e))?;
     Ok(format!("\u{feff}{body}"))
+}
+
+/// The 五进 columns of a progress table: stations standing, one column an
+/// entry (商场 … 其他行业), and the trades under 其他行业.
+pub fn five_entry_headers() -> impl Iterator<Item = String> {
+    std::iter::once("现有服务站".to_owned())
+        .chain(entry_labels().into_iter().map(|l| format!("其中{l}")))
+        .chain(std::iter::once("其他行业构成".to_owned()))
+}
+
+fn five_entry_cells(v: &FiveEntriesView) -> impl Iterator<Item = String> + use<> {
+    let counts: Vec<String> = v.counts.iter().map(i64::to_string).collect();
+    std::iter::once(v.standing.to_string())
+        .chain(counts)
+        .chain(std::iter::once(v.other_detail_zh.clone()))
 }

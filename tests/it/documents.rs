@@ -19,7 +19,7 @@ backend_cases!(
 );
 
 /// Runs a poppler tool on `pdf` and returns its standard output.
-fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
+pub(crate) fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("doc.pdf");
     std::fs::write(&path, pdf).expect("write pdf");

@@ -33,7 +33,7 @@ print(json.dumps({
 }, ensure_ascii=False))
 "#;
 
-fn openpyxl(xlsx: &[u8]) -> Value {
+pub(crate) fn openpyxl(xlsx: &[u8]) -> Value {
     let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/py/bin/python");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("t.xlsx");
@@ -47,7 +47,7 @@ fn openpyxl(xlsx: &[u8]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON from the dump")
 }
 
-async fn download(app: &TestApp, path: &str) -> Vec<u8> {
+pub(crate) async fn download(app: &TestApp, path: &str) -> Vec<u8> {
     let r = app.get(path).await;
     assert_eq!(r.status(), 200, "{path}");
     r.bytes().await.expect("body").to_vec()
@@ -409,4 +409,13 @@ async fn the_register_comes_in_from_the_command_line() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success(), "a bad row fails the command");
     assert!(out.contains("第3行“联络电话”"), "{out}");
+
+    // A file longer than the command's row limit is refused as a whole.
+    let o = run(&["import", "stations", path, "--dry-run", "--max-rows", "2"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success() && said.contains("行数过多"), "{said}");
 }

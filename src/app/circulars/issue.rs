@@ -37,10 +37,13 @@ fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppE
     Ok(out)
 }
 
-/// The circular's content: figures, letterhead and body.
-fn document(ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
+/// The circular's content: figures (with the stations standing by 五进),
+/// letterhead and body.
+fn document(conn: &mut DbConnection, ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
     let head = ctx.settings.circular.letterhead();
-    mail::with_body(CircularDoc::new(number, &head, ctx.today(), progress))
+    let standing = crate::db::progress::standing_by_category(conn, progress.as_of)
+        .map_err(|e| AppError::internal("counting standing stations by category", e))?;
+    mail::with_body(CircularDoc::new(number, &head, ctx.today(), progress).with_five_entries(&standing))
 }
 
 /// The circular as PDF, when PDF output is on.
@@ -71,7 +74,7 @@ pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period
     let prefix = &ctx.settings.circular.prefix;
     let serial = store::peek_serial(conn, prefix, progress.year)?;
     let num = number(prefix, progress.year, serial);
-    let doc = document(ctx, &num, &progress)?;
+    let doc = document(conn, ctx, &num, &progress)?;
     let rendered = mail::render(&doc)?;
     Ok(Preview {
         number: num,
@@ -190,7 +193,7 @@ fn write_circular(
     let settings = &ctx.settings.circular;
     let serial = store::next_serial(conn, &settings.prefix, progress.year)?;
     let num = number(&settings.prefix, progress.year, serial);
-    let doc = document(ctx, &num, &progress)?;
+    let doc = document(conn, ctx, &num, &progress)?;
     let plain = mail::render(&doc)?;
     let csv = mail::progress_csv(&doc)?;
     let pdf = render_pdf(ctx, &doc)?;

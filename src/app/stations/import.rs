@@ -203,21 +203,22 @@ pub fn import(
     bytes: &[u8],
     dry_run: bool,
 ) -> Result<ImportReport, AppError> {
-    import_with_progress(conn, ctx, p, bytes, dry_run, &mut |_, _| {})
+    import_with_progress(conn, ctx, p, bytes, dry_run, &ReadLimits::default(), &mut |_, _| {})
 }
 
-/// [`import`], calling `progress(rows written, rows)` as it goes.
+/// [`import`] within `limits` (the command line may allow more rows than
+/// the web form), calling `progress(rows written, rows)` as it goes.
 pub fn import_with_progress(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
     bytes: &[u8],
     dry_run: bool,
+    limits: &ReadLimits,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, AppError> {
     policy::require_admin(p, Admin::ManageStations)?;
-    let table = read_table(bytes, &expected(), &ReadLimits::default())
-        .map_err(|e| FieldErrors::single("file", e.to_string()))?;
+    let table = read_table(bytes, &expected(), limits).map_err(|e| FieldErrors::single("file", e.to_string()))?;
     let units: HashMap<String, i32> = units_store::list(conn)?.into_iter().map(|u| (u.code, u.id)).collect();
     let unit_codes: Vec<&str> = units.keys().map(String::as_str).collect();
     let standards: Vec<&str> = ctx.standards.latest_all().iter().map(|s| s.id.as_str()).collect();

@@ -67,7 +67,7 @@ pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) ->
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        issuing_unit: unit.name,
+        issuing_unit: ctx.settings.notice_issuers.for_unit(unit.kind, &unit.name),
         issued_on_zh: date_zh(v.visited_on),
     };
     let pdf = render_notice(&notice, &fonts).map_err(|e| {

@@ -17,6 +17,7 @@ macro_rules! handlers {
 
 mod circulars;
 pub mod doc;
+mod exports;
 mod standards;
 mod stations;
 mod units;
@@ -107,6 +108,8 @@ fn all() -> Vec<Documented> {
         standards::handlers,
         units::handlers,
         stations::handlers,
+        // Before visits: /api/visits/export must not be taken for /api/visits/{id}.
+        exports::handlers,
         visits::handlers,
         circulars::handlers,
         users::handlers,

@@ -195,12 +195,21 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let unit_id: Option<i32> = query.get("unit_id").and_then(|u| u.parse().ok());
     let mut statuses: Vec<(&str, &str)> = GuidanceFilter::ALL.iter().map(|s| (s.as_str(), s.label_zh())).collect();
     statuses.push(("all", "全部"));
+    // The export takes the list's filters (and its day for "overdue").
+    let mut export = vec![format!("as_of={}", page.as_of)];
+    if status != "all" {
+        export.push(format!("status={}", super::encode(&status)));
+    }
+    if let Some(u) = unit_id {
+        export.push(format!("unit_id={u}"));
+    }
+    let export_query = export.join("&");
     render(
         "guidance.html",
         Some(&v),
         "整改意见",
         None,
-        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => ctx.standards.item_titles() },
+        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => ctx.standards.item_titles(), export_query },
     )
 }
 

@@ -56,13 +56,18 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
         .filter_map(|k| query.get(*k).map(|v| (k.to_string(), v.clone())))
         .collect();
     let query_string = serde_urlencoded::to_string(&keep).unwrap_or_default();
+    // The exports take the same filters; a blank one is left out.
+    let filled: Vec<&(String, String)> = keep.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let export_query = serde_urlencoded::to_string(&filled).unwrap_or_default();
+    let visits_query = serde_urlencoded::to_string(filled.iter().filter(|(k, _)| k == "unit_id").collect::<Vec<_>>())
+        .unwrap_or_default();
     render(
         "stations.html",
         Some(&v),
         "服务站名录",
         flash_for(&query),
         context! {
-            page => val(&page), pages, query => query_string,
+            page => val(&page), pages, query => query_string, export_query, visits_query,
             units => val(&units), unit_names, category_names,
             unit_id => query.get("unit_id").and_then(|u| u.parse::<i32>().ok()),
             status => query.get("status").cloned().unwrap_or_default(),
