@@ -7,6 +7,7 @@ pub mod demo;
 mod demo_hosts;
 pub mod evidence;
 pub mod guidance;
+pub mod notices;
 pub mod outbox;
 pub mod progress;
 pub mod progress_sheet;
@@ -78,6 +79,8 @@ pub struct Settings {
     pub pdf_required: bool,
     /// Where fonts are looked for (None: the Debian font folders).
     pub font_dir: Option<PathBuf>,
+    /// Guidance notices, reminders and digests.
+    pub notices: notices::NoticeSettings,
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod circulars;
 pub mod generate;
 pub mod guidance;
+pub mod notices;
 pub mod progress;
 pub mod schema;
 pub mod serials;

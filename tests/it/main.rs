@@ -19,6 +19,7 @@ mod exposure;
 mod foundation;
 mod history;
 mod limits;
+mod notices;
 mod openapi;
 mod outbox;
 mod pages;

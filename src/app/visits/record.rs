@@ -122,6 +122,11 @@ pub fn record_with_photos(
         let row = insert_visit(conn, station_id, standard, &visit, score, (before, after), now)?;
         station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
         let kept = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
+        let notices = if guidance_store::raised_by(conn, row.id)?.is_empty() {
+            0
+        } else {
+            crate::app::notices::guidance_notice::queue_for_visit(conn, ctx, &station, row.id, visit.visited_on)?
+        };
         if after != before {
             move_station(conn, &station, &row, after, now)?;
         }
@@ -137,7 +142,13 @@ pub fn record_with_photos(
         evidence::insert(conn, p, row.id, &photos)?;
         let shown = view::build(ctx, conn, row, kept)?;
         audit::record(conn, p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
-        Ok(shown)
+        Ok((shown, notices))
+    })
+    .map(|(shown, notices)| {
+        if notices > 0 {
+            ctx.outbox.notify_one();
+        }
+        shown
     })
 }
 

@@ -17,6 +17,7 @@ macro_rules! handlers {
 
 mod circulars;
 pub mod doc;
+mod notices;
 mod standards;
 mod stations;
 mod units;
@@ -110,6 +111,7 @@ fn all() -> Vec<Documented> {
         visits::handlers,
         circulars::handlers,
         users::handlers,
+        notices::handlers,
     ] {
         all.extend(module());
     }
