@@ -20,6 +20,7 @@ backend_cases!(
     an_smtp_outage_during_a_run_delivers_everything_once_afterwards,
     two_instances_running_the_scheduler_send_one_of_each,
     unsubscribed_users_get_no_digest_and_the_link_needs_no_session,
+    the_outbox_migration_keeps_every_circular_delivery,
 );
 
 /// Monday 17 July 2017.
@@ -509,4 +510,102 @@ async fn unsubscribed_users_get_no_digest_and_the_link_needs_no_session(db: Db) 
         next.iter().all(|m| to(m) != first.3 && to(m) != second.3),
         "both said no"
     );
+}
+
+/// The migration that gives deliveries a kind (SQLite rebuilds the table)
+/// keeps every row as a circular delivery, and its indexes.
+async fn the_outbox_migration_keeps_every_circular_delivery(db: Db) {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+    let (url, guard, backend) = match db {
+        Db::Sqlite => {
+            let (u, g) = crate::support::fresh_sqlite();
+            (u, g, "sqlite")
+        }
+        Db::Postgres => {
+            let (u, g) = crate::support::fresh_pg_database();
+            (u, g, "postgres")
+        }
+    };
+    let target = "2026-12-02-000301_notices";
+    let db_url = url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = bayige::db::DbUrl::parse(&db_url).expect("url").connect().expect("connect");
+        macro_rules! until_mine {
+            ($c:expr, $m:expr) => {
+                loop {
+                    let pending = $c.pending_migrations($m).expect("pending");
+                    let next = pending.first().map(|m| m.name().to_string()).expect("mine is pending");
+                    if next == target {
+                        break;
+                    }
+                    $c.run_next_migration($m).expect("migrate");
+                }
+            };
+        }
+        match &mut conn {
+            bayige::db::DbConnection::Sqlite(c) => until_mine!(c, bayige::db::SQLITE_MIGRATIONS),
+            bayige::db::DbConnection::Pg(c) => until_mine!(c, bayige::db::PG_MIGRATIONS),
+        }
+        conn.batch_execute(
+            "INSERT INTO units (id, code, name, kind, created_at) VALUES (1, '220602', '浑江区', 'county', '2017-07-14 08:00:00');
+             INSERT INTO circulars (id, number, prefix, year, serial, as_of, title, snapshot, subject, body_text, body_html,
+                 attachment_csv, issued_by, issued_at)
+               VALUES (1, '白市工商通〔2017〕1号', '白市工商通', 2017, 1, '2017-07-14', '通报', '{}', '通报', '正文', '<p>正文</p>',
+                 '', 'admin', '2017-07-14 08:00:00');
+             INSERT INTO circular_renditions (id, circular_id, unit_id, subject, body_text, body_html)
+               VALUES (1, 1, 1, '通报', '正文', '<p>正文</p>');
+             INSERT INTO deliveries (id, circular_id, rendition_id, recipient_name, recipient_email, unit_id, copy, status,
+                 attempts, next_attempt_at, message_id, sent_at, created_at, updated_at)
+               VALUES (1, 1, 1, '浑江区局', 'hj@baishan.example', 1, FALSE, 'sent', 1, '2017-07-14 08:00:00',
+                 '<circular-1.delivery-1@baishan.example>', '2017-07-14 08:00:01', '2017-07-14 08:00:00',
+                 '2017-07-14 08:00:00');",
+        )
+        .expect("rows written before the migration");
+    })
+    .await
+    .expect("join");
+    let app = TestApp::start_with(url, guard, backend, |_| {}).await;
+    let (status, list) = json(app.get("/api/deliveries").await).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    let d = &list["items"][0];
+    assert_eq!(
+        (
+            d["kind"].as_str(),
+            d["reference"].as_str(),
+            d["status"].as_str(),
+            d["circular_id"].as_i64()
+        ),
+        (Some("circular"), Some("circular/1"), Some("sent"), Some(1)),
+        "{d}"
+    );
+    let (status, ds) = json(app.get("/api/circulars/1/deliveries").await).await;
+    assert_eq!(
+        (status, ds["items"][0]["recipient_email"].as_str()),
+        (200, Some("hj@baishan.example"))
+    );
+    if backend == "sqlite" {
+        let ctx = app.ctx.clone();
+        let indexes: Vec<String> = tokio::task::spawn_blocking(move || {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct Name {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+            }
+            let mut conn = ctx.pool.get().expect("conn");
+            diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'")
+                .load::<Name>(&mut *conn)
+                .expect("indexes")
+                .into_iter()
+                .map(|n| n.name)
+                .collect()
+        })
+        .await
+        .expect("join");
+        for index in ["deliveries_due", "deliveries_circular", "deliveries_kind"] {
+            assert!(indexes.iter().any(|i| i == index), "{index}: {indexes:?}");
+        }
+    }
 }
