@@ -114,6 +114,16 @@ pub fn take(
     Ok(n == 1)
 }
 
+/// The recipients already registered for (kind, period key): a run skips
+/// them before building anything.
+pub fn registered(conn: &mut DbConnection, kind: DeliveryKind, period_key: &str) -> QueryResult<Vec<String>> {
+    notice_sends::table
+        .filter(notice_sends::kind.eq(kind))
+        .filter(notice_sends::period_key.eq(period_key))
+        .select(notice_sends::recipient)
+        .load(conn)
+}
+
 /// Points the register rows a run took at the delivery it queued for them.
 pub fn link(
     conn: &mut DbConnection,

@@ -180,9 +180,15 @@ pub fn run(conn: &mut DbConnection, ctx: &Ctx, now: NaiveDateTime) -> Result<(Op
         return Ok((None, 0));
     };
     let optouts = store::all_optouts(conn)?;
+    // Those sent this week already are skipped before anything is built
+    // (the register row decides, in `send_once`; this only saves work).
+    let done = store::registered(conn, DeliveryKind::Digest, &period_key(week))?;
     let mut people: BTreeMap<i32, (Recipient, Vec<i32>)> = BTreeMap::new();
     for r in store::users_in_units(conn, &[Role::CountyLead, Role::Inspector])? {
-        if r.email.is_none() || optouts.contains(&(r.user_id, DeliveryKind::Digest)) {
+        if r.email.is_none()
+            || optouts.contains(&(r.user_id, DeliveryKind::Digest))
+            || done.contains(&recipient_key(r.user_id))
+        {
             continue;
         }
         let unit = r.unit_id;
@@ -218,6 +224,14 @@ pub fn run(conn: &mut DbConnection, ctx: &Ctx, now: NaiveDateTime) -> Result<(Op
     Ok((Some(week), sent))
 }
 
+fn recipient_key(user_id: i32) -> String {
+    format!("user:{user_id}")
+}
+
+fn period_key(week: NaiveDate) -> String {
+    format!("digest/{week}")
+}
+
 /// In one transaction: the register row for (digest, user, week) and, if
 /// this run took it, the digest's delivery.
 fn send_once(conn: &mut DbConnection, user: &Recipient, mail: &DigestMail, week: NaiveDate) -> Result<bool, AppError> {
@@ -225,8 +239,8 @@ fn send_once(conn: &mut DbConnection, user: &Recipient, mail: &DigestMail, week:
         return Ok(false);
     };
     let rendered = crate::mail::render_notice(DeliveryKind::Digest, mail)?;
-    let recipient = format!("user:{}", user.user_id);
-    let key = format!("digest/{week}");
+    let recipient = recipient_key(user.user_id);
+    let key = period_key(week);
     db::write_tx(conn, |conn| {
         if !store::take(conn, DeliveryKind::Digest, &recipient, &key, db::now())? {
             return Ok(false);

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use super::id;
 use crate::app::Ctx;
 use crate::app::notices::{deliveries, optout};
-use crate::domain::DeliveryKind;
 use crate::error::AppError;
 use crate::http::auth::Auth;
 use crate::http::json::Json;
@@ -23,7 +22,7 @@ handlers! {
 #[into_params(parameter_in = Query)]
 pub(super) struct DeliveriesQuery {
     /// Only this kind of email.
-    #[param(value_type = Option<DeliveryKind>)]
+    #[param(value_type = Option<String>, pattern = "^(circular|guidance_notice|reminder|digest)$")]
     kind: Option<String>,
     /// Page number, from 1.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 1000000)]
