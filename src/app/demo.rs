@@ -224,6 +224,7 @@ fn station_fields(unit_id: i32, u: usize, k: usize, n: usize, model: bool) -> St
         liaison_phone: format!("139{:08}", 43_900_000 + n * 37),
         standard_id: STANDARD.to_owned(),
         established_on: None,
+        liaison_email: None,
     }
 }
 

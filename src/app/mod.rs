@@ -8,6 +8,7 @@ mod demo_hosts;
 pub mod evidence;
 pub mod exports;
 pub mod guidance;
+pub mod notices;
 pub mod outbox;
 pub mod progress;
 pub mod progress_sheet;
@@ -84,6 +85,8 @@ pub struct Settings {
     pub font_dir: Option<PathBuf>,
     /// Who issues a unit's 整改通知书.
     pub notice_issuers: crate::domain::issuers::NoticeIssuers,
+    /// Guidance notices, reminders and digests.
+    pub notices: notices::NoticeSettings,
 }
 
 #[derive(Debug, Clone)]

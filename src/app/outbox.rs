@@ -1,5 +1,6 @@
-//! The outbox: claims due deliveries, has `mail` send them, and records the
-//! outcome. Deliveries are written with their circular in one transaction,
+//! The outbox: claims due deliveries of every kind (circulars, guidance
+//! notices, reminders, digests), has `mail` send them, and records the
+//! outcome. Deliveries are written with what they send in one transaction,
 //! so nothing acknowledged is lost; a claim is a lease, so a delivery is
 //! sent by one worker at a time, across instances.
 //!
@@ -13,7 +14,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use futures_util::FutureExt;
 
 use super::Ctx;
-use crate::db::circulars::{self as store, Claimed};
+use crate::db::circulars::{self as store, Claimed, Content};
 use crate::db::{self};
 use crate::error::AppError;
 use crate::mail::{self, Attachment, Email, SendError, Sender, Transport};
@@ -32,10 +33,13 @@ enum Outcome {
 
 /// The Message-ID of a delivery: the same for every attempt.
 fn message_id(c: &Claimed, from: &Sender) -> String {
-    from.message_id(&format!(
-        "circular-{}.delivery-{}",
-        c.delivery.circular_id, c.delivery.id
-    ))
+    let local = match &c.content {
+        Content::Circular { rendition, .. } => {
+            format!("circular-{}.delivery-{}", rendition.circular_id, c.delivery.id)
+        }
+        Content::Notice(n) => format!("{}-{}.delivery-{}", c.delivery.kind, n.id, c.delivery.id),
+    };
+    from.message_id(&local.replace('_', "-"))
 }
 
 /// Builds and sends one delivery. Whatever goes wrong with it — an error or
@@ -61,28 +65,53 @@ async fn send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
 
 async fn try_send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome {
     let mid = message_id(c, from);
-    let filename = format!("{}进度表.csv", c.number);
-    let pdf_name = format!("{}.pdf", c.number);
-    let mut attachments = vec![Attachment {
-        filename: &filename,
-        content_type: "text/csv; charset=utf-8",
-        body: c.attachment_csv.as_bytes(),
-    }];
-    if let Some(pdf) = &c.pdf {
-        attachments.push(Attachment {
-            filename: &pdf_name,
-            content_type: "application/pdf",
-            body: pdf,
-        });
+    let (subject, text, html, attachments, unsubscribe, names);
+    match &c.content {
+        Content::Circular {
+            rendition,
+            number,
+            attachment_csv,
+            pdf,
+        } => {
+            names = (format!("{number}进度表.csv"), format!("{number}.pdf"));
+            let mut files = vec![Attachment {
+                filename: &names.0,
+                content_type: "text/csv; charset=utf-8",
+                body: attachment_csv.as_bytes(),
+            }];
+            if let Some(pdf) = pdf {
+                files.push(Attachment {
+                    filename: &names.1,
+                    content_type: "application/pdf",
+                    body: pdf,
+                });
+            }
+            (subject, text, html) = (&rendition.subject, &rendition.body_text, &rendition.body_html);
+            attachments = files;
+            unsubscribe = None;
+        }
+        Content::Notice(n) => {
+            (subject, text, html) = (&n.subject, &n.body_text, &n.body_html);
+            attachments = match (&n.attachment_name, &n.attachment) {
+                (Some(name), Some(body)) => vec![Attachment {
+                    filename: name,
+                    content_type: "application/pdf",
+                    body,
+                }],
+                _ => Vec::new(),
+            };
+            unsubscribe = n.unsubscribe_url.as_deref();
+        }
     }
     let email = Email {
         to_name: &c.delivery.recipient_name,
         to_email: &c.delivery.recipient_email,
-        subject: &c.rendition.subject,
-        text: &c.rendition.body_text,
-        html: &c.rendition.body_html,
+        subject,
+        text,
+        html,
         attachments,
         message_id: &mid,
+        list_unsubscribe: unsubscribe,
     };
     let sent = match mail::build_message(from, &email) {
         Ok(message) => transport.send(message).await,
@@ -109,6 +138,7 @@ fn delta(d: Duration) -> TimeDelta {
 /// Records what became of one claimed delivery, if the claim still holds.
 async fn record(ctx: &Ctx, c: &Claimed, outcome: Outcome) {
     let id = c.delivery.id;
+    let kind = c.delivery.kind;
     let claim: NaiveDateTime = c.delivery.claimed_until.unwrap_or_else(db::now);
     let attempts = c.delivery.attempts;
     let max = ctx.settings.mail.max_attempts;
@@ -118,21 +148,24 @@ async fn record(ctx: &Ctx, c: &Claimed, outcome: Outcome) {
             let now = db::now();
             let n = match &outcome {
                 Outcome::Sent(mid) => {
-                    tracing::info!(delivery_id = id, message_id = %mid, "circular email sent");
+                    tracing::info!(delivery_id = id, message_id = %mid, kind = %kind, "email sent");
                     store::mark_sent(conn, id, claim, mid, now)?
                 }
                 Outcome::Retry(err) if attempts < max => {
                     let next = now + delta(backoff(base, attempts));
-                    tracing::warn!(delivery_id = id, attempts, error = %err, %next, "circular email not sent; will retry");
+                    tracing::warn!(delivery_id = id, attempts, error = %err, %next, "email not sent; will retry");
                     store::mark_failed(conn, id, claim, err, Some(next), now)?
                 }
                 Outcome::Retry(err) | Outcome::Failed(err) => {
-                    tracing::error!(delivery_id = id, attempts, error = %err, "circular email failed for good");
+                    tracing::error!(delivery_id = id, attempts, error = %err, "email failed for good");
                     store::mark_failed(conn, id, claim, err, None, now)?
                 }
             };
             if n == 0 {
-                tracing::warn!(delivery_id = id, "delivery claim expired before its outcome was recorded");
+                tracing::warn!(
+                    delivery_id = id,
+                    "delivery claim expired before its outcome was recorded"
+                );
             }
             Ok(())
         })

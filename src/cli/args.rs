@@ -99,6 +99,8 @@ pub struct Common {
     pub request_timeout_secs: u64,
     #[command(flatten)]
     pub documents: DocumentArgs,
+    #[command(flatten)]
+    pub notices: super::notice_args::NoticeArgs,
 }
 
 /// How the circular reads as an official document (GB/T 9704) and whether
@@ -161,6 +163,11 @@ pub enum Command {
     Migrate,
     /// Load the Baishan demo data set into the database and exit.
     Demo,
+    /// Guidance reminders and weekly digests.
+    Notices {
+        #[command(subcommand)]
+        action: super::notice_args::NoticesAction,
+    },
     /// Preview or issue a progress circular (通报).
     Circular {
         #[command(subcommand)]

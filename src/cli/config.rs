@@ -93,6 +93,7 @@ impl Settings {
             pdf: common.documents.pdf.unwrap_or(true),
             pdf_required: common.documents.pdf == Some(true) || common.documents.font_dir.is_some(),
             font_dir: common.documents.font_dir.clone(),
+            notices: common.notices.settings()?,
         })
     }
 }

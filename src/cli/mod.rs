@@ -5,9 +5,11 @@
 mod args;
 mod commands;
 mod config;
+mod notice_args;
 
 pub use args::{CircularAction, Cli, Command, Common, DocumentArgs, ImportWhat, PeriodArgs, TokenAction, UserAction};
 pub use config::{DemoDefaults, parse_cc};
+pub use notice_args::{NoticeArgs, NoticesAction};
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -111,6 +113,9 @@ pub fn spawn_background(ctx: &Ctx) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     if ctx.settings.circular.monthly_day.is_some() {
         tasks.push(tokio::spawn(schedule::run(ctx.clone(), Duration::from_secs(60))));
     }
+    if ctx.settings.notices.scheduler {
+        tasks.push(tokio::spawn(crate::app::notices::run(ctx.clone())));
+    }
     Ok(tasks)
 }
 
@@ -160,6 +165,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::load_demo(&ctx, false)?;
         }
         Command::Circular { action } => commands::circular(context(&cli.common, 2)?, action).await?,
+        Command::Notices { action } => notice_args::run(context(&cli.common, 2)?, action).await?,
         Command::Import { what } => commands::import(context(&cli.common, 2)?, what).await?,
         Command::User { action } => commands::user(context(&cli.common, 2)?, action).await?,
         Command::Backup { to } => {

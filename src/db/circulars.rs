@@ -7,7 +7,7 @@ use super::DbConnection;
 use super::schema::{circular_documents, circular_renditions, circulars, deliveries, user_units, users};
 pub use super::serials::{max_issued_serial, next_serial, peek_serial, set_next_serial};
 use crate::auth::Role;
-use crate::domain::DeliveryStatus;
+use crate::domain::{DeliveryKind, DeliveryStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
 #[diesel(table_name = circulars)]
@@ -67,8 +67,10 @@ pub struct Rendition {
 #[diesel(table_name = deliveries)]
 pub struct Delivery {
     pub id: i32,
-    pub circular_id: i32,
-    pub rendition_id: i32,
+    /// Set for circulars only (with `rendition_id`); other kinds have
+    /// `notice_id`.
+    pub circular_id: Option<i32>,
+    pub rendition_id: Option<i32>,
     pub recipient_name: String,
     pub recipient_email: String,
     pub unit_id: Option<i32>,
@@ -82,6 +84,10 @@ pub struct Delivery {
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub kind: DeliveryKind,
+    /// What the email is about, e.g. `circular/3`, `visit/12`, `digest/2017-07-10`.
+    pub reference: String,
+    pub notice_id: Option<i32>,
 }
 
 pub fn insert_pdf(conn: &mut DbConnection, circular_id: i32, pdf: &[u8]) -> QueryResult<usize> {
@@ -145,8 +151,10 @@ pub struct NewDelivery<'a> {
 pub fn insert_delivery(conn: &mut DbConnection, d: &NewDelivery, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::insert_into(deliveries::table)
         .values((
-            deliveries::circular_id.eq(d.circular_id),
-            deliveries::rendition_id.eq(d.rendition_id),
+            deliveries::circular_id.eq(Some(d.circular_id)),
+            deliveries::rendition_id.eq(Some(d.rendition_id)),
+            deliveries::kind.eq(DeliveryKind::Circular),
+            deliveries::reference.eq(format!("circular/{}", d.circular_id)),
             deliveries::recipient_name.eq(d.name),
             deliveries::recipient_email.eq(d.email),
             deliveries::unit_id.eq(d.unit_id),
@@ -198,11 +206,15 @@ pub fn list(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<(Ve
 
 /// Delivery counts per circular and status, for the given circulars.
 pub fn delivery_counts(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<Vec<(i32, DeliveryStatus, i64)>> {
-    deliveries::table
+    let rows: Vec<(Option<i32>, DeliveryStatus, i64)> = deliveries::table
         .filter(deliveries::circular_id.eq_any(ids))
         .group_by((deliveries::circular_id, deliveries::status))
         .select((deliveries::circular_id, deliveries::status, diesel::dsl::count_star()))
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, status, n)| c.map(|c| (c, status, n)))
+        .collect())
 }
 
 /// At most `limit` deliveries of a circular in the order they were queued,
@@ -215,7 +227,7 @@ pub fn deliveries_of(
     limit: i64,
 ) -> QueryResult<Vec<Delivery>> {
     deliveries::table
-        .filter(deliveries::circular_id.eq(circular_id))
+        .filter(deliveries::circular_id.eq(Some(circular_id)))
         .filter(deliveries::id.gt(after.unwrap_or(0)))
         .order(deliveries::id.asc())
         .limit(limit)
@@ -239,14 +251,22 @@ pub fn get_delivery(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Deli
         .optional()
 }
 
+/// What a claimed delivery sends.
+pub enum Content {
+    Circular {
+        rendition: Rendition,
+        number: String,
+        attachment_csv: String,
+        /// The circular as PDF, when one was rendered.
+        pdf: Option<Vec<u8>>,
+    },
+    Notice(super::notices::Notice),
+}
+
 /// A claimed delivery with what is needed to send it.
 pub struct Claimed {
     pub delivery: Delivery,
-    pub rendition: Rendition,
-    pub number: String,
-    pub attachment_csv: String,
-    /// The circular as PDF, when one was rendered.
-    pub pdf: Option<Vec<u8>>,
+    pub content: Content,
 }
 
 /// Claims up to `limit` deliveries that are due (pending and past their
@@ -294,39 +314,58 @@ pub fn claim(
             deliveries::updated_at.eq(now),
         ))
         .execute(conn)?;
-    let rows: Vec<(Delivery, Rendition, String, String)> = deliveries::table
-        .inner_join(circular_renditions::table)
-        .inner_join(circulars::table)
+    let rows: Vec<Delivery> = deliveries::table
         .filter(deliveries::id.eq_any(&ids))
         .order(deliveries::id.asc())
-        .select((
-            deliveries::all_columns,
-            circular_renditions::all_columns,
-            circulars::number,
-            circulars::attachment_csv,
-        ))
+        .select(deliveries::all_columns)
+        .load(conn)?;
+    let wanted = |f: fn(&Delivery) -> Option<i32>| {
+        let mut v: Vec<i32> = rows.iter().filter_map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let circular_ids = wanted(|d| d.circular_id);
+    let renditions: Vec<Rendition> = circular_renditions::table
+        .filter(circular_renditions::id.eq_any(wanted(|d| d.rendition_id)))
+        .select(circular_renditions::all_columns)
+        .load(conn)?;
+    let heads: Vec<(i32, String, String)> = circulars::table
+        .filter(circulars::id.eq_any(&circular_ids))
+        .select((circulars::id, circulars::number, circulars::attachment_csv))
         .load(conn)?;
     // One PDF per circular, however many of its deliveries are claimed.
-    let mut circular_ids: Vec<i32> = rows.iter().map(|(d, ..)| d.circular_id).collect();
-    circular_ids.sort_unstable();
-    circular_ids.dedup();
     let pdfs: Vec<(i32, Vec<u8>)> = circular_documents::table
         .filter(circular_documents::circular_id.eq_any(&circular_ids))
         .select((circular_documents::circular_id, circular_documents::pdf))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(delivery, rendition, number, attachment_csv)| Claimed {
-            pdf: pdfs
-                .iter()
-                .find(|(id, _)| *id == delivery.circular_id)
-                .map(|(_, pdf)| pdf.clone()),
-            delivery,
-            rendition,
-            number,
-            attachment_csv,
-        })
-        .collect())
+    let notices = super::notices::notices_by_id(conn, &wanted(|d| d.notice_id))?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for delivery in rows {
+        let content = match (delivery.circular_id, delivery.rendition_id, delivery.notice_id) {
+            (Some(cid), Some(rid), _) => {
+                let (Some(rendition), Some((_, number, csv))) = (
+                    renditions.iter().find(|r| r.id == rid),
+                    heads.iter().find(|(id, ..)| *id == cid),
+                ) else {
+                    return Err(diesel::result::Error::NotFound);
+                };
+                Content::Circular {
+                    rendition: rendition.clone(),
+                    number: number.clone(),
+                    attachment_csv: csv.clone(),
+                    pdf: pdfs.iter().find(|(id, _)| *id == cid).map(|(_, pdf)| pdf.clone()),
+                }
+            }
+            (_, _, Some(nid)) => match notices.iter().find(|n| n.id == nid) {
+                Some(n) => Content::Notice(n.clone()),
+                None => return Err(diesel::result::Error::NotFound),
+            },
+            _ => return Err(diesel::result::Error::NotFound),
+        };
+        claimed.push(Claimed { delivery, content });
+    }
+    Ok(claimed)
 }
 
 /// Marks failed the deliveries left `sending` by workers that never came

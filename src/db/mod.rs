@@ -6,6 +6,7 @@ pub mod circulars;
 pub mod generate;
 pub mod group;
 pub mod guidance;
+pub mod notices;
 pub mod progress;
 pub mod schema;
 pub mod serials;

@@ -40,6 +40,7 @@ diesel::table! {
         updated_at -> Timestamp,
         compliant -> Nullable<Bool>,
         last_visit_on -> Nullable<Date>,
+        liaison_email -> Nullable<Text>,
     }
 }
 
@@ -257,8 +258,8 @@ diesel::table! {
 diesel::table! {
     deliveries (id) {
         id -> Integer,
-        circular_id -> Integer,
-        rendition_id -> Integer,
+        circular_id -> Nullable<Integer>,
+        rendition_id -> Nullable<Integer>,
         recipient_name -> Text,
         recipient_email -> Text,
         unit_id -> Nullable<Integer>,
@@ -272,6 +273,50 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        reference -> Text,
+        notice_id -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Integer,
+        kind -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        attachment_name -> Nullable<Text>,
+        attachment -> Nullable<Binary>,
+        unsubscribe_url -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notice_sends (id) {
+        id -> Integer,
+        kind -> Text,
+        recipient -> Text,
+        period_key -> Text,
+        delivery_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notice_optouts (user_id, kind) {
+        user_id -> Integer,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -313,4 +358,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     circular_renditions,
     circular_documents,
     deliveries,
+    notices,
+    notice_sends,
+    notice_optouts,
+    server_keys,
 );

@@ -30,6 +30,8 @@ pub struct Station {
     /// null before the first visit.
     pub compliant: Option<bool>,
     pub last_visit_on: Option<NaiveDate>,
+    /// Where guidance notices and deadline reminders go (optional).
+    pub liaison_email: Option<String>,
 }
 
 /// The editable fields of a station, all of them, as written.
@@ -46,6 +48,7 @@ pub struct StationFields {
     pub liaison_phone: String,
     pub standard_id: String,
     pub established_on: Option<NaiveDate>,
+    pub liaison_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, PartialEq)]

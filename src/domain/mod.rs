@@ -5,6 +5,7 @@ pub mod credit_code;
 pub mod five_entries;
 pub mod guidance;
 pub mod issuers;
+pub mod notices;
 pub mod progress;
 pub mod station;
 pub mod text;
@@ -13,6 +14,7 @@ pub mod workdays;
 
 pub use circular::DeliveryStatus;
 pub use guidance::{GuidanceFilter, GuidanceStatus, ReviewKind};
+pub use notices::DeliveryKind;
 pub use progress::Basis;
 pub use station::{Category, StationStatus, UnitKind};
 pub use visit::{ItemResult, VisitKind};

@@ -200,6 +200,12 @@ pub const STATION_FIELDS: &[StationField] = &[
     field("address", "地址", true, FormKind::Text),
     field("liaison_name", "联络员", true, FormKind::Text),
     field("liaison_phone", "联络电话", true, FormKind::Text),
+    field(
+        "liaison_email",
+        "联络员电子邮箱（可不填，用于整改通知和期限提醒）",
+        true,
+        FormKind::Text,
+    ),
     field("standard_id", "检查标准", false, FormKind::Standard),
     field("established_on", "建站日期（已建成的填写）", false, FormKind::Date),
 ];

@@ -37,6 +37,39 @@ const TEMPLATES: &[(&str, &str)] = &[
         "circular/body.html",
         include_str!("../../templates/email/circular/body.html"),
     ),
+    (
+        "guidance_notice/subject.txt",
+        include_str!("../../templates/email/guidance_notice/subject.txt"),
+    ),
+    (
+        "guidance_notice/body.txt",
+        include_str!("../../templates/email/guidance_notice/body.txt"),
+    ),
+    (
+        "guidance_notice/body.html",
+        include_str!("../../templates/email/guidance_notice/body.html"),
+    ),
+    (
+        "reminder/subject.txt",
+        include_str!("../../templates/email/reminder/subject.txt"),
+    ),
+    (
+        "reminder/body.txt",
+        include_str!("../../templates/email/reminder/body.txt"),
+    ),
+    (
+        "reminder/body.html",
+        include_str!("../../templates/email/reminder/body.html"),
+    ),
+    (
+        "digest/subject.txt",
+        include_str!("../../templates/email/digest/subject.txt"),
+    ),
+    ("digest/body.txt", include_str!("../../templates/email/digest/body.txt")),
+    (
+        "digest/body.html",
+        include_str!("../../templates/email/digest/body.html"),
+    ),
 ];
 
 fn env() -> Result<&'static Environment<'static>, AppError> {
@@ -109,6 +142,23 @@ pub fn render(doc: &CircularDoc) -> Result<Rendered, AppError> {
         subject: render("circular/subject.txt")?.trim().to_owned(),
         text: render("circular/body.txt")?,
         html: render("circular/body.html")?,
+    })
+}
+
+/// Subject, plain text and HTML of a notice of `kind` (a guidance notice,
+/// reminder or digest) from `templates/email/<kind>/`.
+pub fn render_notice<T: serde::Serialize>(kind: crate::domain::DeliveryKind, value: &T) -> Result<Rendered, AppError> {
+    let env = env()?;
+    let render = |file: &str| {
+        let name = format!("{kind}/{file}");
+        env.get_template(&name)
+            .and_then(|t| t.render(minijinja::value::Serde(value)))
+            .map_err(|e| AppError::internal("cannot render the notice", anyhow::anyhow!("{name}: {e:#}")))
+    };
+    Ok(Rendered {
+        subject: render("subject.txt")?.trim().to_owned(),
+        text: render("body.txt")?,
+        html: render("body.html")?,
     })
 }
 

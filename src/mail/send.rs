@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -74,6 +74,9 @@ pub struct Email<'a> {
     pub attachments: Vec<Attachment<'a>>,
     /// Kept the same for every attempt, so that receivers can tell a copy.
     pub message_id: &'a str,
+    /// A one-click unsubscribe link (RFC 8058): sent as `List-Unsubscribe`
+    /// with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`.
+    pub list_unsubscribe: Option<&'a str>,
 }
 
 /// Why a message was not sent.
@@ -106,12 +109,27 @@ pub fn build_message(from: &Sender, email: &Email) -> Result<Built, SendError> {
             lettre::message::Attachment::new(a.filename.to_owned()).body(a.body.to_vec(), content_type);
         body = body.singlepart(part);
     }
-    Message::builder()
+    let mut builder = Message::builder()
         .from(from.0.clone())
         .to(to)
         .subject(email.subject.to_owned())
         .message_id(Some(email.message_id.to_owned()))
-        .date_now()
+        .date_now();
+    if let Some(url) = email.list_unsubscribe {
+        if url.chars().any(|c| c.is_control() || c == '>') {
+            return Err(SendError::Permanent(format!("invalid unsubscribe link {url:?}")));
+        }
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+    }
+    builder
         .multipart(body)
         .map(Built)
         .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
@@ -183,6 +201,7 @@ mod tests {
             html: "<p>正文</p>",
             attachments,
             message_id: "<circular-1.delivery-2@baishan.example>",
+            list_unsubscribe: None,
         }
     }
 

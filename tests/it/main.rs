@@ -21,6 +21,7 @@ mod five_entries;
 mod foundation;
 mod group_commit;
 mod history;
+mod issuers;
 mod keyset;
 mod limits;
 mod notices;

@@ -143,6 +143,11 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         cookie_secure: Some(true),
         progress_cache_ms: 0,
         documents: Default::default(),
+        // The notice scheduler runs only where a test asks for it.
+        notices: bayige::cli::NoticeArgs {
+            notices: Some(false),
+            ..Default::default()
+        },
     }
 }
 

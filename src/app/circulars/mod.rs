@@ -10,8 +10,8 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
 use crate::db::circulars::{self as store, Circular};
 use crate::db::{self, DbConnection};
-use crate::domain::DeliveryStatus;
 use crate::domain::progress::Progress;
+use crate::domain::{DeliveryKind, DeliveryStatus};
 use crate::error::{AppError, FieldErrors};
 
 mod issue;
@@ -44,8 +44,14 @@ impl From<store::Rendition> for Rendition {
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: i32,
-    pub circular_id: i32,
-    pub rendition_id: i32,
+    /// What the email is: a circular, a guidance notice, a reminder or a digest.
+    #[schema(value_type = String)]
+    pub kind: DeliveryKind,
+    /// What it is about, e.g. `circular/3`, `visit/12`, `digest/2017-07-10`.
+    pub reference: String,
+    /// Circulars only (with `rendition_id`).
+    pub circular_id: Option<i32>,
+    pub rendition_id: Option<i32>,
     pub recipient_name: String,
     pub recipient_email: String,
     pub unit_id: Option<i32>,
@@ -71,6 +77,8 @@ impl From<store::Delivery> for Delivery {
     fn from(row: store::Delivery) -> Self {
         Delivery {
             id: row.id,
+            kind: row.kind,
+            reference: row.reference,
             circular_id: row.circular_id,
             rendition_id: row.rendition_id,
             recipient_name: row.recipient_name,
@@ -297,7 +305,7 @@ pub fn retry(
     let d = db::write_tx(conn, |conn| {
         let d = store::get_delivery(conn, delivery_id)?
             .map(Delivery::from)
-            .filter(|d| d.circular_id == circular_id)
+            .filter(|d| d.circular_id == Some(circular_id))
             .ok_or_else(|| AppError::NotFound(format!("通报 {circular_id} 没有投递记录 {delivery_id}")))?;
         if d.status != DeliveryStatus::Failed {
             return Err(AppError::conflict(format!(

@@ -161,6 +161,7 @@ fn apply(
                 liaison_phone: Some(r.liaison_phone.clone()),
                 standard_id: Some(r.standard_id.clone()),
                 established_on: r.established_on,
+                liaison_email: None,
                 status: None,
             },
         )
@@ -181,6 +182,7 @@ fn apply(
                 standard_id: Some(r.standard_id.clone()),
                 status: Some(r.status.as_str().to_owned()),
                 established_on: r.established_on,
+                liaison_email: None,
             },
         )
         .map(|_| report.created += 1),

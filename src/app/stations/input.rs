@@ -35,6 +35,10 @@ pub struct StationInput {
     #[schema(pattern = "^[0-9 -]{5,20}(转[0-9]{1,6})?$")]
     pub liaison_phone: Option<String>,
     pub standard_id: Option<String>,
+    /// The liaison's email (optional): guidance notices and reminders go there.
+    #[validate(length(max = 254, message = "联络员电子邮箱不超过254个字符"))]
+    #[schema(format = "email", max_length = 254)]
+    pub liaison_email: Option<String>,
     /// `planned` (the default) or, with `established_on`, `established`.
     #[schema(value_type = Option<StationStatus>)]
     pub status: Option<String>,
@@ -67,6 +71,10 @@ pub struct StationPatch {
     pub standard_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub established_on: Option<NaiveDate>,
+    /// Null clears it.
+    #[serde(deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
+    pub liaison_email: Option<Option<String>>,
     /// Not editable here: named only to say where status changes go.
     #[serde(skip_serializing)]
     #[schema(ignore)]
@@ -149,6 +157,7 @@ pub(super) fn check(
         errors.add("unit_id", "所属单位不能为空");
     }
     let credit_code = check_credit_code(&mut errors, input.credit_code);
+    let liaison_email = check_email(&mut errors, input.liaison_email);
     let category = check_codes(ctx, &mut errors, &category, &liaison_phone, &standard_id);
     let status = check_status(ctx, &mut errors, input.status, input.established_on, on_create);
     errors.into_result()?;
@@ -169,8 +178,19 @@ pub(super) fn check(
         liaison_phone,
         standard_id,
         established_on: input.established_on,
+        liaison_email,
     };
     Ok((fields, status))
+}
+
+/// The liaison's email (optional): one address a mail server takes.
+fn check_email(errors: &mut FieldErrors, value: Option<String>) -> Option<String> {
+    let email = clean(value)?;
+    if email.chars().count() > 254 || email.parse::<lettre::Address>().is_err() {
+        errors.add("liaison_email", "联络员电子邮箱格式不正确（如 zhang@example.com）");
+        return None;
+    }
+    Some(email)
 }
 
 /// A unified social credit code (optional), normalised.

@@ -55,6 +55,9 @@ pub struct Station {
     /// null before the first visit.
     pub compliant: Option<bool>,
     pub last_visit_on: Option<NaiveDate>,
+    /// The liaison's email: guidance notices and deadline reminders go there.
+    #[schema(format = "email", max_length = 254)]
+    pub liaison_email: Option<String>,
 }
 
 impl From<store::Station> for Station {
@@ -78,6 +81,7 @@ impl From<store::Station> for Station {
             updated_at: row.updated_at,
             compliant: row.compliant,
             last_visit_on: row.last_visit_on,
+            liaison_email: row.liaison_email,
         }
     }
 }

@@ -11,7 +11,7 @@ mod view;
 mod void;
 
 pub use input::{ItemInput, VisitInput};
-pub use notice::notice_pdf;
+pub use notice::{file_name as notice_file_name, notice_of, notice_pdf};
 pub use read::{MAX_VISITS_PER_PAGE, VisitListQuery, VisitPage, get, list_for_station};
 pub use record::{record, record_with_photos, recordable_template};
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};

@@ -23,11 +23,30 @@ pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) ->
         .fonts
         .clone()
         .ok_or_else(|| AppError::NotFound("PDF输出未开启（BAYIGE_PDF=false），无法生成整改通知书".into()))?;
+    let notice = notice_of(conn, ctx, id)?
+        .ok_or_else(|| AppError::NotFound(format!("检查记录 {id} 未提出整改意见或已作废，无需整改通知书")))?;
+    let pdf = render_notice(&notice, &fonts).map_err(|e| {
+        AppError::Internal(anyhow::Error::new(e).context(format!("cannot render the notice of visit {id}")))
+    })?;
+    Ok((file_name(&notice, visit.visited_on), pdf))
+}
+
+/// The PDF's file name.
+pub fn file_name(notice: &RectificationNotice, visited_on: chrono::NaiveDate) -> String {
+    format!("整改通知书-{}-{}.pdf", notice.station_name, visited_on)
+}
+
+/// The notice of visit `id`, as the station receives it: None when the
+/// visit is voided or asked for nothing to be put right. No permission
+/// check: the caller has one (or is the visit being recorded).
+pub fn notice_of(conn: &mut DbConnection, ctx: &Ctx, id: i32) -> Result<Option<RectificationNotice>, AppError> {
+    let visit = visit_or_404(conn, id)?;
+    let station = station_or_404(conn, visit.station_id)?;
     let unit = units_store::get(conn, station.unit_id)?
         .ok_or_else(|| AppError::NotFound(format!("单位 {} 不存在", station.unit_id)))?;
     let v = view::build(ctx, conn, visit, Vec::new())?;
     if v.voided {
-        return Err(AppError::NotFound(format!("检查记录 {id} 已作废，不出具整改通知书")));
+        return Ok(None);
     }
     let items: Vec<NoticeItem> = v
         .guidance_raised
@@ -36,7 +55,7 @@ pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) ->
         .map(|g| {
             let item = v.items.iter().find(|i| i.code == g.item_code);
             NoticeItem {
-                title: item.map_or_else(|| g.item_code.clone(), |i| i.title_zh.clone()),
+                title: item.map_or_else(|| "检查项目".to_owned(), |i| i.title_zh.clone()),
                 finding: item
                     .map(|i| i.note.trim().to_owned())
                     .filter(|n| !n.is_empty())
@@ -49,11 +68,9 @@ pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) ->
         })
         .collect();
     if items.is_empty() {
-        return Err(AppError::NotFound(format!(
-            "检查记录 {id} 未提出整改意见，无需整改通知书"
-        )));
+        return Ok(None);
     }
-    let notice = RectificationNotice {
+    Ok(Some(RectificationNotice {
         number: None,
         station_name: station.name.clone(),
         host_business: station.host_business,
@@ -69,9 +86,5 @@ pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) ->
             .collect(),
         issuing_unit: ctx.settings.notice_issuers.for_unit(unit.kind, &unit.name),
         issued_on_zh: date_zh(v.visited_on),
-    };
-    let pdf = render_notice(&notice, &fonts).map_err(|e| {
-        AppError::Internal(anyhow::Error::new(e).context(format!("cannot render the notice of visit {id}")))
-    })?;
-    Ok((format!("整改通知书-{}-{}.pdf", station.name, v.visited_on), pdf))
+    }))
 }

@@ -104,7 +104,11 @@ pub fn record_with_photos(
         visit,
         photos,
     };
-    ctx.writer.write(conn, move |conn| write.apply(conn))
+    let (shown, notices) = ctx.writer.write(conn, move |conn| write.apply(conn))?;
+    if notices > 0 {
+        ctx.outbox.notify_one();
+    }
+    Ok(shown)
 }
 
 /// A checked visit with its kept photos, ready to be written.
@@ -122,7 +126,8 @@ impl Write {
     /// checks that need the station as it is now, the visit and its items,
     /// the station's current items, compliance and status, guidance,
     /// evidence rows and the audit entry.
-    fn apply(self, conn: &mut DbConnection) -> Result<VisitView, AppError> {
+    /// Also how many notices it queued.
+    fn apply(self, conn: &mut DbConnection) -> Result<(VisitView, usize), AppError> {
         let Write {
             ctx,
             principal: p,
@@ -159,6 +164,11 @@ impl Write {
         let row = insert_visit(conn, station_id, standard, &visit, score, (before, after), now)?;
         station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
         let kept = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
+        let notices = if guidance_store::raised_by(conn, row.id)?.is_empty() {
+            0
+        } else {
+            crate::app::notices::guidance_notice::queue_for_visit(conn, ctx, &station, row.id, visit.visited_on)?
+        };
         if after != before {
             move_station(conn, &station, &row, after, now)?;
         }
@@ -174,7 +184,7 @@ impl Write {
         evidence::insert(conn, &p, row.id, &photos)?;
         let shown = view::build(ctx, conn, row, kept)?;
         audit::record(conn, &p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
-        Ok(shown)
+        Ok((shown, notices))
     }
 }
 

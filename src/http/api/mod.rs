@@ -18,6 +18,7 @@ macro_rules! handlers {
 mod circulars;
 pub mod doc;
 mod exports;
+mod notices;
 mod standards;
 mod stations;
 mod units;
@@ -113,6 +114,7 @@ fn all() -> Vec<Documented> {
         visits::handlers,
         circulars::handlers,
         users::handlers,
+        notices::handlers,
     ] {
         all.extend(module());
     }

@@ -5,6 +5,7 @@
 //! token.
 
 mod admin;
+mod notices;
 mod overview;
 mod register;
 mod sign_in;
@@ -70,6 +71,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review.html", include_str!("../../../templates/pages/review.html")),
     ("users.html", include_str!("../../../templates/pages/users.html")),
     ("audit.html", include_str!("../../../templates/pages/audit.html")),
+    (
+        "notice_settings.html",
+        include_str!("../../../templates/pages/notice_settings.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../../templates/pages/unsubscribe.html"),
+    ),
+    (
+        "deliveries.html",
+        include_str!("../../../templates/pages/deliveries.html"),
+    ),
 ];
 
 /// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time
@@ -119,6 +132,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     stations::routes(cfg);
     visit_form::routes(cfg);
     admin::routes(cfg);
+    notices::routes(cfg);
 }
 
 async fn css() -> HttpResponse {

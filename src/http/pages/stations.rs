@@ -230,7 +230,7 @@ fn form_values(
     for field in STATION_FIELDS.iter().filter(|field| mode.allows(field.name)) {
         let raw = f.get(field.name).map(|s| s.trim()).unwrap_or_default();
         let value = match field.form {
-            _ if raw.is_empty() && editing && field.name == "credit_code" => Value::Null,
+            _ if raw.is_empty() && editing && matches!(field.name, "credit_code" | "liaison_email") => Value::Null,
             _ if raw.is_empty() => continue,
             FormKind::Unit => match raw.parse::<i32>() {
                 Ok(n) => Value::from(n),
