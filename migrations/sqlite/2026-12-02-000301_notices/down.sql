@@ -26,6 +26,6 @@ FROM deliveries;
 DROP TABLE deliveries;
 ALTER TABLE deliveries_old RENAME TO deliveries;
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
-CREATE INDEX deliveries_circular ON deliveries (circular_id);
+CREATE INDEX deliveries_circular ON deliveries (circular_id, id);
 DROP TABLE notices;
 ALTER TABLE stations DROP COLUMN liaison_email;

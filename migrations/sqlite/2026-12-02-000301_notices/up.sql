@@ -53,7 +53,7 @@ FROM deliveries;
 DROP TABLE deliveries;
 ALTER TABLE deliveries_new RENAME TO deliveries;
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
-CREATE INDEX deliveries_circular ON deliveries (circular_id);
+CREATE INDEX deliveries_circular ON deliveries (circular_id, id);
 CREATE INDEX deliveries_kind ON deliveries (kind, id);
 
 -- Exactly once per recipient and period: a scheduled notice is decided by
