@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod circulars;
 pub mod demo;
+mod demo_disputes;
 mod demo_hosts;
+pub mod disputes;
 pub mod evidence;
 pub mod guidance;
 pub mod outbox;
@@ -78,6 +80,8 @@ pub struct Settings {
     pub pdf_required: bool,
     /// Where fonts are looked for (None: the Debian font folders).
     pub font_dir: Option<PathBuf>,
+    /// The dispute ledger's deadlines and retention.
+    pub disputes: disputes::DisputeSettings,
 }
 
 #[derive(Debug, Clone)]

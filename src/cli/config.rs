@@ -84,6 +84,7 @@ impl Settings {
             pdf: common.documents.pdf.unwrap_or(true),
             pdf_required: common.documents.pdf == Some(true) || common.documents.font_dir.is_some(),
             font_dir: common.documents.font_dir.clone(),
+            disputes: dispute_settings(common)?,
         })
     }
 }
@@ -121,6 +122,24 @@ fn circular_settings(common: &Common, demo: DemoDefaults) -> Result<CircularSett
         cc,
         lag_tolerance: common.lag_tolerance,
         monthly_day,
+    })
+}
+
+fn dispute_settings(common: &Common) -> Result<crate::app::disputes::DisputeSettings> {
+    let d = &common.disputes;
+    if !(1..=60).contains(&d.dispute_respond_days) || !(1..=60).contains(&d.dispute_close_days) {
+        anyhow::bail!("BAYIGE_DISPUTE_RESPOND_DAYS and BAYIGE_DISPUTE_CLOSE_DAYS must be from 1 to 60 working days");
+    }
+    if d.dispute_respond_days > d.dispute_close_days {
+        anyhow::bail!("BAYIGE_DISPUTE_RESPOND_DAYS cannot exceed BAYIGE_DISPUTE_CLOSE_DAYS");
+    }
+    if !(1..=30).contains(&d.dispute_retention_years) {
+        anyhow::bail!("BAYIGE_DISPUTE_RETENTION_YEARS must be from 1 to 30");
+    }
+    Ok(crate::app::disputes::DisputeSettings {
+        respond_days: d.dispute_respond_days,
+        close_days: d.dispute_close_days,
+        retention_years: d.dispute_retention_years,
     })
 }
 

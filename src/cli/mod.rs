@@ -110,6 +110,10 @@ pub fn spawn_background(ctx: &Ctx) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     if ctx.settings.circular.monthly_day.is_some() {
         tasks.push(tokio::spawn(schedule::run(ctx.clone(), Duration::from_secs(60))));
     }
+    tasks.push(tokio::spawn(crate::app::disputes::run_retention(
+        ctx.clone(),
+        Duration::from_secs(3600),
+    )));
     Ok(tasks)
 }
 
@@ -193,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::generate(&ctx, units, stations, visits_per_station, seed, batch)?;
         }
         Command::Token { action } => commands::token(context(&cli.common, 2)?, action).await?,
+        Command::Disputes { action } => commands::disputes(context(&cli.common, 2)?, action).await?,
         Command::Serve {
             bind,
             demo,

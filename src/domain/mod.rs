@@ -2,8 +2,11 @@
 
 pub mod circular;
 pub mod credit_code;
+pub mod dispute;
+pub mod dispute_figures;
 pub mod five_entries;
 pub mod guidance;
+pub mod money;
 pub mod progress;
 pub mod station;
 pub mod text;

@@ -13,6 +13,8 @@ mod circulars;
 mod cli;
 mod crash;
 mod demo;
+mod disputes;
+mod disputes_demo;
 mod documents;
 mod downloads;
 mod exposure;

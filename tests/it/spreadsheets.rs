@@ -33,7 +33,7 @@ print(json.dumps({
 }, ensure_ascii=False))
 "#;
 
-fn openpyxl(xlsx: &[u8]) -> Value {
+pub(crate) fn openpyxl(xlsx: &[u8]) -> Value {
     let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/py/bin/python");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("t.xlsx");

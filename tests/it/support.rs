@@ -143,6 +143,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
         cookie_secure: Some(true),
         progress_cache_ms: 0,
         documents: Default::default(),
+        disputes: Default::default(),
     }
 }
 
@@ -427,6 +428,7 @@ pub fn issue_token(ctx: &bayige::app::Ctx, username: &str, role: &str, units: &[
                 units: Some(units.to_vec()),
                 password: Some("correct horse battery".to_owned()),
                 active: Some(true),
+                station_id: None,
             };
             users::create(&mut conn, &system, input).expect("create user").user.id
         }

@@ -16,6 +16,7 @@ macro_rules! handlers {
 }
 
 mod circulars;
+mod disputes;
 pub mod doc;
 mod standards;
 mod stations;
@@ -110,6 +111,7 @@ fn all() -> Vec<Documented> {
         visits::handlers,
         circulars::handlers,
         users::handlers,
+        disputes::handlers,
     ] {
         all.extend(module());
     }

@@ -5,6 +5,7 @@
 //! token.
 
 mod admin;
+mod disputes;
 mod overview;
 mod register;
 mod sign_in;
@@ -70,6 +71,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review.html", include_str!("../../../templates/pages/review.html")),
     ("users.html", include_str!("../../../templates/pages/users.html")),
     ("audit.html", include_str!("../../../templates/pages/audit.html")),
+    ("disputes.html", include_str!("../../../templates/pages/disputes.html")),
+    ("dispute.html", include_str!("../../../templates/pages/dispute.html")),
+    (
+        "dispute_form.html",
+        include_str!("../../../templates/pages/dispute_form.html"),
+    ),
 ];
 
 /// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time
@@ -119,6 +126,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     stations::routes(cfg);
     visit_form::routes(cfg);
     admin::routes(cfg);
+    disputes::routes(cfg);
 }
 
 async fn css() -> HttpResponse {
@@ -149,6 +157,8 @@ pub struct Me {
     pub is_admin: bool,
     pub can_inspect: bool,
     pub is_lead: bool,
+    /// A station's own account: its ledger is all it has.
+    pub is_station: bool,
 }
 
 /// The signed-in user of a page request, with the session's CSRF token.
@@ -169,6 +179,7 @@ impl Viewer {
             is_admin: menus.bureau,
             can_inspect: menus.inspection,
             is_lead: menus.review,
+            is_station: self.p.role == Role::Station,
         }
     }
 
