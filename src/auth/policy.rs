@@ -218,13 +218,20 @@ pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
 // staff of its unit (its inspectors and county lead); masked for everyone
 // else, the bureau included, which may reveal one case with a reason.
 
-/// Reading the cases of station `station_id` of `unit`.
-pub fn can_read_disputes(p: &Principal, station_id: i32, unit: i32) -> Result<(), AppError> {
+/// Reading station `station_id` of `unit` and what concerns it alone (its
+/// visits, guidance, evidence, ledger): a station account its own station
+/// only; everyone else by unit.
+pub fn can_read_station(p: &Principal, station_id: i32, unit: i32) -> Result<(), AppError> {
     match p.role {
         Role::Station if p.station == Some(station_id) => Ok(()),
-        Role::Station => Err(forbidden("查看其他服务站的台账")),
+        Role::Station => Err(forbidden("查看其他服务站")),
         _ => can_read_unit(p, unit),
     }
+}
+
+/// Reading the cases of station `station_id` of `unit`.
+pub fn can_read_disputes(p: &Principal, station_id: i32, unit: i32) -> Result<(), AppError> {
+    can_read_station(p, station_id, unit)
 }
 
 /// Recording or changing a case of station `station_id`: the station
@@ -349,6 +356,8 @@ mod tests {
             "reads nothing beyond its ledger"
         );
         assert!(can_read_disputes(&own, 7, 2).is_ok() && can_read_disputes(&own, 8, 2).is_err());
+        assert!(can_read_station(&own, 7, 2).is_ok() && can_read_station(&own, 8, 2).is_err());
+        assert!(can_read_unit(&own, 2).is_err(), "not the rest of its unit");
         assert!(can_record_dispute(&own, 7).is_ok() && can_record_dispute(&own, 8).is_err());
         assert!(can_record_dispute(&lead, 7).is_err() && can_record_dispute(&admin, 7).is_ok());
         assert!(can_dispatch(&lead, 2).is_ok() && can_dispatch(&lead, 3).is_err());

@@ -311,6 +311,17 @@ GROUP BY {group}",
         .collect())
 }
 
+/// Whether any case handled before `cutoff` still holds a name or phone
+/// (so that an idle check takes no write lock).
+pub fn any_erasable(conn: &mut DbConnection, cutoff: NaiveDate) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        disputes::table
+            .filter(disputes::erased_at.is_null())
+            .filter(disputes::handled_on.lt(cutoff)),
+    ))
+    .get_result(conn)
+}
+
 /// Erases consumers' names and phones of cases handled before `cutoff`
 /// that still hold them; returns how many cases were erased.
 pub fn erase_personal_before(conn: &mut DbConnection, cutoff: NaiveDate, at: NaiveDateTime) -> QueryResult<usize> {

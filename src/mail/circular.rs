@@ -86,6 +86,9 @@ pub struct CircularDoc {
     pub blocks: Vec<BlockView>,
     /// The recipient unit whose row is highlighted; empty for the plain copy.
     pub highlight_unit: String,
+    /// The city's dispute-ledger figures in the clerk's words (figures
+    /// only, never a consumer); empty when no case was received.
+    pub disputes_zh: String,
 }
 
 fn pct(rate: Option<f64>) -> String {
@@ -187,6 +190,7 @@ impl CircularDoc {
             attachment_name: format!("{}年全市建立12315消费维权服务站工作进度表", p.year),
             blocks: Vec::new(),
             highlight_unit: String::new(),
+            disputes_zh: String::new(),
         }
     }
 

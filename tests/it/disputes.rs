@@ -212,7 +212,11 @@ async fn a_station_account_sees_only_its_own_ledger(db: Db) {
         format!("/api/disputes?unit_id={}", l.unit_b),
         format!("/api/disputes/stats?year=2017&station_id={}", l.station_b),
         format!("/api/stations/{}", l.station_b),
-        format!("/api/stations/{}", l.station_a),
+        format!("/api/stations/{}/visits", l.station_b),
+        format!("/api/guidance?station_id={}", l.station_b),
+        format!("/api/guidance?unit_id={}", l.unit_a),
+        format!("/api/review?unit_id={}", l.unit_a),
+        "/api/audit".to_owned(),
     ] {
         let r = l.own.get(&path).await;
         assert_eq!(r.status(), 403, "{path}");
@@ -236,6 +240,16 @@ async fn a_station_account_sees_only_its_own_ledger(db: Db) {
         Some(0),
         "no other list shows it anything"
     );
+    // Its own station, visit results and guidance it reads.
+    for path in [
+        format!("/api/stations/{}", l.station_a),
+        format!("/api/stations/{}/visits", l.station_a),
+        format!("/api/stations/{}/checklist", l.station_a),
+        "/api/guidance".to_owned(),
+    ] {
+        let (status, body) = json(l.own.get(&path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
     let (_, stats) = json(l.own.get("/api/disputes/stats?year=2017&as_of=2017-10-20").await).await;
     assert_eq!(stats["rows"].as_array().map(Vec::len), Some(1), "{stats}");
     assert_eq!(stats["rows"][0]["station_id"], l.station_a);

@@ -54,6 +54,23 @@ async fn the_demo_ledger_matches_the_article(app: TestApp) {
             .contains("****")
     );
 
+    // The circular says it in the clerk's words, without a name.
+    let (status, preview) = json(
+        app.post(
+            "/api/circulars/preview",
+            &serde_json::json!({"year": 2017, "as_of": "2017-07-14"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let text = preview["body_text"].as_str().unwrap_or("");
+    assert!(
+        text.contains("消费维权服务站自行调解消费纠纷共48件，和解率95.8%"),
+        "{text}"
+    );
+    assert!(text.contains("挽回经济损失40000元"), "{text}");
+
     // The Telecom station's account is among the demo accounts.
     let ctx = app.ctx.clone();
     let accounts = tokio::task::spawn_blocking(move || {

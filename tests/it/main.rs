@@ -15,6 +15,7 @@ mod crash;
 mod demo;
 mod disputes;
 mod disputes_demo;
+mod disputes_pages;
 mod documents;
 mod downloads;
 mod exposure;

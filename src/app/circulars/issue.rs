@@ -38,9 +38,14 @@ fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppE
 }
 
 /// The circular's content: figures, letterhead and body.
-fn document(ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
+fn document(conn: &mut DbConnection, ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
     let head = ctx.settings.circular.letterhead();
-    mail::with_body(CircularDoc::new(number, &head, ctx.today(), progress))
+    let mut doc = CircularDoc::new(number, &head, ctx.today(), progress);
+    let ledger = crate::app::disputes::city_figures(conn, progress.year, progress.as_of)?;
+    if ledger.counts.received > 0 {
+        doc.disputes_zh = ledger.sentence;
+    }
+    mail::with_body(doc)
 }
 
 /// The circular as PDF, when PDF output is on.
@@ -71,7 +76,7 @@ pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period
     let prefix = &ctx.settings.circular.prefix;
     let serial = store::peek_serial(conn, prefix, progress.year)?;
     let num = number(prefix, progress.year, serial);
-    let doc = document(ctx, &num, &progress)?;
+    let doc = document(conn, ctx, &num, &progress)?;
     let rendered = mail::render(&doc)?;
     Ok(Preview {
         number: num,
@@ -188,7 +193,7 @@ fn write_circular(
     let settings = &ctx.settings.circular;
     let serial = store::next_serial(conn, &settings.prefix, progress.year)?;
     let num = number(&settings.prefix, progress.year, serial);
-    let doc = document(ctx, &num, &progress)?;
+    let doc = document(conn, ctx, &num, &progress)?;
     let plain = mail::render(&doc)?;
     let csv = mail::progress_csv(&doc)?;
     let pdf = render_pdf(ctx, &doc)?;

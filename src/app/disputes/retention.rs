@@ -20,6 +20,9 @@ pub fn erase_expired(conn: &mut DbConnection, ctx: &Ctx, p: &Principal) -> Resul
     let Some(cutoff) = today.checked_sub_months(Months::new(12 * years)) else {
         return Ok(0);
     };
+    if !store::any_erasable(conn, cutoff)? {
+        return Ok(0);
+    }
     db::write_tx(conn, |conn| {
         let n = store::erase_personal_before(conn, cutoff, db::now())?;
         if n > 0 {

@@ -179,12 +179,16 @@ pub fn city_figures(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> Res
     let sentence = if counts.handled == 0 {
         "今年以来，消费维权服务站尚无办结的消费纠纷。".to_owned()
     } else {
+        let dispatched = if counts.dispatched > 0 {
+            format!("；受理12315派单{}件", counts.dispatched)
+        } else {
+            String::new()
+        };
         format!(
-            "今年以来，消费维权服务站自行调解消费纠纷共{}件，和解率{}，为消费者挽回经济损失{}；12315派单{}件，按时响应率{}。",
+            "今年以来，消费维权服务站自行调解消费纠纷共{}件，和解率{}，为消费者挽回经济损失{}{dispatched}，按时响应率{}。",
             counts.handled,
             spoken(&rates.settlement_rate),
             spoken_yuan(counts.recovered_fen),
-            counts.dispatched,
             spoken(&rates.on_time_rate),
         )
     };

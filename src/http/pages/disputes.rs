@@ -80,9 +80,15 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
         })
         .await?;
     let pages = ((page.total.unwrap_or(0) + page.per_page - 1) / page.per_page).max(1);
-    let keep: Vec<(String, String)> = ["station_id", "unit_id", "channel", "status", "from", "to", "overdue"]
+    const FILTERS: [&str; 7] = ["station_id", "unit_id", "channel", "status", "from", "to", "overdue"];
+    let keep: Vec<(String, String)> = FILTERS
         .iter()
         .filter_map(|k| filled(&query, k).map(|v| (k.to_string(), v)))
+        .collect();
+    // Every filter, blank when not set (the template compares them).
+    let f: HashMap<&str, String> = FILTERS
+        .iter()
+        .map(|k| (*k, filled(&query, k).unwrap_or_default()))
         .collect();
     render(
         "disputes.html",
@@ -92,7 +98,7 @@ async fn list(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, 
         context! {
             page => val(&page), pages, figures => val(&figures), units => val(&units),
             query => serde_urlencoded::to_string(&keep).unwrap_or_default(),
-            f => query.into_inner(), is_station => v.p.station.is_some(),
+            f, is_station => v.p.station.is_some(),
             ..choices()
         },
     )

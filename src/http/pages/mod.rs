@@ -159,6 +159,8 @@ pub struct Me {
     pub is_lead: bool,
     /// A station's own account: its ledger is all it has.
     pub is_station: bool,
+    /// The station of a station account.
+    pub station_id: Option<i32>,
 }
 
 /// The signed-in user of a page request, with the session's CSRF token.
@@ -180,6 +182,7 @@ impl Viewer {
             can_inspect: menus.inspection,
             is_lead: menus.review,
             is_station: self.p.role == Role::Station,
+            station_id: self.p.station,
         }
     }
 

@@ -147,7 +147,8 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
             let Some(period) = period else { return Ok(None) };
             let scoped = progress::for_principal(conn, ctx, &p, &period)?;
             let entries = progress::five_entries(conn, &p, scoped.progress.as_of)?;
-            Ok(Some((scoped, entries)))
+            let ledger = ledger_figures(conn, ctx, &p, scoped.progress.year, scoped.progress.as_of)?;
+            Ok(Some((scoped, (entries, ledger))))
         })
         .await;
     let (progress, error) = match result {
@@ -161,10 +162,11 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let year = query.get("year").cloned().unwrap_or_default();
     let as_of = query.get("as_of").cloned().unwrap_or_default();
     let extra = match &progress {
-        Some((sp, entries)) => {
+        Some((sp, (entries, ledger))) => {
             let doc = CircularDoc::new("", &ctx.settings.circular.letterhead(), sp.progress.as_of, &sp.progress);
             context! {
                 five_entries => five_entry_rows(entries),
+                ledger => val(ledger),
                 five_entries_total => entries.iter().map(|e| e.stations).sum::<i64>(),
                 progress => val(&sp.progress),
                 rows => val(&doc.rows),
