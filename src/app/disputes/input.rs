@@ -43,7 +43,7 @@ pub struct DisputeInput {
     #[schema(value_type = Option<SubjectKind>)]
     pub subject_kind: Option<String>,
     /// Amount in dispute in yuan, as a string with at most two decimals.
-    #[schema(pattern = "^[0-9]{1,9}(\\.[0-9]{1,2})?$", example = "199.00")]
+    #[schema(pattern = "^[0-9]{1,8}(\\.[0-9]{1,2})?$", example = "199.00")]
     pub amount: Option<String>,
     #[schema(max_length = 2000)]
     pub complaint: Option<String>,
@@ -57,7 +57,7 @@ pub struct DisputeInput {
     #[schema(value_type = Option<Outcome>)]
     pub outcome: Option<String>,
     /// 挽回经济损失 in yuan, at most two decimals (default 0).
-    #[schema(pattern = "^[0-9]{1,9}(\\.[0-9]{1,2})?$", example = "50.00")]
+    #[schema(pattern = "^[0-9]{1,8}(\\.[0-9]{1,2})?$", example = "50.00")]
     pub recovered: Option<String>,
     pub handled_on: Option<NaiveDate>,
     pub followed_up_on: Option<NaiveDate>,
