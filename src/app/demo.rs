@@ -99,6 +99,8 @@ pub fn load(conn: &mut DbConnection, ctx: &Ctx) -> Result<Loaded, AppError> {
         for u in 0..UNITS.len() {
             load_unit(conn, ctx, &system, u, &mut counts)?;
         }
+        let disputes = super::demo_disputes::load(conn, ctx, &system, hosts::MODEL_HOST)?;
+        tracing::info!(disputes, "demo dispute ledger recorded");
         diesel::insert_into(seed_runs::table)
             .values((seed_runs::name.eq(SEED_NAME), seed_runs::loaded_at.eq(now)))
             .execute(conn)?;
@@ -366,6 +368,8 @@ pub const ACCOUNTS: &[(&str, &str, Role, &[usize])] = &[
     ("inspector", "吴晓伟", Role::Inspector, &[0, 1]),
     ("lead-linjiang", "临江市局消保科", Role::CountyLead, &[5]),
     ("viewer", "市局只读用户", Role::Viewer, &[]),
+    // The model station's own account (Baishan Telecom), for its ledger.
+    ("station-telecom", "白山电信消费维权服务站", Role::Station, &[]),
 ];
 
 /// Gives every demo account a fresh random password (creating the
@@ -401,6 +405,12 @@ pub fn reset_demo_passwords(conn: &mut DbConnection) -> Result<Vec<(String, Role
                     &unit_ids,
                 )?,
             };
+            if *role == Role::Station {
+                let model = crate::db::disputes::built_before(conn, date(2017, 1, 1)?)?
+                    .into_iter()
+                    .find(|(_, name)| name.starts_with(hosts::MODEL_HOST));
+                crate::db::disputes::bind_account(conn, user.id, model.map(|(id, _)| id))?;
+            }
             users_store::set_password(conn, user.id, &hash, now)?;
             audit::record(
                 conn,

@@ -255,7 +255,7 @@ pub fn open(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Resul
     let visit = store::get(conn, e.visit_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
     let station =
         station_store::get(conn, visit.station_id)?.ok_or_else(|| AppError::NotFound(format!("证据 {id} 不存在")))?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     let file = std::fs::File::open(path_for(ctx, &e.sha256)).map_err(|err| {
         AppError::internal(
             "cannot open the evidence file",

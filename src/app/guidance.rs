@@ -150,19 +150,27 @@ pub(crate) fn filter_of(
         },
     };
     errors.into_result()?;
+    let own = policy::own_station(p)?;
     if let Some(u) = unit_id {
+        if own.is_some() {
+            return Err(AppError::Forbidden("无权查看其他服务站的整改意见".into()));
+        }
         policy::can_read_unit(p, u as i32)?;
     }
     if let Some(s) = station_id {
         let station =
             station_store::get(conn, s as i32)?.ok_or_else(|| AppError::NotFound(format!("服务站 {s} 不存在")))?;
-        policy::can_read_unit(p, station.unit_id)?;
+        policy::can_read_station(p, station.id, station.unit_id)?;
     }
     Ok(Filter {
-        units: policy::read_scope(p).units().map(<[i32]>::to_vec),
+        // A station account: its own station's guidance, nothing else.
+        units: match own {
+            Some(_) => None,
+            None => policy::read_scope(p).units().map(<[i32]>::to_vec),
+        },
         status,
         unit_id: unit_id.map(|u| u as i32),
-        station_id: station_id.map(|s| s as i32),
+        station_id: own.or(station_id.map(|s| s as i32)),
         as_of,
     })
 }

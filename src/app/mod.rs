@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod circulars;
 pub mod demo;
+mod demo_disputes;
 mod demo_hosts;
+pub mod disputes;
 pub mod evidence;
 pub mod exports;
 pub mod guidance;
@@ -87,6 +89,8 @@ pub struct Settings {
     pub notice_issuers: crate::domain::issuers::NoticeIssuers,
     /// Guidance notices, reminders and digests.
     pub notices: notices::NoticeSettings,
+    /// The dispute ledger's deadlines and retention.
+    pub disputes: disputes::DisputeSettings,
 }
 
 #[derive(Debug, Clone)]

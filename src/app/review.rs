@@ -65,6 +65,8 @@ pub struct Review {
     pub progress: Option<Item<Row>>,
     pub stations: Vec<Item<Station>>,
     pub overdue_guidance: Vec<Item<GuidanceRow>>,
+    /// 12315 dispatches of the unit's stations past a deadline.
+    pub overdue_dispatches: Vec<super::disputes::Dispute>,
 }
 
 /// Which unit's queue: a county lead's own; others name one they may read.
@@ -130,12 +132,14 @@ pub fn queue(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, unit_id: Option<
             item: GuidanceRow::from(g),
         })
         .collect();
+    let overdue_dispatches = super::disputes::overdue_dispatches(conn, p, unit_id, today)?;
     Ok(Review {
         unit,
         as_of: today,
         progress,
         stations,
         overdue_guidance,
+        overdue_dispatches,
     })
 }
 

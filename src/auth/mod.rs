@@ -18,6 +18,8 @@ text_enum!(
         Inspector = "inspector" / "检查员",
         CountyLead = "county_lead" / "县级负责人",
         Viewer = "viewer" / "只读用户",
+        /// A station's own account (站长/联络员), bound to one station.
+        Station = "station" / "服务站",
     }
 );
 
@@ -39,6 +41,8 @@ pub struct Principal {
     pub role: Role,
     /// The units the principal acts in; empty = city-wide (admin, viewer).
     pub units: Vec<i32>,
+    /// The station a station account is bound to (role `station` only).
+    pub station: Option<i32>,
     pub via: Via,
 }
 
@@ -50,6 +54,7 @@ impl Principal {
             username: format!("system:{name}"),
             role: Role::Admin,
             units: Vec::new(),
+            station: None,
             via: Via::System,
         }
     }

@@ -54,6 +54,8 @@ pub enum Admin {
     Circulars,
     ManageUsers,
     ReadAudit,
+    /// Seeing a consumer's name and phone in full, with a stated reason.
+    RevealPersonal,
 }
 
 fn forbidden(what: &str) -> AppError {
@@ -79,6 +81,7 @@ pub fn require_admin(p: &Principal, action: Admin) -> Result<(), AppError> {
         Admin::Circulars => "印发或管理通报",
         Admin::ManageUsers => "管理用户",
         Admin::ReadAudit => "查看审计日志",
+        Admin::RevealPersonal => "查看完整的消费者个人信息",
     };
     Err(forbidden(what))
 }
@@ -206,6 +209,72 @@ pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
     }
 }
 
+// --- The dispute ledger (台账) -------------------------------------------
+//
+// A station account (role `station`) reads and writes its own station's
+// cases and nothing else: its read scope above is empty, so every other
+// list is empty and every other record 403. Consumers' names and phones
+// are personal information: in full only for the station itself and the
+// staff of its unit (its inspectors and county lead); masked for everyone
+// else, the bureau included, which may reveal one case with a reason.
+
+/// Reading station `station_id` of `unit` and what concerns it alone (its
+/// visits, guidance, evidence, ledger): a station account its own station
+/// only; everyone else by unit.
+pub fn can_read_station(p: &Principal, station_id: i32, unit: i32) -> Result<(), AppError> {
+    match p.role {
+        Role::Station if p.station == Some(station_id) => Ok(()),
+        Role::Station => Err(forbidden("查看其他服务站")),
+        _ => can_read_unit(p, unit),
+    }
+}
+
+/// Reading the cases of station `station_id` of `unit`.
+pub fn can_read_disputes(p: &Principal, station_id: i32, unit: i32) -> Result<(), AppError> {
+    can_read_station(p, station_id, unit)
+}
+
+/// Recording or changing a case of station `station_id`: the station
+/// itself, or the bureau.
+pub fn can_record_dispute(p: &Principal, station_id: i32) -> Result<(), AppError> {
+    match p.role {
+        Role::Station if p.station == Some(station_id) => Ok(()),
+        Role::Station => Err(forbidden("登记其他服务站的投诉")),
+        Role::Admin => Ok(()),
+        _ => Err(forbidden("登记投诉（仅限服务站本站及市局）")),
+    }
+}
+
+/// Dispatching a 12315 case to a station of `unit`: the bureau, or the
+/// unit's county lead.
+pub fn can_dispatch(p: &Principal, unit: i32) -> Result<(), AppError> {
+    match p.role {
+        Role::Admin => Ok(()),
+        Role::CountyLead if p.units.contains(&unit) => Ok(()),
+        Role::CountyLead => Err(forbidden("向其他单位的服务站派单")),
+        _ => Err(forbidden("派单（仅限市局及县级负责人）")),
+    }
+}
+
+/// Whether `p` sees consumers' names and phones of station `station_id`
+/// of `unit` in full.
+pub fn sees_personal_info(p: &Principal, station_id: i32, unit: i32) -> bool {
+    match p.role {
+        Role::Station => p.station == Some(station_id),
+        Role::Inspector | Role::CountyLead => p.units.contains(&unit),
+        Role::Admin | Role::Viewer => false,
+    }
+}
+
+/// The one station a station account is limited to (None for others).
+pub fn own_station(p: &Principal) -> Result<Option<i32>, AppError> {
+    match (p.role, p.station) {
+        (Role::Station, Some(s)) => Ok(Some(s)),
+        (Role::Station, None) => Err(forbidden("访问（服务站账号尚未绑定服务站）")),
+        _ => Ok(None),
+    }
+}
+
 /// The shape of a user's unit list for their role.
 pub fn check_units_for_role(role: Role, units: &[i32]) -> Result<(), &'static str> {
     match (role, units.len()) {
@@ -214,8 +283,9 @@ pub fn check_units_for_role(role: Role, units: &[i32]) -> Result<(), &'static st
         (Role::Inspector, 0) => Err("检查员至少分配一个单位"),
         (Role::CountyLead, 1) => Ok(()),
         (Role::CountyLead, _) => Err("县级负责人须且只能属于一个单位"),
-        (Role::Viewer, 0 | 1) | (Role::Inspector, _) => Ok(()),
+        (Role::Viewer, 0 | 1) | (Role::Inspector, _) | (Role::Station, 0) => Ok(()),
         (Role::Viewer, _) => Err("只读用户为全市或一个单位"),
+        (Role::Station, _) => Err("服务站账号不分配单位，只绑定一个服务站"),
     }
 }
 
@@ -230,6 +300,7 @@ mod tests {
             username: "u".into(),
             role,
             units: units.to_vec(),
+            station: None,
             via: Via::Token,
         }
     }
@@ -269,5 +340,35 @@ mod tests {
         assert!(check_units_for_role(Role::CountyLead, &[1, 2]).is_err());
         assert!(check_units_for_role(Role::Inspector, &[]).is_err());
         assert!(check_units_for_role(Role::Viewer, &[]).is_ok());
+    }
+
+    #[test]
+    fn station_accounts_and_personal_information() {
+        let mut own = p(Role::Station, &[]);
+        own.station = Some(7);
+        let lead = p(Role::CountyLead, &[2]);
+        let inspector = p(Role::Inspector, &[2]);
+        let admin = p(Role::Admin, &[]);
+        let city_viewer = p(Role::Viewer, &[]);
+        assert_eq!(
+            read_scope(&own),
+            Scope::Units(vec![]),
+            "reads nothing beyond its ledger"
+        );
+        assert!(can_read_disputes(&own, 7, 2).is_ok() && can_read_disputes(&own, 8, 2).is_err());
+        assert!(can_read_station(&own, 7, 2).is_ok() && can_read_station(&own, 8, 2).is_err());
+        assert!(can_read_unit(&own, 2).is_err(), "not the rest of its unit");
+        assert!(can_record_dispute(&own, 7).is_ok() && can_record_dispute(&own, 8).is_err());
+        assert!(can_record_dispute(&lead, 7).is_err() && can_record_dispute(&admin, 7).is_ok());
+        assert!(can_dispatch(&lead, 2).is_ok() && can_dispatch(&lead, 3).is_err());
+        assert!(can_dispatch(&own, 2).is_err() && can_dispatch(&inspector, 2).is_err());
+        assert!(sees_personal_info(&own, 7, 2) && !sees_personal_info(&own, 8, 2));
+        assert!(sees_personal_info(&lead, 7, 2) && sees_personal_info(&inspector, 7, 2));
+        assert!(!sees_personal_info(&lead, 9, 3));
+        assert!(!sees_personal_info(&admin, 7, 2) && !sees_personal_info(&city_viewer, 7, 2));
+        assert!(require_admin(&admin, Admin::RevealPersonal).is_ok());
+        assert!(require_admin(&lead, Admin::RevealPersonal).is_err());
+        assert!(check_units_for_role(Role::Station, &[]).is_ok());
+        assert!(check_units_for_role(Role::Station, &[1]).is_err());
     }
 }

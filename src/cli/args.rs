@@ -101,6 +101,35 @@ pub struct Common {
     pub documents: DocumentArgs,
     #[command(flatten)]
     pub notices: super::notice_args::NoticeArgs,
+    #[command(flatten)]
+    pub disputes: DisputeArgs,
+}
+
+/// The dispute ledger's deadlines (in working days) and how long consumers'
+/// names and phones are kept.
+#[derive(Debug, Args, Clone)]
+pub struct DisputeArgs {
+    /// Working days a station has to answer a consumer.
+    #[arg(long, global = true, env = "BAYIGE_DISPUTE_RESPOND_DAYS", default_value_t = 1)]
+    pub dispute_respond_days: u32,
+    /// Working days a station has to close a case.
+    #[arg(long, global = true, env = "BAYIGE_DISPUTE_CLOSE_DAYS", default_value_t = 7)]
+    pub dispute_close_days: u32,
+    /// Years after a case is closed that consumers' names and phones are
+    /// kept; then they are erased (the case and its figures stay).
+    #[arg(long, global = true, env = "BAYIGE_DISPUTE_RETENTION_YEARS", default_value_t = 3)]
+    pub dispute_retention_years: u32,
+}
+
+impl Default for DisputeArgs {
+    fn default() -> Self {
+        let d = crate::app::disputes::DisputeSettings::default();
+        DisputeArgs {
+            dispute_respond_days: d.respond_days,
+            dispute_close_days: d.close_days,
+            dispute_retention_years: d.retention_years,
+        }
+    }
 }
 
 /// How the circular reads as an official document (GB/T 9704) and whether
@@ -183,6 +212,11 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The dispute ledger (台账).
+    Disputes {
+        #[command(subcommand)]
+        action: DisputeAction,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -243,9 +277,12 @@ pub enum UserAction {
     Add {
         #[arg(long)]
         username: String,
-        /// admin, inspector, county_lead or viewer.
+        /// admin, inspector, county_lead, viewer or station.
         #[arg(long)]
         role: String,
+        /// The station a `station` account is bound to (its id).
+        #[arg(long)]
+        station: Option<i32>,
         /// A unit code the user acts in (repeat for several).
         #[arg(long = "unit")]
         units: Vec<String>,
@@ -261,6 +298,13 @@ pub enum UserAction {
     List,
     /// Disable an account (it can no longer sign in or use its tokens).
     Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisputeAction {
+    /// Erase consumers' names and phones of cases closed longer ago than
+    /// the retention period (the service also does this every hour).
+    EraseExpired,
 }
 
 #[derive(Debug, Subcommand)]

@@ -104,6 +104,7 @@ pub(super) async fn user(ctx: Ctx, action: UserAction) -> Result<()> {
         UserAction::Add {
             username,
             role,
+            station,
             units,
             email,
             name,
@@ -132,6 +133,7 @@ pub(super) async fn user(ctx: Ctx, action: UserAction) -> Result<()> {
                         units: Some(ids),
                         password,
                         active: Some(true),
+                        station_id: station,
                     };
                     users::create(conn, &p, input)
                 })
@@ -314,4 +316,22 @@ fn fail(e: AppError) -> anyhow::Error {
         _ => e.code().to_owned(),
     };
     anyhow::anyhow!("{e}: {detail}")
+}
+
+/// `bayige disputes ...`.
+pub async fn disputes(ctx: Ctx, action: crate::cli::args::DisputeAction) -> Result<()> {
+    match action {
+        crate::cli::args::DisputeAction::EraseExpired => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let p = Principal::system(&format!("cli:{user}"));
+            let n = ctx
+                .run(move |conn, ctx| crate::app::disputes::erase_expired(conn, ctx, &p))
+                .await?;
+            println!(
+                "erased consumers' names and phones of {n} case(s) closed more than {} year(s) ago",
+                ctx.settings.disputes.retention_years
+            );
+        }
+    }
+    Ok(())
 }

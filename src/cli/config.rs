@@ -94,6 +94,7 @@ impl Settings {
             pdf_required: common.documents.pdf == Some(true) || common.documents.font_dir.is_some(),
             font_dir: common.documents.font_dir.clone(),
             notices: common.notices.settings()?,
+            disputes: dispute_settings(common)?,
         })
     }
 }
@@ -152,6 +153,24 @@ fn notice_issuers(common: &Common, demo: DemoDefaults, issuer: &str) -> Result<N
             "BAYIGE_NOTICE_ISSUER_DISTRICT",
         )?,
         branch: pick(&d.notice_issuer_branch, generic.branch, "BAYIGE_NOTICE_ISSUER_BRANCH")?,
+    })
+}
+
+fn dispute_settings(common: &Common) -> Result<crate::app::disputes::DisputeSettings> {
+    let d = &common.disputes;
+    if !(1..=60).contains(&d.dispute_respond_days) || !(1..=60).contains(&d.dispute_close_days) {
+        anyhow::bail!("BAYIGE_DISPUTE_RESPOND_DAYS and BAYIGE_DISPUTE_CLOSE_DAYS must be from 1 to 60 working days");
+    }
+    if d.dispute_respond_days > d.dispute_close_days {
+        anyhow::bail!("BAYIGE_DISPUTE_RESPOND_DAYS cannot exceed BAYIGE_DISPUTE_CLOSE_DAYS");
+    }
+    if !(1..=30).contains(&d.dispute_retention_years) {
+        anyhow::bail!("BAYIGE_DISPUTE_RETENTION_YEARS must be from 1 to 30");
+    }
+    Ok(crate::app::disputes::DisputeSettings {
+        respond_days: d.dispute_respond_days,
+        close_days: d.dispute_close_days,
+        retention_years: d.dispute_retention_years,
     })
 }
 

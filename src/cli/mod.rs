@@ -116,6 +116,10 @@ pub fn spawn_background(ctx: &Ctx) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     if ctx.settings.notices.scheduler {
         tasks.push(tokio::spawn(crate::app::notices::run(ctx.clone())));
     }
+    tasks.push(tokio::spawn(crate::app::disputes::run_retention(
+        ctx.clone(),
+        Duration::from_secs(3600),
+    )));
     Ok(tasks)
 }
 
@@ -200,6 +204,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::generate(&ctx, units, stations, visits_per_station, seed, batch)?;
         }
         Command::Token { action } => commands::token(context(&cli.common, 2)?, action).await?,
+        Command::Disputes { action } => commands::disputes(context(&cli.common, 2)?, action).await?,
         Command::Serve {
             bind,
             demo,

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod circulars;
+pub mod disputes;
 pub mod generate;
 pub mod group;
 pub mod guidance;

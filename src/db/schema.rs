@@ -320,6 +320,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    station_accounts (user_id) {
+        user_id -> Integer,
+        station_id -> Integer,
+    }
+}
+
+diesel::table! {
+    disputes (id) {
+        id -> Integer,
+        station_id -> Integer,
+        channel -> Text,
+        dispatch_ref -> Nullable<Text>,
+        received_on -> Date,
+        received_time -> Nullable<Text>,
+        consumer_name -> Nullable<Text>,
+        consumer_phone -> Nullable<Text>,
+        subject -> Text,
+        subject_kind -> Text,
+        amount_fen -> Nullable<BigInt>,
+        complaint -> Text,
+        respond_by -> Date,
+        close_by -> Date,
+        responded_on -> Nullable<Date>,
+        handling -> Nullable<Text>,
+        handling_note -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        recovered_fen -> BigInt,
+        handled_on -> Nullable<Date>,
+        followed_up_on -> Nullable<Date>,
+        satisfaction -> Nullable<Text>,
+        status -> Text,
+        created_by -> Text,
+        erased_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(plans -> units (unit_id));
 diesel::joinable!(user_units -> users (user_id));
 diesel::joinable!(user_units -> units (unit_id));
@@ -336,6 +376,9 @@ diesel::joinable!(visits -> stations (station_id));
 diesel::joinable!(visit_items -> visits (visit_id));
 diesel::joinable!(guidance -> stations (station_id));
 diesel::joinable!(evidence -> visits (visit_id));
+diesel::joinable!(station_accounts -> users (user_id));
+diesel::joinable!(station_accounts -> stations (station_id));
+diesel::joinable!(disputes -> stations (station_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -362,4 +405,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notice_sends,
     notice_optouts,
     server_keys,
+    station_accounts,
+    disputes,
 );

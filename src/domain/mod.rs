@@ -2,10 +2,13 @@
 
 pub mod circular;
 pub mod credit_code;
+pub mod dispute;
+pub mod dispute_figures;
 pub mod five_entries;
 pub mod guidance;
 pub mod issuers;
 pub mod notices;
+pub mod money;
 pub mod progress;
 pub mod station;
 pub mod text;

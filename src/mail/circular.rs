@@ -93,6 +93,9 @@ pub struct CircularDoc {
     pub highlight_unit: String,
     /// The city's stations standing at the date, by 五进.
     pub five_entries: FiveEntriesView,
+    /// The city's dispute-ledger figures in the clerk's words (figures
+    /// only, never a consumer); empty when no case was received.
+    pub disputes_zh: String,
 }
 
 fn pct(rate: Option<f64>) -> String {
@@ -196,6 +199,7 @@ impl CircularDoc {
             blocks: Vec::new(),
             highlight_unit: String::new(),
             five_entries: FiveEntriesView::default(),
+            disputes_zh: String::new(),
         }
     }
 

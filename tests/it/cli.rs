@@ -295,6 +295,24 @@ async fn users_and_tokens_from_the_command_line() {
         None,
     );
     assert!(error_line(&o).contains("999999"));
+    // A station's own account is bound to one station.
+    let o = run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "station-1",
+            "--role",
+            "station",
+            "--station",
+            "1",
+            "--password-stdin",
+        ],
+        Some("a very long password\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["user", "add", "--username", "station-2", "--role", "station"], None);
+    assert!(error_line(&o).contains("服务站"), "{}", error_line(&o));
     let o = run(&["token", "create", "--username", "zhou", "--name", "巡检平板"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let token = String::from_utf8_lossy(&o.stdout).trim().to_owned();

@@ -148,6 +148,7 @@ pub fn common(db_url: &str, checklists: Option<PathBuf>, data_dir: PathBuf) -> C
             notices: Some(false),
             ..Default::default()
         },
+        disputes: Default::default(),
     }
 }
 
@@ -432,6 +433,7 @@ pub fn issue_token(ctx: &bayige::app::Ctx, username: &str, role: &str, units: &[
                 units: Some(units.to_vec()),
                 password: Some("correct horse battery".to_owned()),
                 active: Some(true),
+                station_id: None,
             };
             users::create(&mut conn, &system, input).expect("create user").user.id
         }

@@ -37,13 +37,18 @@ fn recipients(conn: &mut DbConnection, ctx: &Ctx) -> Result<Vec<Recipient>, AppE
     Ok(out)
 }
 
-/// The circular's content: figures (with the stations standing by 五进),
-/// letterhead and body.
+/// The circular's content: figures (with the stations standing by 五进 and
+/// the dispute ledger's city figures), letterhead and body.
 fn document(conn: &mut DbConnection, ctx: &Ctx, number: &str, progress: &Progress) -> Result<CircularDoc, AppError> {
     let head = ctx.settings.circular.letterhead();
     let standing = crate::db::progress::standing_by_category(conn, progress.as_of)
         .map_err(|e| AppError::internal("counting standing stations by category", e))?;
-    mail::with_body(CircularDoc::new(number, &head, ctx.today(), progress).with_five_entries(&standing))
+    let mut doc = CircularDoc::new(number, &head, ctx.today(), progress).with_five_entries(&standing);
+    let ledger = crate::app::disputes::city_figures(conn, progress.year, progress.as_of)?;
+    if ledger.counts.received > 0 {
+        doc.disputes_zh = ledger.sentence;
+    }
+    mail::with_body(doc)
 }
 
 /// The circular as PDF, when PDF output is on.

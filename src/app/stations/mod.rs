@@ -159,7 +159,7 @@ fn detail(conn: &mut DbConnection, station: store::Station) -> Result<StationDet
 
 pub fn get(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<StationDetail, AppError> {
     let station = store::get(conn, id)?.ok_or_else(|| not_found(id))?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     detail(conn, station)
 }
 /// Query string of the station list; parsed by hand so that a bad value is

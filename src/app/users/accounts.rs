@@ -51,16 +51,20 @@ pub struct UserView {
     #[serde(flatten)]
     pub user: User,
     pub units: Vec<i32>,
+    /// The station a `station` account is bound to.
+    pub station_id: Option<i32>,
     /// Whether a password is set (without one the account cannot sign in).
     pub can_sign_in: bool,
 }
 
 pub(super) fn view(conn: &mut DbConnection, user: store::User) -> Result<UserView, AppError> {
     let units = store::units_of(conn, user.id)?;
+    let station_id = crate::db::disputes::station_of_account(conn, user.id)?;
     Ok(UserView {
         can_sign_in: !user.password_hash.is_empty(),
         user: user.into(),
         units,
+        station_id,
     })
 }
 
@@ -76,6 +80,10 @@ pub struct UserInput {
     pub units: Option<Vec<i32>>,
     pub password: Option<String>,
     pub active: Option<bool>,
+    /// The station a `station` account is bound to (required for that
+    /// role, refused for the others).
+    #[schema(minimum = 1)]
+    pub station_id: Option<i32>,
 }
 
 /// The weakest password accepted: zxcvbn's score 3 ("safely unguessable",
@@ -133,6 +141,27 @@ fn check_units(
     Ok(())
 }
 
+/// A station account names exactly one existing station; no other role
+/// names one.
+fn check_station(
+    conn: &mut DbConnection,
+    errors: &mut FieldErrors,
+    role: Option<Role>,
+    station_id: Option<i32>,
+) -> Result<(), AppError> {
+    match (role, station_id) {
+        (Some(Role::Station), None) => errors.add("station_id", "服务站账号须绑定一个服务站"),
+        (Some(Role::Station), Some(s)) => {
+            if crate::db::stations::get(conn, s)?.is_none() {
+                errors.add("station_id", format!("服务站 {s} 不存在"));
+            }
+        }
+        (_, Some(_)) => errors.add("station_id", "只有服务站账号才绑定服务站"),
+        (None, None) | (Some(_), None) => {}
+    }
+    Ok(())
+}
+
 fn check_email(errors: &mut FieldErrors, email: Option<&str>) {
     if let Some(e) = email
         && (!e.validate_email() || e.parse::<lettre::Address>().is_err())
@@ -180,6 +209,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, input: UserInput) -> Resul
     }
     let units = input.units.unwrap_or_default();
     check_units(conn, &mut errors, role, &units)?;
+    check_station(conn, &mut errors, role, input.station_id)?;
     let known = [
         username.as_deref().unwrap_or(""),
         &display_name,
@@ -220,6 +250,7 @@ pub fn create(conn: &mut DbConnection, p: &Principal, input: UserInput) -> Resul
             },
             &units,
         )?;
+        crate::db::disputes::bind_account(conn, user.id, input.station_id.filter(|_| role == Role::Station))?;
         let v = view(conn, user)?;
         audit::record(conn, p, "user.create", "user", v.user.id, None, snapshot(&v))?;
         tracing::info!(user_id = v.user.id, username = %v.user.username, role = %v.user.role, "user created");
@@ -257,6 +288,11 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
         let role = role_in.or(Some(before_user.role));
         let units = input.units.clone().unwrap_or_else(|| before.units.clone());
         check_units(conn, &mut errors, role, &units)?;
+        let station_id = match role {
+            Some(Role::Station) => input.station_id.or(before.station_id),
+            _ => input.station_id,
+        };
+        check_station(conn, &mut errors, role, station_id)?;
         let email = match &input.email {
             Some(e) => clean(Some(e.clone())),
             None => before_user.email.clone(),
@@ -288,10 +324,11 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
             now,
         )?;
         store::set_units(conn, id, &units)?;
+        crate::db::disputes::bind_account(conn, id, station_id.filter(|_| role == Role::Station))?;
         if let Some(h) = &hash {
             store::set_password(conn, id, h, now)?;
         }
-        if !active || hash.is_some() || role != before_user.role {
+        if !active || hash.is_some() || role != before_user.role || station_id != before.station_id {
             // Disabled, new password or new role: every session ends and
             // every API token is revoked (a new one must be issued).
             end_credentials(conn, id, now)?;
@@ -315,6 +352,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal) -> Result<Vec<UserView>, App
     policy::require_admin(p, Admin::ManageUsers)?;
     let users = store::list(conn)?;
     let links = store::units_of_all(conn)?;
+    let bindings = crate::db::disputes::account_bindings(conn)?;
     Ok(users
         .into_iter()
         .map(|u| UserView {
@@ -324,6 +362,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal) -> Result<Vec<UserView>, App
                 .filter(|(uid, _)| *uid == u.id)
                 .map(|(_, unit)| *unit)
                 .collect(),
+            station_id: bindings.iter().find(|(uid, _)| *uid == u.id).map(|(_, s)| *s),
             user: u.into(),
         })
         .collect())

@@ -19,6 +19,10 @@ pub(super) fn principal_of(conn: &mut DbConnection, user: &store::User, via: Via
         username: user.username.clone(),
         role,
         units: store::units_of(conn, user.id)?,
+        station: match role {
+            auth::Role::Station => crate::db::disputes::station_of_account(conn, user.id)?,
+            _ => None,
+        },
         via,
     })
 }

@@ -18,7 +18,7 @@ use crate::error::AppError;
 pub fn notice_pdf(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<(String, Vec<u8>), AppError> {
     let visit = visit_or_404(conn, id)?;
     let station = station_or_404(conn, visit.station_id)?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     let fonts = ctx
         .fonts
         .clone()

@@ -17,7 +17,7 @@ pub const MAX_VISITS_PER_PAGE: i64 = 100;
 pub fn get(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, id: i32) -> Result<VisitView, AppError> {
     let visit = visit_or_404(conn, id)?;
     let station = station_or_404(conn, visit.station_id)?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     view::build(ctx, conn, visit, Vec::new())
 }
 
@@ -58,7 +58,7 @@ pub fn list_for_station(
     let before = int_param(&mut errors, "before", query.before, 1..=i64::from(i32::MAX));
     errors.into_result()?;
     let station = station_or_404(conn, station_id)?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     let cursor = match before {
         Some(id) => match store::get(conn, id as i32)? {
             Some(v) if v.station_id == station_id => Some((v.visited_on, v.id)),

@@ -103,7 +103,7 @@ pub fn checklist(
     station_id: i32,
 ) -> Result<ChecklistState, AppError> {
     let station = station_or_404(conn, station_id)?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     let last = store::latest_counted(conn, station_id)?;
     let standard = match &last {
         Some(v) => standard_of(ctx, &v.standard_id, v.standard_version)?,
@@ -127,7 +127,7 @@ pub fn checklist(
 /// The form for the next visit, pre-filled with what is still open.
 pub fn template(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, station_id: i32) -> Result<VisitTemplate, AppError> {
     let station = station_or_404(conn, station_id)?;
-    policy::can_read_unit(p, station.unit_id)?;
+    policy::can_read_station(p, station.id, station.unit_id)?;
     if station.status == StationStatus::Revoked {
         return Err(AppError::conflict(VisitRefused::Revoked.message_zh()));
     }

@@ -23,6 +23,7 @@ use crate::http::error::{ErrorBody, ErrorDetail};
     components(schemas(
         ErrorBody, ErrorDetail, crate::domain::Category, crate::domain::StationStatus, crate::domain::UnitKind,
         crate::domain::VisitKind, crate::domain::ItemResult, crate::domain::progress::Basis,
+        crate::domain::dispute::Channel, crate::domain::dispute::DisputeStatus,
     )),
     security(("bearer" = []), ("session" = [])),
 )]

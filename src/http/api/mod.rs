@@ -16,6 +16,7 @@ macro_rules! handlers {
 }
 
 mod circulars;
+mod disputes;
 pub mod doc;
 mod exports;
 mod notices;
@@ -115,6 +116,7 @@ fn all() -> Vec<Documented> {
         circulars::handlers,
         users::handlers,
         notices::handlers,
+        disputes::handlers,
     ] {
         all.extend(module());
     }

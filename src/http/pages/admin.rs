@@ -81,6 +81,7 @@ async fn create_user(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::B
         units: Some(units),
         password: nonempty("password"),
         active: Some(true),
+        station_id: nonempty("station_id").map(|s| s.trim().parse().unwrap_or(0)),
     };
     let p = v.p.clone();
     match ctx.run(move |conn, _| users::create(conn, &p, input)).await {

@@ -6,6 +6,7 @@
 
 mod admin;
 mod notices;
+mod disputes;
 mod overview;
 mod register;
 mod sign_in;
@@ -83,6 +84,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         "deliveries.html",
         include_str!("../../../templates/pages/deliveries.html"),
     ),
+    ("disputes.html", include_str!("../../../templates/pages/disputes.html")),
+    ("dispute.html", include_str!("../../../templates/pages/dispute.html")),
+    (
+        "dispute_form.html",
+        include_str!("../../../templates/pages/dispute_form.html"),
+    ),
 ];
 
 /// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time
@@ -133,6 +140,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     visit_form::routes(cfg);
     admin::routes(cfg);
     notices::routes(cfg);
+    disputes::routes(cfg);
 }
 
 async fn css() -> HttpResponse {
@@ -163,6 +171,10 @@ pub struct Me {
     pub is_admin: bool,
     pub can_inspect: bool,
     pub is_lead: bool,
+    /// A station's own account: its ledger is all it has.
+    pub is_station: bool,
+    /// The station of a station account.
+    pub station_id: Option<i32>,
 }
 
 /// The signed-in user of a page request, with the session's CSRF token.
@@ -183,6 +195,8 @@ impl Viewer {
             is_admin: menus.bureau,
             can_inspect: menus.inspection,
             is_lead: menus.review,
+            is_station: self.p.role == Role::Station,
+            station_id: self.p.station,
         }
     }
 

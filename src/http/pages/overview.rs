@@ -63,6 +63,10 @@ fn pct_num(x: f64) -> f64 {
 }
 
 async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
+    if v.p.station.is_some() {
+        // A station's account has its ledger and nothing else.
+        return Ok(super::redirect("/disputes"));
+    }
     let p = v.p.clone();
     let asked = PeriodQuery {
         year: super::filled(&query, "year"),
@@ -77,11 +81,19 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
                 progress::default_period(conn, ctx)?
             };
             match period {
-                Some(period) => progress::for_principal(conn, ctx, &p, &period).map(Some),
+                Some(period) => {
+                    let scoped = progress::for_principal(conn, ctx, &p, &period)?;
+                    let ledger = ledger_figures(conn, ctx, &p, scoped.progress.year, scoped.progress.as_of)?;
+                    Ok(Some((scoped, ledger)))
+                }
                 None => Ok(None),
             }
         })
         .await?;
+    let (progress, ledger) = match progress {
+        Some((scoped, ledger)) => (Some(scoped), Some(ledger)),
+        None => (None, None),
+    };
     let extra = match &progress {
         Some(sp) => {
             let t = &sp.progress.totals;
@@ -97,7 +109,25 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
         }
         None => context! { progress => Value::from(()), no_plan => "尚未下达任何年度建站计划。" },
     };
+    let extra = context! { ledger => val(&ledger), ..extra };
     render("dashboard.html", Some(&v), "工作概况", flash_for(&query), extra)
+}
+
+/// The dispute ledger's figures for the year up to `as_of`, as `p` may
+/// read them.
+fn ledger_figures(
+    conn: &mut crate::db::DbConnection,
+    ctx: &Ctx,
+    p: &crate::auth::Principal,
+    year: i32,
+    as_of: chrono::NaiveDate,
+) -> Result<crate::app::disputes::Figures, AppError> {
+    let query = crate::app::disputes::StatsQuery {
+        year: Some(year.to_string()),
+        as_of: Some(as_of.to_string()),
+        ..Default::default()
+    };
+    crate::app::disputes::stats(conn, ctx, p, query)
 }
 
 async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
@@ -117,7 +147,8 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
             let Some(period) = period else { return Ok(None) };
             let scoped = progress::for_principal(conn, ctx, &p, &period)?;
             let entries = progress::five_entries(conn, &p, scoped.progress.as_of)?;
-            Ok(Some((scoped, entries)))
+            let ledger = ledger_figures(conn, ctx, &p, scoped.progress.year, scoped.progress.as_of)?;
+            Ok(Some((scoped, (entries, ledger))))
         })
         .await;
     let (progress, error) = match result {
@@ -131,10 +162,11 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let year = query.get("year").cloned().unwrap_or_default();
     let as_of = query.get("as_of").cloned().unwrap_or_default();
     let extra = match &progress {
-        Some((sp, entries)) => {
+        Some((sp, (entries, ledger))) => {
             let doc = CircularDoc::new("", &ctx.settings.circular.letterhead(), sp.progress.as_of, &sp.progress);
             context! {
                 five_entries => five_entry_rows(entries),
+                ledger => val(ledger),
                 five_entries_total => entries.iter().map(|e| e.stations).sum::<i64>(),
                 progress => val(&sp.progress),
                 rows => val(&doc.rows),

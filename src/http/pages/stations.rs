@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::web;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use minijinja::context;
 
 use super::{PageResult, Viewer, flash_for, parse_form, redirect, render, render_status, val};
@@ -102,9 +102,13 @@ async fn show(
             let list = visits::list_for_station(conn, &p, sid, history)?;
             let ids: Vec<i32> = list.items.iter().map(|v| v.id).collect();
             let ev = evidence::of_visits(conn, &ids)?;
-            Ok((s, checklist, list, ev))
+            let today = ctx.today();
+            let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+            let ledger = crate::app::disputes::station_figures(conn, &p, sid, year_start, today)?;
+            Ok((s, checklist, list, (ev, ledger)))
         })
         .await?;
+    let (evidence, ledger) = evidence;
     let mut by_visit: HashMap<String, Vec<evidence::Evidence>> = HashMap::new();
     for e in evidence {
         by_visit.entry(e.visit_id.to_string()).or_default().push(e);
@@ -132,6 +136,8 @@ async fn show(
             can_inspect,
             can_edit => edit_mode == StationEditMode::Full,
             can_correct => edit_mode == StationEditMode::ContactOnly,
+            ledger => val(&ledger),
+            ledger_year => ctx.today().year(),
         },
     )
 }
