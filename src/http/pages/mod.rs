@@ -5,8 +5,8 @@
 //! token.
 
 mod admin;
-mod notices;
 mod disputes;
+mod notices;
 mod overview;
 mod register;
 mod sign_in;
