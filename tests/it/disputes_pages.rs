@@ -144,4 +144,38 @@ async fn a_station_keeps_its_ledger_on_the_pages(db: Db) {
         .await
         .expect("text");
     assert!(list.contains("李**") && list.contains("已办结"), "{list}");
+
+    // The users page binds a station account to its station and names it.
+    let (admin, admin_csrf) = sign_in(&l.app, "admin").await;
+    let users = admin
+        .get(l.app.url("/users"))
+        .send()
+        .await
+        .expect("users")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        users.contains("白山电信消费维权服务站") && users.contains("绑定的服务站编号"),
+        "{users}"
+    );
+    let station_b = l.station_b.to_string();
+    for (station, expected) in [("", 422), (station_b.as_str(), 303)] {
+        let r = admin
+            .post(l.app.url("/users"))
+            .form(&[
+                ("csrf_token", admin_csrf.as_str()),
+                ("username", "station-b"),
+                ("role", "station"),
+                ("station_id", station),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(r.status(), expected);
+        if expected == 422 {
+            assert!(r.text().await.expect("text").contains("服务站账号须绑定一个服务站"));
+        }
+    }
 }

@@ -343,6 +343,12 @@ pub fn list(
     })
 }
 
+/// The names of these stations, by id (the users page names the station
+/// an account is bound to).
+pub fn station_names(conn: &mut DbConnection, ids: &[i32]) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    Ok(store::station_names(conn, ids)?)
+}
+
 /// Open dispatches of `unit` past a deadline at `today` (the county lead's
 /// review queue), as `p` may see them.
 pub fn overdue_dispatches(

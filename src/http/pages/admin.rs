@@ -29,19 +29,28 @@ async fn users_view(
     err: Option<FieldErrors>,
 ) -> PageResult {
     let p = v.p.clone();
-    let (list, units) = ctx
-        .run(move |conn, _| Ok((users::list(conn, &p)?, crate::app::units::list(conn)?)))
+    let (list, units, stations) = ctx
+        .run(move |conn, _| {
+            let list = users::list(conn, &p)?;
+            let bound: Vec<i32> = list.iter().filter_map(|u| u.station_id).collect();
+            let stations = crate::app::disputes::station_names(conn, &bound)?;
+            Ok((list, crate::app::units::list(conn)?, stations))
+        })
         .await?;
+    let station_names: HashMap<String, String> = stations.into_iter().map(|(id, n)| (id.to_string(), n)).collect();
     let unit_names: HashMap<String, String> = units.iter().map(|u| (u.id.to_string(), u.name.clone())).collect();
     let roles: HashMap<&str, &str> = Role::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
     let role_list: Vec<(&str, &str)> = Role::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
     let users_flat: Vec<Value> = list
         .iter()
-        .map(|u| context! { units => u.units.clone(), can_sign_in => u.can_sign_in, ..val(&u.user) })
+        .map(|u| {
+            let station = u.station_id.and_then(|s| station_names.get(&s.to_string()).cloned());
+            context! { units => u.units.clone(), can_sign_in => u.can_sign_in, station, ..val(&u.user) }
+        })
         .collect();
     let message = err.as_ref().map(|_| "请修改标红的项目后再提交。");
     let mut form = form;
-    for key in ["username", "display_name", "email"] {
+    for key in ["username", "display_name", "email", "station_id"] {
         form.entry(key.to_owned()).or_default();
     }
     form.entry("role".to_owned())
