@@ -133,6 +133,21 @@ async fn notices_run_twice_sends_each_lead_one_digest_of_their_own_unit(db: Db) 
         .collect();
     assert_eq!(leads.len(), 7, "{leads:?}");
     let names = station_names(&app).await;
+    // The 12315 dispatches past a deadline on that Monday, by unit.
+    let (_, cases) = json(app.get("/api/disputes?channel=dispatch&per_page=100").await).await;
+    let overdue: Vec<(i64, String)> = cases["items"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|d| d["overdue"] == true)
+        .map(|d| {
+            (
+                d["unit_id"].as_i64().expect("unit"),
+                d["subject"].as_str().expect("subject").to_owned(),
+            )
+        })
+        .collect();
+    assert!(!overdue.is_empty(), "the demo has an overdue dispatch: {cases}");
     for (_, username, _, email, units) in &leads {
         let own: Vec<&Mail> = got.iter().copied().filter(|m| to(m) == *email).collect();
         assert_eq!(own.len(), 1, "{username} gets exactly one digest");
@@ -155,6 +170,14 @@ async fn notices_run_twice_sends_each_lead_one_digest_of_their_own_unit(db: Db) 
         }
         assert!(text.contains("逾期未整改") && text.contains("待回访服务站"), "{text}");
         assert!(text.contains("2017年7月17日"), "{text}");
+        assert!(text.contains("逾期未办结的12315派单"), "{text}");
+        for (unit, subject) in &overdue {
+            assert_eq!(
+                text.contains(subject.as_str()),
+                units.contains(unit),
+                "{username}: the overdue dispatch {subject} of unit {unit}\n{text}"
+            );
+        }
     }
     assert!(
         got.iter()

@@ -1,6 +1,7 @@
 //! The weekly digest: on the configured weekday and hour (local time),
 //! each county lead is sent their unit's overdue guidance (with days
-//! overdue), stations due for a visit, unacknowledged review items and
+//! overdue), overdue 12315 dispatches, stations due for a visit,
+//! unacknowledged review items and
 //! progress against 序时进度 with its rank; each inspector their units' due
 //! stations and open guidance. Nobody is sent an empty digest (unless
 //! configured). One per recipient and week: the register row
@@ -31,6 +32,17 @@ struct GuidanceLine {
     days: i64,
 }
 
+/// An open 12315 dispatch past its deadline (county leads only).
+#[derive(Debug, Clone, Serialize)]
+struct DispatchLine {
+    station_name: String,
+    subject: String,
+    received_zh: String,
+    deadline_zh: String,
+    days: i64,
+    link: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 struct StationLine {
     name: String,
@@ -53,6 +65,7 @@ struct UnitSection {
     overdue: Vec<GuidanceLine>,
     open: Vec<GuidanceLine>,
     due_stations: Vec<StationLine>,
+    dispatches: Vec<DispatchLine>,
     unacknowledged: usize,
     progress: Option<ProgressLine>,
 }
@@ -139,14 +152,52 @@ fn section(conn: &mut DbConnection, ctx: &Ctx, f: &Facts, unit_id: i32, lead: bo
             of,
         });
     let unacknowledged = if lead { unacknowledged(conn, ctx, unit_id)? } else { 0 };
+    let dispatches = if lead {
+        overdue_dispatches(conn, ctx, unit_id, f.today)?
+    } else {
+        Vec::new()
+    };
     Ok(UnitSection {
         name: f.units.get(&unit_id).cloned().unwrap_or_default(),
         overdue,
         open,
         due_stations,
+        dispatches,
         unacknowledged,
         progress,
     })
+}
+
+/// The unit's open dispatches past a deadline: past `respond_by` when not
+/// answered yet, else past `close_by` (figures and subject only, never the
+/// consumer).
+fn overdue_dispatches(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    unit_id: i32,
+    today: NaiveDate,
+) -> Result<Vec<DispatchLine>, AppError> {
+    let cases = crate::app::disputes::overdue_dispatches(conn, &Principal::system("digest"), unit_id, today)?;
+    let ids: Vec<i32> = cases.iter().map(|d| d.station_id).collect();
+    let names = crate::app::disputes::station_names(conn, &ids)?;
+    Ok(cases
+        .into_iter()
+        .map(|d| {
+            let deadline = if d.responded_on.is_none() && d.respond_by < today {
+                d.respond_by
+            } else {
+                d.close_by
+            };
+            DispatchLine {
+                station_name: names.get(&d.station_id).cloned().unwrap_or_default(),
+                subject: d.subject,
+                received_zh: date_zh(d.received_on),
+                deadline_zh: date_zh(deadline),
+                days: (today - deadline).num_days(),
+                link: ctx.settings.notices.link(&format!("/disputes/{}", d.id)),
+            }
+        })
+        .collect())
 }
 
 /// The unit's review items nobody has acknowledged (a progress row only
@@ -168,9 +219,13 @@ fn unacknowledged(conn: &mut DbConnection, ctx: &Ctx, unit_id: i32) -> Result<us
 }
 
 fn is_empty(units: &[UnitSection]) -> bool {
-    units
-        .iter()
-        .all(|u| u.overdue.is_empty() && u.open.is_empty() && u.due_stations.is_empty() && u.unacknowledged == 0)
+    units.iter().all(|u| {
+        u.overdue.is_empty()
+            && u.open.is_empty()
+            && u.due_stations.is_empty()
+            && u.dispatches.is_empty()
+            && u.unacknowledged == 0
+    })
 }
 
 /// Sends the digest due at `now`, if one is: (its date, digests queued).
