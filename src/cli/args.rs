@@ -119,6 +119,11 @@ pub struct DisputeArgs {
     /// kept; then they are erased (the case and its figures stay).
     #[arg(long, global = true, env = "BAYIGE_DISPUTE_RETENTION_YEARS", default_value_t = 3)]
     pub dispute_retention_years: u32,
+    /// A folder of extra holiday notices (`*.toml`, one per year, in the
+    /// format of `src/domain/workdays/`), e.g. next year's as soon as the
+    /// State Council publishes it; added to the notices built in.
+    #[arg(long, global = true, env = "BAYIGE_HOLIDAY_DIR")]
+    pub holiday_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for DisputeArgs {
@@ -128,6 +133,7 @@ impl Default for DisputeArgs {
             dispute_respond_days: d.respond_days,
             dispute_close_days: d.close_days,
             dispute_retention_years: d.retention_years,
+            holiday_dir: None,
         }
     }
 }
@@ -305,6 +311,9 @@ pub enum DisputeAction {
     /// Erase consumers' names and phones of cases closed longer ago than
     /// the retention period (the service also does this every hour).
     EraseExpired,
+    /// List the years whose holiday notice is known (built in or from
+    /// `--holiday-dir`), with each notice's title and number.
+    Holidays,
 }
 
 #[derive(Debug, Subcommand)]

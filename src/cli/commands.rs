@@ -319,8 +319,20 @@ fn fail(e: AppError) -> anyhow::Error {
 }
 
 /// `bayige disputes ...`.
+/// Prints the years whose holiday notice is known, one per line.
+pub fn holidays() -> Result<()> {
+    let calendar = crate::domain::workdays::Calendar::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for year in calendar.years() {
+        if let Some(s) = calendar.source(year) {
+            println!("{year}\t{}\t{}\t{}", s.title, s.number, s.date);
+        }
+    }
+    Ok(())
+}
+
 pub async fn disputes(ctx: Ctx, action: crate::cli::args::DisputeAction) -> Result<()> {
     match action {
+        crate::cli::args::DisputeAction::Holidays => holidays()?,
         crate::cli::args::DisputeAction::EraseExpired => {
             let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
             let p = Principal::system(&format!("cli:{user}"));

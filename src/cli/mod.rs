@@ -156,7 +156,34 @@ async fn serve(common: &Common, bind: String, demo: bool, pool_size: u32, worker
     result.context("server stopped with an error")
 }
 
+/// Adds the operator's holiday notices (every `*.toml` of the folder, in
+/// name order) to the built-in ones, before anything counts working days.
+fn install_holidays(common: &Common) -> Result<()> {
+    let Some(dir) = &common.disputes.holiday_dir else {
+        return Ok(());
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read BAYIGE_HOLIDAY_DIR {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("cannot read BAYIGE_HOLIDAY_DIR {}", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            names.push(path);
+        }
+    }
+    names.sort();
+    let mut files = Vec::new();
+    for path in names {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        files.push((path.display().to_string(), text));
+    }
+    let calendar = crate::domain::workdays::install(&files).map_err(|e| anyhow::anyhow!("BAYIGE_HOLIDAY_DIR: {e}"))?;
+    tracing::info!(years = ?calendar.years().collect::<Vec<_>>(), "holiday notices");
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
+    install_holidays(&cli.common)?;
     match cli.command {
         Command::Migrate => {
             let url = db::DbUrl::parse(&cli.common.database_url)?;
@@ -204,6 +231,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             commands::generate(&ctx, units, stations, visits_per_station, seed, batch)?;
         }
         Command::Token { action } => commands::token(context(&cli.common, 2)?, action).await?,
+        Command::Disputes {
+            action: args::DisputeAction::Holidays,
+        } => commands::holidays()?,
         Command::Disputes { action } => commands::disputes(context(&cli.common, 2)?, action).await?,
         Command::Serve {
             bind,

@@ -111,9 +111,9 @@ pub struct Calendar {
 }
 
 impl Calendar {
-    /// The calendar of the embedded notices, parsed on first use.
+    /// The calendar in use: the embedded notices, and any the operator
+    /// added with [`install`] at start-up; parsed on first use.
     pub fn embedded() -> Result<&'static Calendar, CalendarError> {
-        static CALENDAR: OnceLock<Result<Calendar, CalendarError>> = OnceLock::new();
         CALENDAR
             .get_or_init(|| Calendar::from_files(FILES))
             .as_ref()
@@ -206,6 +206,25 @@ impl Calendar {
         }
         Ok(count)
     }
+}
+
+/// The calendar in use, set once per process.
+static CALENDAR: OnceLock<Result<Calendar, CalendarError>> = OnceLock::new();
+
+/// Adds notices the operator supplies (`(file name, TOML text)`, e.g. next
+/// year's, published after this release) to the embedded ones, before
+/// anything has used the calendar. A bad file, a year given twice, or a
+/// calendar already in use is an error naming the file.
+pub fn install(extra: &[(String, String)]) -> Result<&'static Calendar, CalendarError> {
+    let mut files: Vec<(&str, &str)> = FILES.to_vec();
+    files.extend(extra.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    let calendar = Calendar::from_files(&files)?;
+    CALENDAR.set(Ok(calendar)).map_err(|_| CalendarError::BadFile {
+        file: extra.first().map(|(n, _)| n.clone()).unwrap_or_default(),
+        field: "year".into(),
+        reason: "节假日安排已在使用中，须在启动时加入".into(),
+    })?;
+    Calendar::embedded()
 }
 
 /// [`Calendar::is_working_day`] on the embedded calendar.

@@ -472,3 +472,59 @@ fn short_commands_exit_cleanly_on_postgres() {
         assert!(o.status.success(), "run {i}: {:?} {}", o.status, stderr(&o));
     }
 }
+
+/// An operator adds a year's holiday notice the day it is published,
+/// without a new release: `--holiday-dir` (BAYIGE_HOLIDAY_DIR) adds its
+/// `*.toml` files to the built-in notices; a bad file stops the command
+/// naming the file and the field. (The year 2099 and its notice are test
+/// data, not a real notice.)
+#[test]
+fn operators_add_next_years_holiday_notice() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}/h.db", dir.path().display());
+    let o = bayige(&["disputes", "holidays"], &url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let built_in = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        built_in.contains("2017\t国务院办公厅关于2017年部分节假日安排的通知\t国办发明电〔2016〕17号"),
+        "{built_in}"
+    );
+    assert!(!built_in.contains("2099"), "{built_in}");
+
+    let extra = dir.path().join("holidays");
+    std::fs::create_dir(&extra).expect("dir");
+    std::fs::write(
+        extra.join("2099.toml"),
+        r#"year = 2099
+[source]
+title = "测试用：2099年部分节假日安排"
+number = "测试〔2098〕1号"
+date = "2098-11-01"
+published = "测试数据"
+[[holidays]]
+festival = "元旦"
+from = "2099-01-01"
+to = "2099-01-03"
+"#,
+    )
+    .expect("write");
+    let dir_arg = extra.to_string_lossy().into_owned();
+    let o = bayige(&["--holiday-dir", &dir_arg, "disputes", "holidays"], &url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        listed.contains("2099\t测试用：2099年部分节假日安排\t测试〔2098〕1号"),
+        "{listed}"
+    );
+    assert!(listed.contains("2026\t"), "the built-in notices stay: {listed}");
+
+    std::fs::write(
+        extra.join("2098.toml"),
+        "year = 2098\n[source]\ntitle = \"x\"\nnumber = \"y\"\ndate = \"2097-11-01\"\npublished = \"z\"\n[[holidays]]\nfestival = \"元旦\"\nfrom = \"2098-01-03\"\nto = \"2098-01-01\"\n",
+    )
+    .expect("write");
+    let o = bayige(&["--holiday-dir", &dir_arg, "disputes", "holidays"], &url);
+    let line = error_line(&o);
+    assert!(line.contains("2098.toml"), "names the file: {line}");
+    assert!(line.contains("BAYIGE_HOLIDAY_DIR"), "{line}");
+}
