@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::cli::{BIN, admin_token, run};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,32 +29,11 @@ use bayige::domain::{Category, StationStatus};
 use bayige::sheets::stations::{StationRecord, record_cells, table_spec};
 use bayige::sheets::write::{Cell, SheetFormat, TableWriter};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bayige");
-
 fn sizes(var: &str, default: u64) -> Vec<u64> {
     std::env::var(var)
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![default])
-}
-
-fn run(args: &[&str], url: &str, stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("BAYIGE_DATABASE_URL", url)
-        .env("BAYIGE_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run bayige");
-    if let (Some(s), Some(mut input)) = (stdin, child.stdin.take()) {
-        input.write_all(s.as_bytes()).expect("stdin");
-    }
-    let out = child.wait_with_output().expect("bayige");
-    assert!(out.status.success(), "bayige {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs bayige under `/usr/bin/time`: (seconds, peak RSS in KiB, stdout).
@@ -75,26 +56,6 @@ fn run_measured(args: &[&str], url: &str) -> (f64, u64, String) {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     (secs, peak, String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn admin_token(url: &str) -> String {
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "bench",
-        "--role",
-        "admin",
-        "--password-stdin",
-    ];
-    run(&add, url, Some("bench password 1\n"));
-    run(
-        &["token", "create", "--username", "bench", "--name", "exports"],
-        url,
-        None,
-    )
-    .trim()
-    .to_owned()
 }
 
 struct Server {
@@ -222,7 +183,7 @@ async fn export(backend: Backend, n: u64) {
     };
     let data = tempfile::tempdir().expect("data dir");
     let generated = generate(&db.url, n);
-    let token = admin_token(&db.url);
+    let token = admin_token(&db.url, "exports");
     println!(
         "\n== export · {} · {n} stations (generated in {generated:.1} s) ==",
         backend.as_str()
@@ -276,7 +237,7 @@ async fn import(n: u64) {
     };
     let data = tempfile::tempdir().expect("data dir");
     generate(&db.url, n);
-    let token = admin_token(&db.url);
+    let token = admin_token(&db.url, "exports");
     let server = Server::start(&db.url, data.path()).await;
     let (export_secs, csv_bytes) = server.get("/api/stations/export?format=csv", &token).await;
     drop(server);

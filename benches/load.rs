@@ -15,7 +15,8 @@ mod smtp;
 
 mod common;
 
-use std::io::Write;
+use common::cli::{BIN, admin_token, run};
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +29,6 @@ use diesel::prelude::*;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bayige");
 const CODES: [&str; 8] = [
     "place", "plaque", "liaison", "phone", "register", "bulletin", "rules", "computer",
 ];
@@ -40,51 +40,6 @@ fn seconds() -> Duration {
             .and_then(|s| s.parse().ok())
             .unwrap_or(8),
     )
-}
-
-fn run(args: &[&str], url: &str, stdin: Option<&str>) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("BAYIGE_DATABASE_URL", url)
-        .env("BAYIGE_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run bayige");
-    if let Some(s) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(s.as_bytes())
-            .expect("stdin");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("bayige");
-    assert!(out.status.success(), "bayige {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Creates the `bench` administrator (password `bench password 1`) and
-/// returns a new API token for it.
-fn admin_token(url: &str, name: &str) -> String {
-    run(
-        &[
-            "user",
-            "add",
-            "--username",
-            "bench",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        url,
-        Some("bench password 1\n"),
-    );
-    run(&["token", "create", "--username", "bench", "--name", name], url, None)
-        .trim()
-        .to_owned()
 }
 
 struct Server {

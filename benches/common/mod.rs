@@ -2,6 +2,10 @@
 //! file in a temporary folder, or a new PostgreSQL database on the server
 //! of `BAYIGE_TEST_DATABASE_URL`, dropped afterwards).
 
+// Not every benchmark runs the binary.
+#[allow(dead_code)]
+pub mod cli;
+
 use bayige::db::Backend;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;

@@ -7,55 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::common::cli::{BIN, admin_token};
 use super::{CODES, Phase, seconds};
-
-const BIN: &str = env!("CARGO_BIN_EXE_bayige");
-
-fn run(args: &[&str], url: &str, stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("BAYIGE_DATABASE_URL", url)
-        .env("BAYIGE_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run bayige");
-    if let Some(s) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(s.as_bytes())
-            .expect("stdin");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("bayige");
-    assert!(out.status.success(), "bayige {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// An administrator and an API token for it.
-fn token(url: &str) -> String {
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "writer",
-        "--role",
-        "admin",
-        "--password-stdin",
-    ];
-    run(&add, url, Some("bench password 1\n"));
-    run(
-        &["token", "create", "--username", "writer", "--name", "writes"],
-        url,
-        None,
-    )
-    .trim()
-    .to_owned()
-}
 
 struct Server(Child);
 
@@ -137,7 +90,7 @@ async fn curve(api: &reqwest::Client, base: &str, stations: &Arc<Vec<i32>>, clie
 
 /// The curve over HTTP against the server of this build.
 pub fn curves(url: &str, stations: &Arc<Vec<i32>>) -> Vec<(usize, Phase)> {
-    let token = token(url);
+    let token = admin_token(url, "writes");
     let data = tempfile::tempdir().expect("data dir");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
