@@ -91,9 +91,13 @@ pub fn pg_admin_url() -> String {
 /// A fresh, empty PostgreSQL database; its URL and the guard that drops it.
 pub fn fresh_pg_database() -> (String, DbGuard) {
     let admin_url = pg_admin_url();
+    // The clock alone is not unique: two tests starting in the same tick
+    // once got the same name (CI: "duplicate key … pg_database_datname").
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!(
-        "bayige_test_{}_{}",
+        "bayige_test_{}_{}_{}",
         std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
