@@ -20,7 +20,7 @@ use crate::support::{Db, TestApp, issue_token, json};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -29,7 +29,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser() -> Option<(Driver, Client, tempfile::TempDir)> {
+pub(crate) async fn browser() -> Option<(Driver, Client, tempfile::TempDir)> {
     if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
         eprintln!(
             "browser test skipped: {CHROMEDRIVER} or {CHROMIUM} is not installed (apt-get install chromium chromium-driver)"
@@ -73,7 +73,7 @@ async fn browser() -> Option<(Driver, Client, tempfile::TempDir)> {
 }
 
 /// Clicks the element `css` finds.
-async fn click(c: &Client, css: &str) {
+pub(crate) async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .expect(css)
@@ -82,7 +82,7 @@ async fn click(c: &Client, css: &str) {
         .expect("click");
 }
 
-async fn shot(c: &Client, name: &str) {
+pub(crate) async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshots dir");
@@ -92,7 +92,7 @@ async fn shot(c: &Client, name: &str) {
 /// The text of the page's main element. A page still loading after a
 /// click can replace the element between finding and reading it (a stale
 /// element); then it is looked up again.
-async fn text(c: &Client) -> String {
+pub(crate) async fn text(c: &Client) -> String {
     let mut last = None;
     for _ in 0..50 {
         match c.find(Locator::Css("main")).await {
@@ -107,7 +107,7 @@ async fn text(c: &Client) -> String {
     panic!("no text in main: {last:?}")
 }
 
-async fn sign_in(c: &Client, base: &str, user: &str) {
+pub(crate) async fn sign_in(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
     c.find(Locator::Id("username"))
         .await
@@ -129,7 +129,7 @@ async fn sign_in(c: &Client, base: &str, user: &str) {
 }
 
 /// Waits until the browser shows `path` (after a form's redirect).
-async fn arrive(c: &Client, path: &str) {
+pub(crate) async fn arrive(c: &Client, path: &str) {
     for _ in 0..200 {
         if let Ok(u) = c.current_url().await
             && u.path() == path
@@ -142,13 +142,50 @@ async fn arrive(c: &Client, path: &str) {
     panic!("the browser did not arrive at {path}: {:?}", c.current_url().await);
 }
 
-async fn choose(c: &Client, code: &str, result: &str) {
+pub(crate) async fn choose(c: &Client, code: &str, result: &str) {
     c.find(Locator::Css(&format!("label[for='r-{code}-{result}']")))
         .await
         .expect("result button")
         .click()
         .await
         .expect("click");
+}
+
+/// Where `.ci/run` installs axe-core from the npm registry.
+const AXE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/axe/node_modules/axe-core/axe.min.js"
+);
+
+/// Runs axe-core (WCAG 2 A and AA rules) on the page the browser shows
+/// and fails with every violation it finds, naming `page` and the nodes.
+/// Not installed is a failure with the command that installs it, never a
+/// silent pass.
+pub(crate) async fn axe(c: &Client, page: &str) {
+    let source = std::fs::read_to_string(AXE).unwrap_or_else(|e| {
+        panic!("axe-core is not installed at {AXE} ({e}): run `npm install --prefix target/axe axe-core@4.14.1`")
+    });
+    c.execute(&source, vec![]).await.expect("inject axe-core");
+    let result = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                .then(r => done(r.violations.map(v => ({
+                    id: v.id, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary)
+                }))))
+                .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    let violations = result.as_array().cloned().unwrap_or_default();
+    assert!(
+        violations.is_empty(),
+        "axe-core found {} violation(s) on {page}:\n{}",
+        violations.len(),
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -147,14 +147,14 @@ async fn css() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../../static/app.css"))
+        .body(include_str!("../../../templates/static/app.css"))
 }
 
 async fn js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../../static/app.js"))
+        .body(include_str!("../../../templates/static/app.js"))
 }
 
 /// Any serialisable value as a template value.
