@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{DbGuard, TestApp, fresh_pg_database, fresh_sqlite, json, pg_admin_url};
+use crate::support::{DbGuard, TestApp, fresh_pg_database, fresh_sqlite, json, pg_database_url};
 
 pub(crate) fn bayige(args: &[&str], db_url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bayige"))
@@ -61,9 +61,7 @@ fn missing_sqlite_folder_is_named() {
 #[test]
 #[cfg_attr(not(bayige_pg), ignore = "set BAYIGE_TEST_DATABASE_URL to run on PostgreSQL")]
 fn missing_postgres_database_is_named() {
-    let admin = pg_admin_url();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
-    let o = bayige(&["migrate"], &format!("{base}/bayige_no_such_database"));
+    let o = bayige(&["migrate"], &pg_database_url("bayige_no_such_database"));
     let line = error_line(&o);
     assert!(
         line.contains("bayige_no_such_database") && line.contains("does not exist"),

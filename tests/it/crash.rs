@@ -533,7 +533,7 @@ async fn pool_recovers_when_postgresql_drops_its_connections() {
     })
     .await
     .expect("join");
-    let name = app.db_url.rsplit('/').next().expect("database name").to_owned();
+    let name = crate::support::pg_database_name(&app.db_url).to_owned();
     let admin = crate::support::pg_admin_url();
     let mut conn = bayige::db::DbUrl::parse(&admin)
         .and_then(|u| u.connect())

@@ -78,14 +78,41 @@ pub struct TestApp {
     _guard: DbGuard,
 }
 
+/// What every test connection to PostgreSQL adds. The server is on the
+/// loopback with trust auth, so neither TLS nor GSSAPI protects anything;
+/// with them on, libpq calls OpenSSL (and krb5) in whatever thread is
+/// connecting, and a thread still doing so while the test process exits
+/// races their atexit clean-up: CI once ended "220 passed" with SIGSEGV
+/// (the same crash as diesel-rs/diesel#3441).
+const PG_TEST_PARAMS: &str = "sslmode=disable&gssencmode=disable";
+
+/// `BAYIGE_TEST_DATABASE_URL` without its query string.
+fn pg_env_url() -> String {
+    let url = std::env::var("BAYIGE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| panic!("BAYIGE_TEST_DATABASE_URL is not set: {PG_IGNORED}"));
+    url.split_once('?').map(|(u, _)| u.to_owned()).unwrap_or(url)
+}
+
+/// The URL of database `name` on the test server.
+pub fn pg_database_url(name: &str) -> String {
+    let url = pg_env_url();
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+    format!("{base}/{name}?{PG_TEST_PARAMS}")
+}
+
 /// The PostgreSQL server for tests. Only PostgreSQL tests call this, and
 /// they are ignored unless the variable was set when they were built; set
 /// then but not now is an error, never a silent pass.
 pub fn pg_admin_url() -> String {
-    std::env::var("BAYIGE_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| panic!("BAYIGE_TEST_DATABASE_URL is not set: {PG_IGNORED}"))
+    format!("{}?{PG_TEST_PARAMS}", pg_env_url())
+}
+
+/// The name of the database a PostgreSQL URL names.
+pub fn pg_database_name(url: &str) -> &str {
+    let path = url.split_once('?').map(|(u, _)| u).unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A fresh, empty PostgreSQL database; its URL and the guard that drops it.
@@ -109,8 +136,7 @@ pub fn fresh_pg_database() -> (String, DbGuard) {
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
-    let url = format!("{base}/{name}");
+    let url = pg_database_url(&name);
     (url, DbGuard::Postgres { admin_url, name })
 }
 
