@@ -109,6 +109,7 @@ pub(crate) async fn text(c: &Client) -> String {
 
 pub(crate) async fn sign_in(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
+    axe(c, "登录页").await;
     c.find(Locator::Id("username"))
         .await
         .expect("username")
