@@ -17,6 +17,7 @@ pub mod progress_sheet;
 pub mod review;
 pub mod schedule;
 pub mod serials;
+pub mod spool;
 pub mod staging;
 pub mod stations;
 pub mod units;

@@ -6,13 +6,14 @@ use serde::Deserialize;
 
 use super::Ctx;
 use super::progress::{self, Period};
+use crate::app::spool::{SheetFile, Spooled};
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::domain::circular::date_zh;
 use crate::domain::progress::Row;
 use crate::error::{AppError, FieldErrors};
 use crate::mail::{FiveEntriesView, five_entry_headers, plan_zh, position_zh};
-use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec, TableWriter};
+use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -94,13 +95,13 @@ fn sheet_error(e: crate::sheets::write::WriteError) -> AppError {
     AppError::Internal(anyhow::Error::new(e).context("cannot write the progress table"))
 }
 
-/// The progress table for the reader's scope, as XLSX or CSV bytes.
+/// The progress table for the reader's scope, as an XLSX or CSV file.
 pub fn export(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
     query: ProgressExportQuery,
-) -> Result<(SheetFormat, Vec<u8>), AppError> {
+) -> Result<(SheetFormat, Spooled), AppError> {
     let mut errors = FieldErrors::new();
     let format = super::stations::sheet_format(&mut errors, query.format);
     errors.into_result()?;
@@ -120,7 +121,7 @@ pub fn export(
     let standing = crate::db::progress::standing_by_category(conn, pr.as_of)
         .map_err(|e| AppError::internal("counting standing stations by category", e))?;
     let (city, units) = FiveEntriesView::city_and_units(&standing);
-    let mut w = TableWriter::new(format, spec(title)).map_err(sheet_error)?;
+    let mut w = SheetFile::create(&ctx.settings.data_dir, format, spec(title)).map_err(sheet_error)?;
     for r in &pr.rows {
         let five = units
             .get(&r.unit_id)

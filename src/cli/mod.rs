@@ -52,6 +52,7 @@ fn context_full(common: &Common, pool_size: u32, demo_flag: bool, cookie_secure_
         running: demo_flag,
     };
     let settings = Settings::from_args(common, demo, cookie_secure_default)?;
+    clear_unfinished_exports(&settings.data_dir);
     Ok(Ctx {
         writer: db::Writer::new(&common.database_url)?,
         pool,
@@ -154,6 +155,17 @@ async fn serve(common: &Common, bind: String, demo: bool, pool_size: u32, worker
     let result = http::server(ctx.clone(), listener, workers)?.await;
     stop_background(&ctx, background, Duration::from_secs(30)).await;
     result.context("server stopped with an error")
+}
+
+/// Removes exports a crash left half written (`app::spool`); a folder
+/// that cannot be cleared is logged, not fatal: it only holds space.
+fn clear_unfinished_exports(data_dir: &std::path::Path) {
+    match crate::app::spool::clear_leftovers(data_dir) {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed unfinished exports left by an earlier run"),
+        Err(e) => tracing::warn!(error = %e, folder = %crate::app::spool::folder(data_dir).display(),
+            "cannot clear the folder of unfinished exports"),
+    }
 }
 
 /// Adds the operator's holiday notices (every `*.toml` of the folder, in

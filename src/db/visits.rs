@@ -90,9 +90,12 @@ pub fn insert(conn: &mut DbConnection, v: &NewVisit, items: &[VisitItem]) -> Que
             ..i.clone()
         })
         .collect();
-    for row in &rows {
-        diesel::insert_into(visit_items::table).values(row).execute(conn)?;
-    }
+    // One statement for all items: a multi-row INSERT, per backend (the
+    // multi-backend connection has no batch insert).
+    match conn {
+        DbConnection::Pg(pg) => diesel::insert_into(visit_items::table).values(&rows).execute(pg),
+        DbConnection::Sqlite(lite) => diesel::insert_into(visit_items::table).values(&rows).execute(lite),
+    }?;
     Ok(visit)
 }
 
@@ -195,9 +198,10 @@ pub fn set_current(conn: &mut DbConnection, visit: &Visit, items: &[VisitItem]) 
     )
     .execute(conn)?;
     let rows: Vec<CurrentItem> = items.iter().map(|i| CurrentItem::of(visit, i)).collect();
-    for row in &rows {
-        diesel::insert_into(station_items::table).values(row).execute(conn)?;
-    }
+    match conn {
+        DbConnection::Pg(pg) => diesel::insert_into(station_items::table).values(&rows).execute(pg),
+        DbConnection::Sqlite(lite) => diesel::insert_into(station_items::table).values(&rows).execute(lite),
+    }?;
     Ok(())
 }
 

@@ -77,7 +77,7 @@ pub struct Table {
 pub enum ReadError {
     #[error("文件过大：{size}字节，上限为{limit}字节")]
     TooLarge { size: u64, limit: u64 },
-    #[error("行数过多：第{row}行超过上限{limit}行")]
+    #[error("行数过多：每个文件最多{}行数据（表头另计），第{row}行超出上限，请分成几个文件导入", .limit.saturating_sub(1))]
     TooManyRows { row: u32, limit: u32 },
     #[error("无法读取 Excel 文件（文件可能已损坏）：{0}")]
     Corrupt(String),

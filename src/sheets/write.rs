@@ -2,8 +2,11 @@
 //!
 //! XLSX is written with `rust_xlsxwriter` in constant-memory mode: each
 //! finished row goes to a temporary file, so memory does not grow with the
-//! row count (the zipped result is assembled at [`TableWriter::finish`]).
-//! CSV is UTF-8 with a byte order mark, which Excel needs to show Chinese.
+//! row count (the zip is streamed into the output at
+//! [`TableWriter::finish_output`]). CSV is UTF-8 with a byte order mark,
+//! which Excel needs to show Chinese, written row by row into the output.
+//! The output is any writer: a file for exports (`app::spool`), which keeps
+//! a whole export out of memory, or a buffer ([`TableWriter::new`]).
 //!
 //! Marked rows (lagging stations and the like) must survive black-and-white
 //! printing, where a fill may vanish. When [`TableSpec::mark_header`] is set,
@@ -12,7 +15,8 @@
 //! marked row is also bold. No fill is used.
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io::{Cursor, Write};
+use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError};
@@ -145,15 +149,16 @@ impl Formats {
     }
 }
 
-enum Sink {
-    Xlsx(Box<XlsxState>),
-    Csv(Box<csv::Writer<Vec<u8>>>),
+enum Sink<W: Write> {
+    /// The workbook, and the output its zip is streamed into at the end.
+    Xlsx(Box<XlsxState>, W),
+    Csv(Box<csv::Writer<W>>),
 }
 
-/// Writes one table row by row; see the module documentation.
-pub struct TableWriter {
+/// Writes one table row by row into `W`; see the module documentation.
+pub struct TableWriter<W: Write + Send = Cursor<Vec<u8>>> {
     spec: TableSpec,
-    sink: Sink,
+    sink: Sink<W>,
     /// The next 0-based sheet row.
     next_row: u32,
     header_row: u32,
@@ -162,12 +167,39 @@ pub struct TableWriter {
 const XLSX_MAX_ROWS: u32 = 1_048_576;
 
 impl TableWriter {
-    /// Starts a table: writes the title (if any) and the header row.
+    /// Starts a table in memory: writes the title (if any) and the header
+    /// row. For small tables and tests; an export writes to a file
+    /// ([`TableWriter::with_output`]).
     pub fn new(format: SheetFormat, spec: TableSpec) -> Result<Self, WriteError> {
+        Self::with_output(format, spec, Cursor::new(Vec::new()), None)
+    }
+
+    /// Finishes the file (autofilter over header and data) and returns it.
+    pub fn finish(self) -> Result<Vec<u8>, WriteError> {
+        Ok(self.finish_output()?.into_inner())
+    }
+
+    /// Finishes the file into `out`.
+    pub fn finish_into(self, out: &mut impl Write) -> Result<(), WriteError> {
+        out.write_all(&self.finish()?)?;
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> TableWriter<W> {
+    /// Starts a table written into `out`: the title (if any) and the header
+    /// row. `tempdir` is where the XLSX writer keeps its rows until the
+    /// end (the system's temporary folder when None).
+    pub fn with_output(
+        format: SheetFormat,
+        spec: TableSpec,
+        out: W,
+        tempdir: Option<&Path>,
+    ) -> Result<Self, WriteError> {
         let header_row = u32::from(spec.title.is_some());
         let sink = match format {
-            SheetFormat::Xlsx => Sink::Xlsx(Box::new(start_xlsx(&spec, header_row)?)),
-            SheetFormat::Csv => Sink::Csv(Box::new(start_csv(&spec)?)),
+            SheetFormat::Xlsx => Sink::Xlsx(Box::new(start_xlsx(&spec, header_row, tempdir)?), out),
+            SheetFormat::Csv => Sink::Csv(Box::new(start_csv(&spec, out)?)),
         };
         Ok(Self {
             spec,
@@ -201,7 +233,7 @@ impl TableWriter {
             .then(|| Cell::Text(if marked { MARK } else { "" }.into()));
         let all = mark.iter().chain(cells.iter());
         match &mut self.sink {
-            Sink::Xlsx(x) => {
+            Sink::Xlsx(x, _) => {
                 let sheet = sheet(&mut x.workbook).map_err(|source| WriteError::Xlsx { row: row + 1, source })?;
                 for (col, cell) in all.enumerate() {
                     write_xlsx_cell(sheet, &x.formats, row, col as u16, cell, marked)
@@ -218,12 +250,13 @@ impl TableWriter {
         Ok(())
     }
 
-    /// Finishes the file (autofilter over header and data) and returns it.
-    pub fn finish(self) -> Result<Vec<u8>, WriteError> {
+    /// Finishes the file (autofilter over header and data) and returns the
+    /// output it was written into.
+    pub fn finish_output(self) -> Result<W, WriteError> {
         let last_row = self.next_row - 1;
         let last_col = (self.width() as u16).saturating_sub(1);
         match self.sink {
-            Sink::Xlsx(mut x) => {
+            Sink::Xlsx(mut x, mut out) => {
                 let err = |source| WriteError::Xlsx {
                     row: last_row + 1,
                     source,
@@ -232,16 +265,12 @@ impl TableWriter {
                     .map_err(err)?
                     .autofilter(self.header_row, 0, last_row, last_col)
                     .map_err(err)?;
-                x.workbook.save_to_buffer().map_err(err)
+                x.workbook.save_to_writer(&mut out).map_err(err)?;
+                out.flush()?;
+                Ok(out)
             }
             Sink::Csv(w) => w.into_inner().map_err(|e| WriteError::Io(e.into_error())),
         }
-    }
-
-    /// Finishes the file into `out`.
-    pub fn finish_into(self, out: &mut impl Write) -> Result<(), WriteError> {
-        out.write_all(&self.finish()?)?;
-        Ok(())
     }
 }
 
@@ -249,13 +278,17 @@ fn sheet(workbook: &mut Workbook) -> Result<&mut Worksheet, XlsxError> {
     workbook.worksheet_from_index(0)
 }
 
-fn start_xlsx(spec: &TableSpec, header_row: u32) -> Result<XlsxState, WriteError> {
+fn start_xlsx(spec: &TableSpec, header_row: u32, tempdir: Option<&Path>) -> Result<XlsxState, WriteError> {
     let err = |source| WriteError::Xlsx {
         row: header_row + 1,
         source,
     };
+    let mut workbook = Workbook::new();
+    if let Some(dir) = tempdir {
+        workbook.set_tempdir(dir).map_err(err)?;
+    }
     let mut state = XlsxState {
-        workbook: Workbook::new(),
+        workbook,
         header: Format::new().set_bold().set_align(FormatAlign::Center).set_text_wrap(),
         title: Format::new().set_bold().set_font_size(14),
         formats: Formats::new(),
@@ -281,11 +314,10 @@ fn start_xlsx(spec: &TableSpec, header_row: u32) -> Result<XlsxState, WriteError
     Ok(state)
 }
 
-fn start_csv(spec: &TableSpec) -> Result<csv::Writer<Vec<u8>>, WriteError> {
+fn start_csv<W: Write>(spec: &TableSpec, mut out: W) -> Result<csv::Writer<W>, WriteError> {
     // The BOM goes before the csv writer so it is never quoted.
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
     let err = |source| WriteError::Csv { row: 1, source };
     if let Some(title) = &spec.title {
         w.write_record([neutralise(title).as_ref()]).map_err(err)?;

@@ -8,6 +8,7 @@ mod support;
 
 mod auth;
 mod backup;
+mod bounded;
 mod browser;
 mod circulars;
 mod cli;

@@ -6,13 +6,14 @@ use serde::Deserialize;
 
 use super::{Dispute, ListQuery, filter_of};
 use crate::app::Ctx;
+use crate::app::spool::{SheetFile, Spooled};
 use crate::app::stations::sheet_format;
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::db::disputes as store;
 use crate::domain::money::format_fen;
 use crate::error::{AppError, FieldErrors};
-use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec, TableWriter};
+use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -112,14 +113,14 @@ fn sheet_error(e: crate::sheets::write::WriteError) -> AppError {
     AppError::Internal(anyhow::Error::new(e).context("cannot write the dispute ledger"))
 }
 
-/// The ledger the reader may read, filtered, as XLSX or CSV bytes; overdue
+/// The ledger the reader may read, filtered, as an XLSX or CSV file; overdue
 /// cases marked ▲.
 pub fn export_ledger(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
     query: ExportQuery,
-) -> Result<(SheetFormat, Vec<u8>), AppError> {
+) -> Result<(SheetFormat, Spooled), AppError> {
     let mut errors = FieldErrors::new();
     let format = sheet_format(&mut errors, query.format);
     errors.into_result()?;
@@ -137,7 +138,7 @@ pub fn export_ledger(
     let ids: Vec<i32> = rows.iter().map(|(d, _)| d.station_id).collect();
     let names = store::station_names(conn, &ids)?;
     let today = ctx.today();
-    let mut w = TableWriter::new(format, spec()).map_err(sheet_error)?;
+    let mut w = SheetFile::create(&ctx.settings.data_dir, format, spec()).map_err(sheet_error)?;
     let count = rows.len();
     for (row, unit) in rows {
         let station = names.get(&row.station_id).cloned().unwrap_or_default();

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{BATCH, item_title, sheet_error, unit_names};
 use crate::app::Ctx;
 use crate::app::guidance::{FilterParams, filter_of};
+use crate::app::spool::{SheetFile, Spooled};
 use crate::app::stations::sheet_format;
 use crate::auth::Principal;
 use crate::db::DbConnection;
@@ -17,7 +18,7 @@ use crate::db::sheets as store;
 use crate::domain::GuidanceStatus;
 use crate::domain::circular::date_zh;
 use crate::error::{AppError, FieldErrors};
-use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec, TableWriter};
+use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec};
 
 /// The guidance list's filters and the file format.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -92,13 +93,13 @@ fn row_cells(
     (cells, overdue)
 }
 
-/// The guidance list as XLSX or CSV bytes, with the number of rows.
+/// The guidance list as an XLSX or CSV file, with the number of rows.
 pub fn export_guidance(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
     query: GuidanceExportQuery,
-) -> Result<(SheetFormat, Vec<u8>, usize), AppError> {
+) -> Result<(SheetFormat, Spooled, usize), AppError> {
     let mut errors = FieldErrors::new();
     let format = sheet_format(&mut errors, query.format);
     let params = FilterParams {
@@ -110,7 +111,7 @@ pub fn export_guidance(
     let filter = filter_of(conn, ctx, p, errors, params)?;
     let units = unit_names(conn)?;
     let fail = sheet_error("guidance sheet");
-    let mut w = TableWriter::new(format, spec(filter.as_of)).map_err(&fail)?;
+    let mut w = SheetFile::create(&ctx.settings.data_dir, format, spec(filter.as_of)).map_err(&fail)?;
     let (mut after, mut count) = (0, 0usize);
     loop {
         let rows = store::guidance_batch(conn, &filter, after, BATCH)?;

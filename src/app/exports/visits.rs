@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{BATCH, item_title, sheet_error, unit_names};
+use crate::app::spool::{SheetFile, Spooled};
 use crate::app::stations::sheet_format;
 use crate::app::{Ctx, int_param, query_param};
 use crate::auth::Principal;
@@ -17,7 +18,7 @@ use crate::db::sheets::{self as store, VisitFilter, VisitRow};
 use crate::db::stations as station_store;
 use crate::domain::VisitKind;
 use crate::error::{AppError, FieldErrors};
-use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec, TableWriter};
+use crate::sheets::write::{Cell, Column, ColumnKind, SheetFormat, TableSpec};
 
 /// Which visits, and the file format.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -150,17 +151,17 @@ fn row_cells(ctx: &Ctx, row: &VisitRow, units: &HashMap<i32, String>, failing: &
     (cells, !v.compliant && !voided)
 }
 
-/// The visits as XLSX or CSV bytes, with the number of rows.
+/// The visits as an XLSX or CSV file, with the number of rows.
 pub fn export_visits(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
     query: VisitExportQuery,
-) -> Result<(SheetFormat, Vec<u8>, usize), AppError> {
+) -> Result<(SheetFormat, Spooled, usize), AppError> {
     let (format, filter) = filter_of(conn, p, query)?;
     let units = unit_names(conn)?;
     let fail = sheet_error("visit sheet");
-    let mut w = TableWriter::new(format, spec()).map_err(&fail)?;
+    let mut w = SheetFile::create(&ctx.settings.data_dir, format, spec()).map_err(&fail)?;
     let (mut after, mut count) = (0, 0usize);
     loop {
         let rows = store::visits_batch(conn, &filter, after, BATCH)?;

@@ -13,7 +13,7 @@ use crate::app::visits::{notice_file_name, notice_of};
 use crate::db::notices::{self as store, To};
 use crate::db::stations::Station;
 use crate::db::{DbConnection, units as units_store};
-use crate::documents::render_notice;
+use crate::documents::{RectificationNotice, render_notice};
 use crate::domain::DeliveryKind;
 use crate::error::AppError;
 
@@ -39,15 +39,34 @@ struct NoticeMail {
     link: String,
 }
 
+/// A notice's PDF rendered before the visit's write, with the notice it
+/// was rendered from: rendering takes milliseconds, and on SQLite the
+/// write runs on the one writer thread, where every other write would
+/// wait for it.
+pub struct Prerendered {
+    notice: RectificationNotice,
+    pdf: Vec<u8>,
+}
+
+/// Renders the PDF of the notice a visit is expected to have (None when
+/// PDF output is off, or rendering fails: the write then renders it, and
+/// says why it cannot).
+pub fn prerender(ctx: &Ctx, notice: RectificationNotice) -> Option<Prerendered> {
+    let pdf = render_notice(&notice, ctx.fonts.as_ref()?).ok()?;
+    Some(Prerendered { notice, pdf })
+}
+
 /// Queues the notice of visit `visit_id` (which raised guidance) at
 /// `station`, in the caller's transaction. Nothing when the station has no
-/// liaison email.
+/// liaison email. The PDF is `prerendered`'s when it was rendered from the
+/// same notice (else it is rendered here).
 pub fn queue_for_visit(
     conn: &mut DbConnection,
     ctx: &Ctx,
     station: &Station,
     visit_id: i32,
     visited_on: chrono::NaiveDate,
+    prerendered: Option<Prerendered>,
 ) -> Result<usize, AppError> {
     let Some(liaison_email) = station.liaison_email.as_deref() else {
         return Ok(0);
@@ -55,13 +74,10 @@ pub fn queue_for_visit(
     let Some(notice) = notice_of(conn, ctx, visit_id)? else {
         return Ok(0);
     };
-    let pdf = ctx.fonts.as_ref().and_then(|fonts| match render_notice(&notice, fonts) {
-        Ok(pdf) => Some(pdf),
-        Err(e) => {
-            tracing::error!(visit_id, error = %e, "cannot render the rectification notice: the email goes without it");
-            None
-        }
-    });
+    let pdf = match prerendered {
+        Some(p) if p.notice == notice => Some(p.pdf),
+        _ => render(ctx, &notice, visit_id),
+    };
     let file = notice_file_name(&notice, visited_on);
     let unit_name = units_store::get(conn, station.unit_id)?
         .map(|u| u.name)
@@ -135,4 +151,16 @@ pub fn queue_for_visit(
     }
     tracing::info!(visit_id, station_id = station.id, queued, "guidance notice queued");
     Ok(queued)
+}
+
+/// The notice's PDF, rendered in the writer; None (logged) when PDF output
+/// is off or it cannot be rendered: the email goes without it.
+fn render(ctx: &Ctx, notice: &RectificationNotice, visit_id: i32) -> Option<Vec<u8>> {
+    ctx.fonts.as_ref().and_then(|fonts| match render_notice(notice, fonts) {
+        Ok(pdf) => Some(pdf),
+        Err(e) => {
+            tracing::error!(visit_id, error = %e, "cannot render the rectification notice: the email goes without it");
+            None
+        }
+    })
 }

@@ -5,14 +5,16 @@
 use serde::Deserialize;
 
 use super::{ListQuery, filter_of};
+use crate::app::Ctx;
 use crate::app::query_param;
+use crate::app::spool::{SheetFile, Spooled};
 use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::db::stations as store;
 use crate::db::units as units_store;
 use crate::error::{AppError, FieldErrors};
 use crate::sheets::stations::{StationRecord, record_cells, table_spec};
-use crate::sheets::write::{SheetFormat, TableWriter};
+use crate::sheets::write::SheetFormat;
 
 /// Stations read per query.
 const BATCH: i64 = 5_000;
@@ -51,12 +53,14 @@ fn sheet_error(e: crate::sheets::write::WriteError) -> AppError {
     AppError::Internal(anyhow::Error::new(e).context("cannot write the station register"))
 }
 
-/// The register as XLSX or CSV bytes, with the number of stations in it.
+/// The register as an XLSX or CSV file (see `app::spool`), with the
+/// number of stations in it.
 pub fn export_register(
     conn: &mut DbConnection,
+    ctx: &Ctx,
     p: &Principal,
     query: ExportQuery,
-) -> Result<(SheetFormat, Vec<u8>, usize), AppError> {
+) -> Result<(SheetFormat, Spooled, usize), AppError> {
     let mut errors = FieldErrors::new();
     let format = sheet_format(&mut errors, query.format);
     let mut list = ListQuery {
@@ -71,7 +75,7 @@ pub fn export_register(
     let filter = filter?;
     let units: std::collections::HashMap<i32, String> =
         units_store::list(conn)?.into_iter().map(|u| (u.id, u.code)).collect();
-    let mut w = TableWriter::new(format, table_spec(None)).map_err(sheet_error)?;
+    let mut w = SheetFile::create(&ctx.settings.data_dir, format, table_spec(None)).map_err(sheet_error)?;
     let (mut after, mut count) = (0, 0usize);
     loop {
         let (rows, _, _) = store::list(conn, &filter, 1, BATCH, Some(after))?;

@@ -11,6 +11,7 @@ use super::{latest_standard, station_or_404};
 use crate::app::audit::{self, snapshot};
 use crate::app::evidence::{self, Photo};
 use crate::app::guidance::Guidance;
+use crate::app::notices::guidance_notice;
 use crate::app::{Ctx, clean};
 use crate::auth::policy;
 use crate::auth::{Principal, Via};
@@ -19,7 +20,7 @@ use crate::db::stations::{self as station_store, Station};
 use crate::db::visits::{self as store, NewVisit, Visit, VisitItem};
 use crate::db::{self, DbConnection};
 use crate::domain::visit::{self as rules, GuidanceAction, Score};
-use crate::domain::{GuidanceStatus, StationStatus};
+use crate::domain::{GuidanceStatus, ItemResult, StationStatus};
 use crate::error::{AppError, FieldErrors};
 use crate::standard::Standard;
 
@@ -94,16 +95,26 @@ pub fn record_with_photos(
     let standard = latest_standard(ctx, &station.standard_id)?;
     let (visit, photos) = check_all(ctx, standard, input, photos)?;
     let photos = evidence::keep_photos(ctx, photos)?;
-    // The write goes to the database's writer (group commit on SQLite): it
-    // owns what it needs, and is answered only once it is committed.
+    // What needs no lock is done here, on the request's own thread and
+    // connection; the writer (one thread on SQLite) only writes.
+    let notice = match (&station.liaison_email, &ctx.fonts) {
+        // The notice goes by email only, with a PDF only when PDF output is on.
+        (Some(_), Some(_)) => super::notice::expected_notice(conn, ctx, station, standard, &visit)?,
+        _ => None,
+    };
     let write = Write {
         ctx: ctx.clone(),
         principal: p.clone(),
         station_id,
         standard: standard.clone(),
+        score: score_of(standard, &visit),
+        rows: item_rows(&visit),
+        notice_pdf: notice.and_then(|n| guidance_notice::prerender(ctx, n)),
         visit,
         photos,
     };
+    // The write goes to the database's writer (group commit on SQLite): it
+    // owns what it needs, and is answered only once it is committed.
     let (shown, notices) = ctx.writer.write(conn, move |conn| write.apply(conn))?;
     if notices > 0 {
         ctx.outbox.notify_one();
@@ -111,14 +122,40 @@ pub fn record_with_photos(
     Ok(shown)
 }
 
-/// A checked visit with its kept photos, ready to be written.
+/// A checked visit with its kept photos, ready to be written: its score
+/// and item rows computed, and the PDF of the rectification notice it is
+/// expected to send rendered (see `guidance_notice::prerender`).
 struct Write {
     ctx: Ctx,
     principal: Principal,
     station_id: i32,
     standard: Standard,
+    score: Score,
+    /// The visit's items as rows (`visit_id` set when written).
+    rows: Vec<VisitItem>,
+    notice_pdf: Option<guidance_notice::Prerendered>,
     visit: CheckedVisit,
     photos: Vec<evidence::Kept>,
+}
+
+/// The visit's score against its standard.
+fn score_of(standard: &Standard, visit: &CheckedVisit) -> Score {
+    let results: Vec<(String, ItemResult)> = visit.items.iter().map(|c| (c.code.clone(), c.result)).collect();
+    rules::score(standard, &results)
+}
+
+fn item_rows(visit: &CheckedVisit) -> Vec<VisitItem> {
+    visit
+        .items
+        .iter()
+        .map(|c| VisitItem {
+            visit_id: 0,
+            item_code: c.code.clone(),
+            position: c.position as i32,
+            result: c.result,
+            note: c.note.clone(),
+        })
+        .collect()
 }
 
 impl Write {
@@ -133,6 +170,9 @@ impl Write {
             principal: p,
             station_id,
             standard,
+            score,
+            rows,
+            notice_pdf,
             visit,
             photos,
         } = self;
@@ -142,14 +182,6 @@ impl Write {
         station_store::touch(conn, station_id)?;
         let station = station_or_404(conn, station_id)?;
         let before = station.status;
-        let score = rules::score(
-            standard,
-            &visit
-                .items
-                .iter()
-                .map(|c| (c.code.clone(), c.result))
-                .collect::<Vec<_>>(),
-        );
         let after = rules::status_after(visit.kind, before, score.compliant).map_err(|e| {
             let field = if e == rules::VisitRefused::Revoked {
                 "station_id"
@@ -161,13 +193,13 @@ impl Write {
         let latest = store::latest_counted(conn, station_id)?.map(|l| (l.visited_on, l.id));
         rules::check_visit_date(visit.visited_on, latest, station.established_on, before)?;
         let now = db::now();
-        let row = insert_visit(conn, station_id, standard, &visit, score, (before, after), now)?;
+        let row = insert_visit(conn, station_id, standard, &visit, score, &rows, (before, after), now)?;
         station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
-        let kept = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
-        let notices = if guidance_store::raised_by(conn, row.id)?.is_empty() {
+        let (raised, kept) = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
+        let notices = if raised == 0 {
             0
         } else {
-            crate::app::notices::guidance_notice::queue_for_visit(conn, ctx, &station, row.id, visit.visited_on)?
+            guidance_notice::queue_for_visit(conn, ctx, &station, row.id, visit.visited_on, notice_pdf)?
         };
         if after != before {
             move_station(conn, &station, &row, after, now)?;
@@ -188,26 +220,17 @@ impl Write {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert_visit(
     conn: &mut DbConnection,
     station_id: i32,
     standard: &Standard,
     visit: &CheckedVisit,
     score: Score,
+    rows: &[VisitItem],
     (before, after): (StationStatus, StationStatus),
     now: NaiveDateTime,
 ) -> Result<Visit, AppError> {
-    let rows: Vec<VisitItem> = visit
-        .items
-        .iter()
-        .map(|c| VisitItem {
-            visit_id: 0,
-            item_code: c.code.clone(),
-            position: c.position as i32,
-            result: c.result,
-            note: c.note.clone(),
-        })
-        .collect();
     let new = NewVisit {
         station_id,
         kind: visit.kind,
@@ -222,17 +245,18 @@ fn insert_visit(
         status_after: after,
         created_at: now,
     };
-    let row = store::insert(conn, &new, &rows)?;
+    let row = store::insert(conn, &new, rows)?;
     // The newest counted visit (`check_visit_date`): its results are now
     // the station's current ones.
-    store::set_current(conn, &row, &rows)?;
+    store::set_current(conn, &row, rows)?;
     Ok(row)
 }
 
 /// Raises guidance for newly failing items (the inspector's instruction
 /// and due date, or the checklist's text and the default term), keeps
 /// what is still failing (with a new due date if one was given) and
-/// resolves what is now met. Returns the guidance kept.
+/// resolves what is now met. Returns how many were raised, and the
+/// guidance kept.
 fn apply_guidance(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -241,23 +265,16 @@ fn apply_guidance(
     visit: &CheckedVisit,
     visit_id: i32,
     now: NaiveDateTime,
-) -> Result<Vec<Guidance>, AppError> {
+) -> Result<(usize, Vec<Guidance>), AppError> {
     let open: HashMap<String, i32> = guidance_store::open_for_station(conn, station.id)?
         .into_iter()
         .map(|g| (g.item_code, g.id))
         .collect();
-    let mut kept = Vec::new();
+    let (mut raised, mut kept) = (0, Vec::new());
     for action in rules::guidance_actions(&visit.items, &open) {
         match action {
             GuidanceAction::Raise { code } => {
-                let sent = visit.sent_for(&code);
-                let instruction = clean(sent.and_then(|g| g.instruction.clone()))
-                    .or_else(|| standard.item(&code).map(|spec| spec.guidance.clone()))
-                    .unwrap_or_default();
-                let due_on = match sent.and_then(|g| g.due_on) {
-                    Some(d) => d,
-                    None => default_due(ctx, visit.visited_on)?,
-                };
+                let (instruction, due_on) = raised_guidance(ctx, standard, visit, &code)?;
                 let new = NewGuidance {
                     station_id: station.id,
                     raised_by: visit_id,
@@ -270,6 +287,7 @@ fn apply_guidance(
                     unit_id: Some(station.unit_id),
                 };
                 guidance_store::insert(conn, &new)?;
+                raised += 1;
             }
             GuidanceAction::Keep { code, guidance_id } => {
                 if let Some(due) = visit.sent_for(&code).and_then(|g| g.due_on) {
@@ -282,7 +300,26 @@ fn apply_guidance(
             }
         }
     }
-    Ok(kept)
+    Ok((raised, kept))
+}
+
+/// The instruction and deadline of guidance raised for `code`: the
+/// inspector's, else the checklist's text and the default term.
+pub(super) fn raised_guidance(
+    ctx: &Ctx,
+    standard: &Standard,
+    visit: &CheckedVisit,
+    code: &str,
+) -> Result<(String, NaiveDate), AppError> {
+    let sent = visit.sent_for(code);
+    let instruction = clean(sent.and_then(|g| g.instruction.clone()))
+        .or_else(|| standard.item(code).map(|spec| spec.guidance.clone()))
+        .unwrap_or_default();
+    let due_on = match sent.and_then(|g| g.due_on) {
+        Some(d) => d,
+        None => default_due(ctx, visit.visited_on)?,
+    };
+    Ok((instruction, due_on))
 }
 
 /// Moves the station to the status the visit decided, recording why.

@@ -47,15 +47,16 @@ pub(super) async fn get_progress(
 #[utoipa::path(get, path = "/api/progress/export", tag = "circulars", params(crate::app::progress_sheet::ProgressExportQuery),
     responses((status = 200, description = "进度表", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 pub(super) async fn export_progress(
+    req: actix_web::HttpRequest,
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<crate::app::progress_sheet::ProgressExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (format, bytes) = ctx
+    let (format, file) = ctx
         .run(move |conn, ctx| crate::app::progress_sheet::export(conn, ctx, &p, query))
         .await?;
-    Ok(super::stations::sheet_response("建站进度表", format, bytes))
+    super::stations::sheet_response(&req, "建站进度表", format, file)
 }
 
 /// What a circular for this period would say, without issuing it.
@@ -217,8 +218,17 @@ pub(crate) fn pdf_response(filename: &str, pdf: Vec<u8>) -> HttpResponse {
 /// A file for the browser to show (`inline`) or save, under `filename`
 /// (UTF-8, RFC 6266).
 pub(crate) fn download(filename: &str, content_type: &str, inline: bool, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(disposition(filename, inline))
+        .body(body)
+}
+
+/// The Content-Disposition of a file shown (`inline`) or saved under
+/// `filename` (UTF-8, RFC 6266).
+pub(crate) fn disposition(filename: &str, inline: bool) -> actix_web::http::header::ContentDisposition {
     use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
-    let disposition = ContentDisposition {
+    ContentDisposition {
         disposition: if inline {
             DispositionType::Inline
         } else {
@@ -229,11 +239,7 @@ pub(crate) fn download(filename: &str, content_type: &str, inline: bool, body: V
             language_tag: None,
             value: filename.as_bytes().to_vec(),
         })],
-    };
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(disposition)
-        .body(body)
+    }
 }
 
 fn year(path: &str) -> Result<i32, AppError> {

@@ -81,15 +81,16 @@ pub(super) async fn dispute_stats(
 #[utoipa::path(get, path = "/api/disputes/export", tag = "disputes", params(disputes::ExportQuery),
     responses((status = 200, description = "投诉受理台账", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 pub(super) async fn export_disputes(
+    req: actix_web::HttpRequest,
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<disputes::ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (format, bytes) = ctx
+    let (format, file) = ctx
         .run(move |conn, ctx| disputes::export_ledger(conn, ctx, &p, query))
         .await?;
-    Ok(super::stations::sheet_response("投诉受理台账", format, bytes))
+    super::stations::sheet_response(&req, "投诉受理台账", format, file)
 }
 
 /// One case.

@@ -1,6 +1,6 @@
 //! The guidance list and the visit records as spreadsheets.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::app::{Ctx, exports};
 use crate::error::AppError;
@@ -22,15 +22,16 @@ handlers! {
         (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (Vec<u8> = "text/csv")))))]
 pub(super) async fn export_guidance(
+    req: HttpRequest,
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<exports::GuidanceExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (format, bytes, _) = ctx
+    let (format, file, _) = ctx
         .run(move |conn, ctx| exports::export_guidance(conn, ctx, &p, query))
         .await?;
-    Ok(super::stations::sheet_response("整改意见清单", format, bytes))
+    super::stations::sheet_response(&req, "整改意见清单", format, file)
 }
 
 /// Visit records (检查记录) as a spreadsheet: every visit the caller may
@@ -43,13 +44,14 @@ pub(super) async fn export_guidance(
         (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (Vec<u8> = "text/csv")))))]
 pub(super) async fn export_visits(
+    req: HttpRequest,
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<exports::VisitExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (format, bytes, _) = ctx
+    let (format, file, _) = ctx
         .run(move |conn, ctx| exports::export_visits(conn, ctx, &p, query))
         .await?;
-    Ok(super::stations::sheet_response("检查记录", format, bytes))
+    super::stations::sheet_response(&req, "检查记录", format, file)
 }

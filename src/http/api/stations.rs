@@ -1,6 +1,6 @@
 //! The station registry.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::id;
 use crate::app::{Ctx, stations};
@@ -41,15 +41,16 @@ pub(super) async fn list_stations(
 #[utoipa::path(get, path = "/api/stations/export", tag = "stations", params(stations::ExportQuery),
     responses((status = 200, description = "服务站名录", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 pub(super) async fn export_stations(
+    req: HttpRequest,
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
     query: web::Query<stations::ExportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (format, bytes, _) = ctx
-        .run(move |conn, _| stations::export_register(conn, &p, query))
+    let (format, file, _) = ctx
+        .run(move |conn, ctx| stations::export_register(conn, ctx, &p, query))
         .await?;
-    Ok(sheet_response("服务站名录", format, bytes))
+    sheet_response(&req, "服务站名录", format, file)
 }
 
 /// The multipart form of a register import.
@@ -83,10 +84,17 @@ pub(super) enum ImportRefused {
 /// Imports the station register (admins): rows matched by credit code,
 /// else by unit and name; all or nothing in one transaction. 200 with the
 /// report; 422 with the same report (nothing written) when any row is bad.
+/// Limits (memory stays bounded): a file of at most 10 MiB (10,485,760
+/// bytes; more is a 413 naming the limit, before it is read), unpacking to
+/// at most 200 MiB, and at most 20,000 rows under the header (more is a
+/// 422 on `file` naming the limit and the first row over it); a larger
+/// register goes in from the command line (`bayige import stations FILE
+/// --max-rows N`).
 #[utoipa::path(post, path = "/api/stations/import", tag = "stations", params(ImportQuery),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses((status = 200, description = "导入结果", body = stations::ImportReport),
-        (status = 422, description = "有错误的行，未写入（导入报告）；或请求本身有误（错误体）", body = ImportRefused)))]
+        (status = 413, description = "文件超过10 MB（10485760字节）的上限", body = crate::http::error::ErrorBody),
+        (status = 422, description = "有错误的行，未写入（导入报告）；或请求本身有误，如超过20000行（错误体）", body = ImportRefused)))]
 pub(super) async fn import_stations(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
@@ -117,8 +125,15 @@ pub(super) async fn import_stations(
     })
 }
 
-/// A spreadsheet download named `stem`.xlsx or `stem`.csv.
-pub(crate) fn sheet_response(stem: &str, format: crate::sheets::write::SheetFormat, bytes: Vec<u8>) -> HttpResponse {
+/// A spreadsheet download named `stem`.xlsx or `stem`.csv, streamed from
+/// its file in chunks as the client reads (`app::spool`): the file is
+/// closed, and its space freed, when the response ends or the client goes.
+pub(crate) fn sheet_response(
+    req: &HttpRequest,
+    stem: &str,
+    format: crate::sheets::write::SheetFormat,
+    file: crate::app::spool::Spooled,
+) -> Result<HttpResponse, AppError> {
     use crate::sheets::write::SheetFormat;
     let (ext, content_type) = match format {
         SheetFormat::Xlsx => (
@@ -127,7 +142,18 @@ pub(crate) fn sheet_response(stem: &str, format: crate::sheets::write::SheetForm
         ),
         SheetFormat::Csv => ("csv", "text/csv; charset=utf-8"),
     };
-    super::circulars::download(&format!("{stem}.{ext}"), content_type, false, bytes)
+    let name = format!("{stem}.{ext}");
+    let content_type: actix_web::mime::Mime = content_type
+        .parse()
+        .map_err(|e| AppError::internal("sheet content type", anyhow::anyhow!("{e}")))?;
+    let named = actix_files::NamedFile::from_file(file.file, &name)
+        .map_err(|e| AppError::internal("cannot stream the export", e))?
+        .set_content_type(content_type)
+        .set_content_disposition(super::circulars::disposition(&name, false))
+        .use_etag(false)
+        .use_last_modified(false);
+    tracing::debug!(bytes = file.len, "sending an export");
+    Ok(named.into_response(req).map_into_boxed_body())
 }
 
 /// Registers a station (admins).
