@@ -20,6 +20,7 @@ mod documents;
 mod downloads;
 mod exports;
 mod exposure;
+mod field;
 mod five_entries;
 mod foundation;
 mod group_commit;
