@@ -21,6 +21,7 @@ mod downloads;
 mod exports;
 mod exposure;
 mod field;
+mod field_browser;
 mod five_entries;
 mod foundation;
 mod group_commit;
