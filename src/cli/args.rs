@@ -93,8 +93,10 @@ pub struct Common {
     /// exceed the time one batch can take (20 messages, 30 s SMTP timeout).
     #[arg(long, global = true, env = "BAYIGE_MAIL_LEASE_SECS", default_value_t = 300)]
     pub mail_lease_secs: u64,
-    /// How long a client may take to send the head of a request, and then
-    /// its body, in seconds (evidence photos come over mobile networks).
+    /// How long a client may take to send the head of a request, and how
+    /// long its body may stall, in seconds: a body that keeps arriving (at
+    /// least 512 bytes a second on average) may take longer, as photos over
+    /// a weak mobile signal do.
     #[arg(long, global = true, env = "BAYIGE_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
     #[command(flatten)]

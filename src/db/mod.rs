@@ -15,6 +15,7 @@ pub mod sheets;
 pub mod stations;
 pub mod units;
 pub mod users;
+pub mod visit_requests;
 pub mod visits;
 
 use std::sync::atomic::{AtomicU64, Ordering};

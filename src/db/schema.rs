@@ -378,7 +378,18 @@ diesel::joinable!(guidance -> stations (station_id));
 diesel::joinable!(evidence -> visits (visit_id));
 diesel::joinable!(station_accounts -> users (user_id));
 diesel::joinable!(station_accounts -> stations (station_id));
+diesel::table! {
+    visit_requests (idempotency_key) {
+        idempotency_key -> Text,
+        visit_id -> Integer,
+        username -> Text,
+        body_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(disputes -> stations (station_id));
+diesel::joinable!(visit_requests -> visits (visit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -407,4 +418,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_keys,
     station_accounts,
     disputes,
+    visit_requests,
 );

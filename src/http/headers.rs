@@ -26,8 +26,12 @@ use actix_web::web::Data;
 use crate::app::Ctx;
 
 /// The policy of the server-rendered pages.
-pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+    connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+/// The policy of the service worker (`/sw.js`): it fetches from its own
+/// origin and nothing else.
+pub const WORKER_CSP: &str = "default-src 'none'; connect-src 'self'";
 /// The policy of Swagger UI, which sets inline styles from its script.
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -43,6 +47,7 @@ fn is_html(res: &ServiceResponse<impl MessageBody>) -> bool {
 
 fn set_security_headers(res: &mut ServiceResponse<impl MessageBody>, path: &str, hsts: bool) {
     let csp = match (is_html(res), path.starts_with("/api/docs")) {
+        _ if path == "/sw.js" => WORKER_CSP,
         (true, true) => DOCS_CSP,
         (true, false) => PAGE_CSP,
         (false, _) => FILE_CSP,

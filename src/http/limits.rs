@@ -1,7 +1,9 @@
 //! Limits on what a client may send. Body sizes are capped where bodies are
 //! read (JSON: [`super::JSON_LIMIT`]; evidence: the configured size); this
-//! module caps time: a body must arrive within the request timeout after
-//! its head, so a client trickling bytes cannot hold a worker's connection.
+//! module caps time: a body must keep arriving — nothing for the request
+//! timeout, or slower than [`MIN_BYTES_PER_SEC`] on average after it, and
+//! it ends with 408 — so a client that stalls or trickles bytes cannot hold
+//! a connection, while a slow upload that keeps progressing gets through.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,10 +27,37 @@ pub fn is_timeout(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
+/// The slowest average a body may arrive at once it has taken longer than
+/// the timeout (bytes a second): a weak uplink sends far more, a client
+/// trickling a byte now and then to hold its connection sends less.
+pub const MIN_BYTES_PER_SEC: u64 = 512;
+
+/// A body's deadline: it ends with [`TIMED_OUT`] when nothing arrived for
+/// `idle`, or when, after `idle`, it arrives slower than
+/// [`MIN_BYTES_PER_SEC`] on average. A slow upload that keeps progressing
+/// (a 3 MB photo over a weak signal) is not cut off.
 struct Deadline {
     inner: Payload,
+    idle: std::time::Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    started: tokio::time::Instant,
+    received: u64,
     done: bool,
+}
+
+impl Deadline {
+    fn too_slow(&self) -> bool {
+        let elapsed = self.started.elapsed();
+        elapsed > self.idle && u128::from(self.received) * 1000 < u128::from(MIN_BYTES_PER_SEC) * elapsed.as_millis()
+    }
+
+    fn timed_out(&mut self) -> Poll<Option<Result<Bytes, PayloadError>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            TIMED_OUT,
+        )))))
+    }
 }
 
 impl Stream for Deadline {
@@ -38,15 +67,21 @@ impl Stream for Deadline {
         if self.done {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
-            return Poll::Ready(item);
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                self.received = self.received.saturating_add(bytes.len() as u64);
+                if self.too_slow() {
+                    return self.timed_out();
+                }
+                let next = tokio::time::Instant::now() + self.idle;
+                self.sleep.as_mut().reset(next);
+                return Poll::Ready(Some(Ok(bytes)));
+            }
+            Poll::Ready(item) => return Poll::Ready(item),
+            Poll::Pending => {}
         }
         if self.sleep.as_mut().poll(cx).is_ready() {
-            self.done = true;
-            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                TIMED_OUT,
-            )))));
+            return self.timed_out();
         }
         Poll::Pending
     }
@@ -67,7 +102,7 @@ fn nul_in_query(query: &str) -> Option<String> {
 
 /// Middleware: no query parameter may hold a NUL character (422 naming
 /// it, answered here so that the outer middleware still adds its headers),
-/// and the request body must be complete within the timeout.
+/// and the request body must keep arriving (see [`Deadline`]).
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -84,7 +119,10 @@ pub async fn body_deadline(
         let inner = req.take_payload();
         let stream = Deadline {
             inner,
+            idle: timeout,
             sleep: Box::pin(tokio::time::sleep(timeout)),
+            started: tokio::time::Instant::now(),
+            received: 0,
             done: false,
         };
         req.set_payload(Payload::Stream {

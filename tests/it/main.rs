@@ -21,6 +21,8 @@ mod documents;
 mod downloads;
 mod exports;
 mod exposure;
+mod field;
+mod field_browser;
 mod five_entries;
 mod foundation;
 mod group_commit;

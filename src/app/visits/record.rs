@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 
 use super::input::{self, CheckedVisit, VisitInput};
+use super::replay::Keyed;
 use super::view::{self, VisitView, score_percent};
 use super::{latest_standard, station_or_404};
 use crate::app::audit::{self, snapshot};
@@ -84,8 +85,53 @@ pub fn record_with_photos(
     ctx: &Ctx,
     p: &Principal,
     station_id: i32,
+    input: VisitInput,
+    photos: Vec<Photo>,
+) -> Result<VisitView, AppError> {
+    record_photos(conn, ctx, p, station_id, input, photos, None)
+}
+
+/// [`record_with_photos`] once per idempotency key: with a key already
+/// used for the same request by the same user, the visit recorded then
+/// and `false`; else the new visit and `true`. Two requests with one key
+/// at once record one visit (the key is written in the visit's
+/// transaction; the loser's unique violation is answered with the
+/// winner's visit).
+pub fn record_once(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
+    input: VisitInput,
+    photos: Vec<Photo>,
+    key: Option<String>,
+) -> Result<(VisitView, bool), AppError> {
+    let Some(key) = key else {
+        return record_photos(conn, ctx, p, station_id, input, photos, None).map(|v| (v, true));
+    };
+    let station = station_or_404(conn, station_id)?;
+    policy::can_record_visit(p, station.unit_id)?;
+    let keyed = Keyed::new(p, key, station_id, &input, &photos)?;
+    if let Some(visit) = keyed.recorded(conn, ctx, p)? {
+        return Ok((visit, false));
+    }
+    match record_photos(conn, ctx, p, station_id, input, photos, Some(keyed.clone())) {
+        Err(e @ AppError::Conflict { .. }) => match keyed.recorded(conn, ctx, p)? {
+            Some(visit) => Ok((visit, false)),
+            None => Err(e),
+        },
+        other => other.map(|v| (v, true)),
+    }
+}
+
+fn record_photos(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    p: &Principal,
+    station_id: i32,
     mut input: VisitInput,
     photos: Vec<Photo>,
+    keyed: Option<Keyed>,
 ) -> Result<VisitView, AppError> {
     let station = station_or_404(conn, station_id)?;
     policy::can_record_visit(p, station.unit_id)?;
@@ -112,6 +158,7 @@ pub fn record_with_photos(
         notice_pdf: notice.and_then(|n| guidance_notice::prerender(ctx, n)),
         visit,
         photos,
+        keyed,
     };
     // The write goes to the database's writer (group commit on SQLite): it
     // owns what it needs, and is answered only once it is committed.
@@ -136,6 +183,7 @@ struct Write {
     notice_pdf: Option<guidance_notice::Prerendered>,
     visit: CheckedVisit,
     photos: Vec<evidence::Kept>,
+    keyed: Option<Keyed>,
 }
 
 /// The visit's score against its standard.
@@ -175,6 +223,7 @@ impl Write {
             notice_pdf,
             visit,
             photos,
+            keyed,
         } = self;
         let (ctx, standard) = (&ctx, &standard);
         // Serialise visits to one station (a row lock on PostgreSQL; SQLite
@@ -194,6 +243,9 @@ impl Write {
         rules::check_visit_date(visit.visited_on, latest, station.established_on, before)?;
         let now = db::now();
         let row = insert_visit(conn, station_id, standard, &visit, score, &rows, (before, after), now)?;
+        if let Some(keyed) = &keyed {
+            keyed.bind(conn, row.id, now)?;
+        }
         station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
         let (raised, kept) = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
         let notices = if raised == 0 {

@@ -53,13 +53,20 @@ pub(super) struct VisitForm {
 /// keeps and resolves guidance, in one transaction. As
 /// `multipart/form-data`, a `visit` part (the JSON body) and photos named
 /// `photo_<item_code>` are recorded together: a refused photo records
-/// nothing.
-#[utoipa::path(post, path = "/api/stations/{id}/visits", tag = "visits", params(("id" = i32, Path, description = "服务站编号")),
+/// nothing. An `Idempotency-Key` header (the phone's queue sends one per
+/// visit) makes a repeat of the same request by the same user return the
+/// visit recorded the first time (200) instead of a second one.
+#[utoipa::path(post, path = "/api/stations/{id}/visits", tag = "visits",
+    params(("id" = i32, Path, description = "服务站编号"),
+        ("Idempotency-Key" = Option<String>, Header, description = "重复提交同一检查记录时返回首次记录的那一份")),
     request_body(content(
         (visits::VisitInput = "application/json"),
         (VisitForm = "multipart/form-data"))),
     responses((status = 201, description = "已记录", body = visits::VisitView,
-        headers(("Location" = String, description = "检查记录的地址")))))]
+        headers(("Location" = String, description = "检查记录的地址"))),
+        (status = 200, description = "同一 Idempotency-Key 已记录过：返回那一份", body = visits::VisitView),
+        (status = 422, description = "内容有误，或该 Idempotency-Key 已用于另一份检查记录（error.fields.idempotency_key）",
+            body = crate::http::error::ErrorBody)))]
 pub(super) async fn record_visit(
     ctx: web::Data<Ctx>,
     Auth(p): Auth,
@@ -68,6 +75,7 @@ pub(super) async fn record_visit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let station = id(&path, "服务站")?;
+    let key = idempotency_key(&req)?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -86,12 +94,29 @@ pub(super) async fn record_visit(
         let Json(input) = Json::<visits::VisitInput>::from_request(&req, &mut payload.into_inner()).await?;
         (input, Vec::new())
     };
-    let visit = ctx
-        .run(move |conn, ctx| visits::record_with_photos(conn, ctx, &p, station, input, photos))
+    let (visit, created) = ctx
+        .run(move |conn, ctx| visits::record_once(conn, ctx, &p, station, input, photos, key))
         .await?;
-    Ok(HttpResponse::Created()
+    let mut resp = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(resp
         .insert_header(("Location", format!("/api/visits/{}", visit.id)))
         .json(visit))
+}
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    req.headers()
+        .get("Idempotency-Key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| FieldErrors::single("idempotency_key", "Idempotency-Key 须为可见 ASCII 字符"))
+        })
+        .transpose()
 }
 
 /// The visit and photos of a multipart visit form.

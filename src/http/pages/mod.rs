@@ -6,6 +6,7 @@
 
 mod admin;
 mod disputes;
+mod field;
 mod notices;
 mod overview;
 mod register;
@@ -90,6 +91,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dispute_form.html",
         include_str!("../../../templates/pages/dispute_form.html"),
     ),
+    ("queue.html", include_str!("../../../templates/pages/queue.html")),
 ];
 
 /// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time
@@ -138,6 +140,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     register::routes(cfg);
     stations::routes(cfg);
     visit_form::routes(cfg);
+    field::routes(cfg);
     admin::routes(cfg);
     notices::routes(cfg);
     disputes::routes(cfg);

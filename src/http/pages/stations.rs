@@ -95,9 +95,16 @@ async fn show(
         limit: Some(VISITS_ON_PAGE.to_string()),
         before: query.get("before").cloned(),
     };
+    // After a visit was recorded (`?visit=`): what it found, beside the
+    // station's new state.
+    let just_recorded = query.get("visit").and_then(|v| v.parse::<i32>().ok());
     let (s, checklist, visit_list, evidence) = ctx
         .run(move |conn, ctx| {
             let s = stations::get(conn, &p, sid)?;
+            let recorded = match just_recorded {
+                Some(id) => visits::get(conn, ctx, &p, id).ok().filter(|v| v.station_id == sid),
+                None => None,
+            };
             let checklist = visits::checklist(conn, ctx, &p, sid)?;
             let list = visits::list_for_station(conn, &p, sid, history)?;
             let ids: Vec<i32> = list.items.iter().map(|v| v.id).collect();
@@ -105,10 +112,14 @@ async fn show(
             let today = ctx.today();
             let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
             let ledger = crate::app::disputes::station_figures(conn, &p, sid, year_start, today)?;
-            Ok((s, checklist, list, (ev, ledger)))
+            Ok((s, checklist, list, (ev, ledger, recorded)))
         })
         .await?;
-    let (evidence, ledger) = evidence;
+    let (evidence, ledger, recorded) = evidence;
+    let standard_title = ctx
+        .standards
+        .get(&checklist.standard_id, checklist.standard_version)
+        .map(|st| st.title_zh.clone());
     let mut by_visit: HashMap<String, Vec<evidence::Evidence>> = HashMap::new();
     for e in evidence {
         by_visit.entry(e.visit_id.to_string()).or_default().push(e);
@@ -138,6 +149,8 @@ async fn show(
             can_correct => edit_mode == StationEditMode::ContactOnly,
             ledger => val(&ledger),
             ledger_year => ctx.today().year(),
+            recorded => val(&recorded),
+            standard_title,
         },
     )
 }

@@ -23,6 +23,59 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/stations/{id}/visit", web::post().to(record_visit));
 }
 
+/// A fresh idempotency key for a form: a double tap or a resent form
+/// records the visit once.
+fn new_key() -> Result<String, AppError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| AppError::internal("no randomness for a form key", anyhow::anyhow!("{e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// One line of the error summary at the top of a refused form: where the
+/// error is (an element id to link to), what it is called, what is wrong.
+#[derive(serde::Serialize)]
+struct Problem {
+    anchor: String,
+    label: String,
+    message: String,
+}
+
+fn problems(t: &VisitTemplate, errors: &FieldErrors, item_errors: &HashMap<String, Vec<String>>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (field, label) in [
+        ("kind", "检查类型"),
+        ("visited_on", "检查日期"),
+        ("station_id", "服务站"),
+        ("items", "检查项目"),
+        ("summary", "检查小结"),
+        ("idempotency_key", "提交"),
+    ] {
+        for msg in errors.0.get(field).into_iter().flatten() {
+            let anchor = match field {
+                "station_id" | "idempotency_key" => "kind",
+                "items" => "visited_on",
+                other => other,
+            };
+            out.push(Problem {
+                anchor: anchor.to_owned(),
+                label: label.to_owned(),
+                message: msg.clone(),
+            });
+        }
+    }
+    for it in &t.items {
+        for msg in item_errors.get(&it.code).into_iter().flatten() {
+            out.push(Problem {
+                anchor: format!("item-{}", it.code),
+                label: it.title_zh.clone(),
+                message: msg.clone(),
+            });
+        }
+    }
+    out
+}
+
 fn date_field(f: &HashMap<String, String>, k: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
     let v = f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())?;
     match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
@@ -67,11 +120,23 @@ fn visit_page(
 ) -> PageResult {
     let (errors, item_errors) = split_errors(t, err);
     let results: Vec<(&str, &str)> = ItemResult::ALL.iter().map(|r| (r.as_str(), r.label_zh())).collect();
+    let problems = problems(t, &errors, &item_errors);
     let mut form = form.clone();
+    let due = ctx
+        .today()
+        .checked_add_days(chrono::Days::new(u64::from(ctx.settings.guidance_due_days)))
+        .unwrap_or(ctx.today())
+        .to_string();
     for it in &t.items {
         for key in [format!("result_{}", it.code), format!("note_{}", it.code)] {
             form.entry(key).or_default();
         }
+        form.entry(format!("instruction_{}", it.code))
+            .or_insert_with(|| it.guidance.clone());
+        form.entry(format!("due_on_{}", it.code)).or_insert_with(|| due.clone());
+    }
+    if !form.contains_key("idempotency_key") {
+        form.insert("idempotency_key".to_owned(), new_key()?);
     }
     let kinds: Vec<(&str, &str)> = VisitKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect();
     render_status(
@@ -82,7 +147,7 @@ fn visit_page(
         None,
         context! {
             t => val(t), form, errors => val(&errors),
-            item_errors, results, kinds, message, item_titles => ctx.standards.item_titles(),
+            item_errors, problems => val(&problems), results, kinds, message, item_titles => ctx.standards.item_titles(),
             today => ctx.today().to_string(),
         },
     )
@@ -114,25 +179,45 @@ async fn visit_form(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>) -> 
     visit_page(&ctx, &v, StatusCode::OK, &t, &form, None, None)
 }
 
-/// The visit as the use case takes it, from the form's fields.
+/// The visit as the use case takes it, from the form's fields. The
+/// instruction and due date of an item count only when it is answered
+/// 基本符合 or 不符合 (the form shows them, prefilled, for every item).
 fn visit_input(t: &VisitTemplate, fields: &HashMap<String, String>, errors: &mut FieldErrors) -> VisitInput {
+    let items = t
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let result = fields.get(&format!("result_{}", it.code)).cloned();
+            let failing = result
+                .as_deref()
+                .and_then(ItemResult::parse)
+                .is_some_and(ItemResult::is_failing);
+            let (instruction, due_on) = if failing {
+                let due_key = format!("due_on_{}", it.code);
+                let due = date_field(fields, &due_key, errors);
+                if let Some(msgs) = errors.0.remove(&due_key) {
+                    errors.0.entry(format!("items[{i}].due_on")).or_default().extend(msgs);
+                }
+                (fields.get(&format!("instruction_{}", it.code)).cloned(), due)
+            } else {
+                (None, None)
+            };
+            ItemInput {
+                code: Some(it.code.clone()),
+                result,
+                note: fields.get(&format!("note_{}", it.code)).cloned(),
+                instruction,
+                due_on,
+            }
+        })
+        .collect();
     VisitInput {
         kind: fields.get("kind").cloned(),
         visited_on: date_field(fields, "visited_on", errors),
         inspector: None,
         summary: fields.get("summary").cloned(),
-        items: Some(
-            t.items
-                .iter()
-                .map(|it| ItemInput {
-                    code: Some(it.code.clone()),
-                    result: fields.get(&format!("result_{}", it.code)).cloned(),
-                    note: fields.get(&format!("note_{}", it.code)).cloned(),
-                    instruction: None,
-                    due_on: None,
-                })
-                .collect(),
-        ),
+        items: Some(items),
     }
 }
 
@@ -152,16 +237,17 @@ async fn record_visit(ctx: web::Data<Ctx>, v: Viewer, path: web::Path<String>, b
     let photos = multipart::photos(form.files, &mut errors);
     let had_photos = !photos.is_empty();
     let input = visit_input(&t, &form.fields, &mut errors);
+    let key = form.fields.get("idempotency_key").cloned().filter(|k| !k.is_empty());
     let result = match errors.into_result() {
         Ok(()) => {
             let p = v.p.clone();
-            ctx.run(move |conn, ctx| visits::record_with_photos(conn, ctx, &p, sid, input, photos))
+            ctx.run(move |conn, ctx| visits::record_once(conn, ctx, &p, sid, input, photos, key))
                 .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(redirect(&format!("/stations/{sid}?ok=visit"))),
+        Ok((visit, _)) => Ok(redirect(&format!("/stations/{sid}?ok=visit&visit={}", visit.id))),
         Err(AppError::Validation(f)) => {
             let message = if had_photos {
                 "请修改标红的项目后再提交，已填写的内容已保留；照片需要重新选择。"
