@@ -268,7 +268,10 @@ pub(super) async fn import(ctx: Ctx, what: ImportWhat) -> Result<()> {
         max_bytes: default.max_bytes.max(max_rows as usize * 512),
         max_unzipped_bytes: default.max_unzipped_bytes.max(u64::from(max_rows) * 2048),
     };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    // Read a row at a time as it is imported, not loaded whole.
+    let input = std::fs::File::open(&file)
+        .map(std::io::BufReader::new)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let p = Principal::system(&format!("cli:{who}"));
     let tty = std::io::stderr().is_terminal();
@@ -283,7 +286,7 @@ pub(super) async fn import(ctx: Ctx, what: ImportWhat) -> Result<()> {
                     }
                 }
             };
-            crate::app::stations::import_with_progress(conn, ctx, &p, &bytes, dry_run, &limits, &mut bar)
+            crate::app::stations::import_with_progress(conn, ctx, &p, input, dry_run, &limits, &mut bar)
         })
         .await
         .map_err(fail)?;

@@ -12,7 +12,7 @@
 //! bomb is rejected before parsing) and the row number.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 
 use calamine::{DataRef, Reader, Xlsx};
 
@@ -99,75 +99,148 @@ pub enum ReadError {
 
 /// Reads an XLSX (recognised by its zip signature) or a CSV file.
 pub fn read_table(bytes: &[u8], expected: &[Expected], limits: &ReadLimits) -> Result<Table, ReadError> {
-    if bytes.len() > limits.max_bytes {
+    read_table_from(Cursor::new(bytes), expected, limits)
+}
+
+/// [`read_table`] from a file (or any seekable reader), a row at a time:
+/// what is kept is the rows under the header, never the file's text
+/// besides (a CSV is read through a buffer; an XLSX's sheet is unzipped as
+/// it is read).
+pub fn read_table_from<R: Read + Seek>(
+    mut input: R,
+    expected: &[Expected],
+    limits: &ReadLimits,
+) -> Result<Table, ReadError> {
+    let size = input.seek(SeekFrom::End(0)).map_err(corrupt)?;
+    if size > limits.max_bytes as u64 {
         return Err(ReadError::TooLarge {
-            size: bytes.len() as u64,
+            size,
             limit: limits.max_bytes as u64,
         });
     }
-    let raw = if bytes.starts_with(b"PK\x03\x04") {
-        xlsx_rows(bytes, limits)?
-    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+    input.seek(SeekFrom::Start(0)).map_err(corrupt)?;
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut input, &mut magic)?;
+    input.seek(SeekFrom::Start(0)).map_err(corrupt)?;
+    let mut table = Builder::new(expected);
+    if magic[..got] == *b"PK\x03\x04" {
+        xlsx_rows(input, limits, &mut table)?;
+    } else if magic[..got] == [0xD0, 0xCF, 0x11, 0xE0] {
         return Err(ReadError::OldXls);
     } else {
-        csv_rows(bytes, limits)?
-    };
-    build_table(raw, expected)
+        if magic[..got.min(3)] == *"\u{feff}".as_bytes() {
+            input.seek(SeekFrom::Start(3)).map_err(corrupt)?;
+        }
+        csv_rows(input, limits, &mut table)?;
+    }
+    table.finish()
 }
 
-/// A sheet row as read: its number and its cells in sheet column order.
-type RawRow = (u32, Vec<String>);
+/// Fills `buf` as far as the input goes; how many bytes it got.
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]).map_err(corrupt)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
 
-fn build_table(raw: Vec<RawRow>, expected: &[Expected]) -> Result<Table, ReadError> {
-    let is_expected = |h: &str| expected.iter().any(|e| e.header_zh == h.trim());
-    let header_at = raw
-        .iter()
-        .take_while(|(n, _)| *n <= HEADER_SEARCH_ROWS)
-        .position(|(_, cells)| cells.iter().any(|c| is_expected(c)))
-        .ok_or_else(|| ReadError::NoHeader(expected.iter().map(|e| e.header_zh).collect::<Vec<_>>().join("、")))?;
-    let (header_row, headers) = &raw[header_at];
-    let mut columns: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
-    let mut unknown_headers = Vec::new();
-    for h in headers {
-        let found = expected.iter().find(|e| e.header_zh == h.trim()).map(|e| e.header_zh);
-        if let Some(f) = found
-            && columns.contains(&Some(f))
-        {
-            return Err(ReadError::DuplicateHeader {
-                row: *header_row,
-                header: f.to_string(),
-            });
-        }
-        if found.is_none() && !h.trim().is_empty() {
-            unknown_headers.push(h.trim().to_string());
-        }
-        columns.push(found);
+/// Builds the table from the sheet's rows as they are read: looks for the
+/// header in the first [`HEADER_SEARCH_ROWS`] rows, then keeps each
+/// non-empty row under it by header.
+struct Builder<'e> {
+    expected: &'e [Expected],
+    /// The header's row, its columns (None: not expected) and the table.
+    found: Option<(Vec<Option<&'static str>>, Table)>,
+}
+
+impl<'e> Builder<'e> {
+    fn new(expected: &'e [Expected]) -> Self {
+        Builder { expected, found: None }
     }
-    let missing: Vec<String> = expected
-        .iter()
-        .filter(|e| e.required && !columns.contains(&Some(e.header_zh)))
-        .map(|e| e.header_zh.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(ReadError::MissingHeaders(missing));
+
+    /// Takes sheet row `number` with its cells in sheet column order.
+    fn push(&mut self, number: u32, cells: Vec<String>) -> Result<(), ReadError> {
+        if let Some((columns, table)) = &mut self.found {
+            if cells.iter().any(|c| !c.trim().is_empty()) {
+                table.rows.push(Row {
+                    number,
+                    values: columns
+                        .iter()
+                        .zip(cells)
+                        .filter_map(|(col, v)| col.map(|c| (c, v)))
+                        .collect(),
+                });
+            }
+            return Ok(());
+        }
+        if number > HEADER_SEARCH_ROWS {
+            return Err(self.no_header());
+        }
+        if cells.iter().any(|c| self.is_expected(c)) {
+            self.found = Some(self.header(number, &cells)?);
+        }
+        Ok(())
     }
-    let rows = raw[header_at + 1..]
-        .iter()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .map(|(number, cells)| Row {
-            number: *number,
-            values: columns
+
+    fn is_expected(&self, h: &str) -> bool {
+        self.expected.iter().any(|e| e.header_zh == h.trim())
+    }
+
+    fn no_header(&self) -> ReadError {
+        ReadError::NoHeader(self.expected.iter().map(|e| e.header_zh).collect::<Vec<_>>().join("、"))
+    }
+
+    /// The header row's columns, checked: no expected header twice, every
+    /// required one present.
+    fn header(&self, row: u32, headers: &[String]) -> Result<(Vec<Option<&'static str>>, Table), ReadError> {
+        let mut columns: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
+        let mut unknown_headers = Vec::new();
+        for h in headers {
+            let found = self
+                .expected
                 .iter()
-                .zip(cells)
-                .filter_map(|(col, v)| col.map(|c| (c, v.clone())))
-                .collect(),
-        })
-        .collect();
-    Ok(Table {
-        header_row: *header_row,
-        unknown_headers,
-        rows,
-    })
+                .find(|e| e.header_zh == h.trim())
+                .map(|e| e.header_zh);
+            if let Some(f) = found
+                && columns.contains(&Some(f))
+            {
+                return Err(ReadError::DuplicateHeader {
+                    row,
+                    header: f.to_string(),
+                });
+            }
+            if found.is_none() && !h.trim().is_empty() {
+                unknown_headers.push(h.trim().to_string());
+            }
+            columns.push(found);
+        }
+        let missing: Vec<String> = self
+            .expected
+            .iter()
+            .filter(|e| e.required && !columns.contains(&Some(e.header_zh)))
+            .map(|e| e.header_zh.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ReadError::MissingHeaders(missing));
+        }
+        let table = Table {
+            header_row: row,
+            unknown_headers,
+            rows: Vec::new(),
+        };
+        Ok((columns, table))
+    }
+
+    fn finish(self) -> Result<Table, ReadError> {
+        match self.found {
+            Some((_, table)) => Ok(table),
+            None => Err(self.no_header()),
+        }
+    }
 }
 
 fn corrupt(e: impl std::fmt::Display) -> ReadError {
@@ -176,8 +249,8 @@ fn corrupt(e: impl std::fmt::Display) -> ReadError {
 
 /// Rejects a zip whose parts would unpack beyond the limit (as declared in
 /// the central directory, which the decompressor also enforces per entry).
-fn check_unzipped_size(bytes: &[u8], limit: u64) -> Result<(), ReadError> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+fn check_unzipped_size<R: Read + Seek>(input: &mut R, limit: u64) -> Result<(), ReadError> {
+    let mut zip = zip::ZipArchive::new(&mut *input).map_err(corrupt)?;
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         total = total.saturating_add(zip.by_index_raw(i).map_err(corrupt)?.size());
@@ -188,12 +261,14 @@ fn check_unzipped_size(bytes: &[u8], limit: u64) -> Result<(), ReadError> {
     Ok(())
 }
 
-fn xlsx_rows(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<RawRow>, ReadError> {
-    check_unzipped_size(bytes, limits.max_unzipped_bytes)?;
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
+fn xlsx_rows<R: Read + Seek>(mut input: R, limits: &ReadLimits, table: &mut Builder) -> Result<(), ReadError> {
+    check_unzipped_size(&mut input, limits.max_unzipped_bytes)?;
+    input.seek(SeekFrom::Start(0)).map_err(corrupt)?;
+    let mut book: Xlsx<_> = Xlsx::new(BufReader::new(input)).map_err(corrupt)?;
     let first = book.sheet_names().first().cloned().ok_or(ReadError::NoSheet)?;
     let mut cells = book.worksheet_cells_reader(&first).map_err(corrupt)?;
-    let mut rows: Vec<RawRow> = Vec::new();
+    // The row being read: its number and its cells so far.
+    let mut row: Option<(u32, Vec<String>)> = None;
     while let Some(cell) = cells.next_cell().map_err(corrupt)? {
         let (r, c) = cell.get_position();
         let text = cell_text(cell.get_value());
@@ -207,15 +282,20 @@ fn xlsx_rows(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<RawRow>, ReadError
                 limit: limits.max_rows,
             });
         }
-        if rows.last().is_none_or(|(n, _)| *n != number) {
-            rows.push((number, Vec::new()));
+        if row.as_ref().is_none_or(|(n, _)| *n != number)
+            && let Some((n, values)) = row.replace((number, Vec::new()))
+        {
+            table.push(n, values)?;
         }
-        if let Some((_, values)) = rows.last_mut() {
+        if let Some((_, values)) = row.as_mut() {
             values.resize(values.len().max(c as usize + 1), String::new());
             values[c as usize] = text;
         }
     }
-    Ok(rows)
+    match row {
+        Some((n, values)) => table.push(n, values),
+        None => Ok(()),
+    }
 }
 
 /// The text Excel shows for a cell (general number format, 15 significant
@@ -249,33 +329,34 @@ fn number_text(f: f64) -> String {
     rounded.to_string()
 }
 
-fn csv_rows(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<RawRow>, ReadError> {
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+fn csv_rows(input: impl Read, limits: &ReadLimits, table: &mut Builder) -> Result<(), ReadError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes);
-    let mut rows = Vec::new();
-    for (i, record) in reader.byte_records().enumerate() {
-        let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    for number in 1u32.. {
+        let more = reader.read_byte_record(&mut record).map_err(|e| ReadError::Csv {
+            row: number,
+            message: e.to_string(),
+        })?;
+        if !more {
+            break;
+        }
         if number > limits.max_rows {
             return Err(ReadError::TooManyRows {
                 row: number,
                 limit: limits.max_rows,
             });
         }
-        let record = record.map_err(|e| ReadError::Csv {
-            row: number,
-            message: e.to_string(),
-        })?;
         let values = record
             .iter()
             .take(MAX_COLUMNS as usize)
             .map(|f| String::from_utf8(f.to_vec()).map_err(|_| ReadError::NotUtf8 { row: number }))
             .collect::<Result<Vec<_>, _>>()?;
-        rows.push((number, values));
+        table.push(number, values)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::db::stations::{self as store, Station};
 use crate::db::units as units_store;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldErrors};
-use crate::sheets::read::{ReadLimits, read_table};
+use crate::sheets::read::{ReadLimits, read_table_from};
 use crate::sheets::stations::{self as register, CellError, StationRecord, duplicates, expected, parse_station_row};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -205,22 +205,24 @@ pub fn import(
     bytes: &[u8],
     dry_run: bool,
 ) -> Result<ImportReport, AppError> {
-    import_with_progress(conn, ctx, p, bytes, dry_run, &ReadLimits::default(), &mut |_, _| {})
+    let file = std::io::Cursor::new(bytes);
+    import_with_progress(conn, ctx, p, file, dry_run, &ReadLimits::default(), &mut |_, _| {})
 }
 
-/// [`import`] within `limits` (the command line may allow more rows than
+/// [`import`] of a file read a row at a time (the command line reads it
+/// from disk), within `limits` (the command line may allow more rows than
 /// the web form), calling `progress(rows written, rows)` as it goes.
 pub fn import_with_progress(
     conn: &mut DbConnection,
     ctx: &Ctx,
     p: &Principal,
-    bytes: &[u8],
+    file: impl std::io::Read + std::io::Seek,
     dry_run: bool,
     limits: &ReadLimits,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, AppError> {
     policy::require_admin(p, Admin::ManageStations)?;
-    let table = read_table(bytes, &expected(), limits).map_err(|e| FieldErrors::single("file", e.to_string()))?;
+    let table = read_table_from(file, &expected(), limits).map_err(|e| FieldErrors::single("file", e.to_string()))?;
     let units: HashMap<String, i32> = units_store::list(conn)?.into_iter().map(|u| (u.code, u.id)).collect();
     let unit_codes: Vec<&str> = units.keys().map(String::as_str).collect();
     let standards: Vec<&str> = ctx.standards.latest_all().iter().map(|s| s.id.as_str()).collect();
