@@ -127,6 +127,9 @@ async fn a_visit_recorded_offline_arrives_once() {
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");
     sign_in(&c, &app.base, "wu").await;
+    assert!(text(&c).await.contains("需要检查的服务站"), "the inspector's own home");
+    shot(&c, "field-home-phone.png").await;
+    axe(&c, "the inspector home").await;
     let photo = camera_photo(&c, profile.path()).await;
     c.goto(&format!("{}/stations/{sid}/visit", app.base))
         .await
