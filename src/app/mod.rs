@@ -9,6 +9,7 @@ mod demo_hosts;
 pub mod disputes;
 pub mod evidence;
 pub mod exports;
+pub mod field_home;
 pub mod guidance;
 pub mod notices;
 pub mod outbox;

@@ -331,6 +331,42 @@ pub fn list(
     Ok((items, total, exact))
 }
 
+/// Stations of `units` due for a visit: planned ones (awaiting their
+/// acceptance) first, then those not visited since before `before` (never
+/// visited first, then the longest ago); revoked ones never. At most `limit`.
+pub fn due_for_visit(
+    conn: &mut DbConnection,
+    units: &[i32],
+    before: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<Station>> {
+    let mut due: Vec<Station> = stations::table
+        .filter(stations::unit_id.eq_any(units))
+        .filter(stations::status.eq(StationStatus::Planned))
+        .order(stations::id.asc())
+        .limit(limit)
+        .select(stations::all_columns)
+        .load(conn)?;
+    let rest = limit - due.len() as i64;
+    if rest > 0 {
+        due.extend(
+            stations::table
+                .filter(stations::unit_id.eq_any(units))
+                .filter(stations::status.ne_all([StationStatus::Planned, StationStatus::Revoked]))
+                .filter(stations::last_visit_on.is_null().or(stations::last_visit_on.lt(before)))
+                .order((
+                    stations::last_visit_on.is_not_null(),
+                    stations::last_visit_on.asc(),
+                    stations::id.asc(),
+                ))
+                .limit(rest)
+                .select(stations::all_columns)
+                .load::<Station>(conn)?,
+        );
+    }
+    Ok(due)
+}
+
 /// The most recent status change of a station.
 pub fn last_status_change(conn: &mut DbConnection, station_id: i32) -> QueryResult<Option<StatusChange>> {
     station_status_changes::table

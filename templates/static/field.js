@@ -40,6 +40,8 @@
         badge.textContent = '待上传 ' + list.length;
         badge.hidden = list.length === 0;
       }
+      document.querySelectorAll('[data-queue-total]').forEach(function (el) { el.textContent = list.length; });
+      document.querySelectorAll('[data-queue-summary]').forEach(function (el) { el.hidden = list.length === 0; });
       var shown = document.getElementById('queue-list');
       if (shown) showQueue(shown, list);
       return list;

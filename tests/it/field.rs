@@ -17,6 +17,7 @@ backend_tests!(
     the_same_key_twice_records_one_visit,
     a_refused_photo_writes_nothing_and_keeps_the_key_free,
     the_form_keeps_the_inspectors_instruction_and_due_date,
+    the_inspector_home_lists_due_stations_and_open_guidance,
 );
 mod slow {
     use crate::backend_cases;
@@ -261,6 +262,16 @@ async fn the_form_keeps_the_inspectors_instruction_and_due_date(app: TestApp) {
     assert!(page.contains("限期整改"), "the station's new status: {page}");
     assert!(page.contains("三日内建立投诉登记簿"), "the instruction");
     assert!(page.contains("2017-05-20前整改"), "its deadline");
+    assert!(
+        page.contains("href=\"tel:13943900001\""),
+        "the liaison's phone can be called"
+    );
+    assert!(
+        page.contains("消费维权服务站“八个一”标准"),
+        "the standard by its Chinese title"
+    );
+    assert!(!page.contains("baxiangyi-common"), "not by its id");
+    assert!(page.contains("测试insp"), "the inspector by name, not login");
     // A second post of the same form (a double tap) records nothing more.
     let r = post(fields).await.expect("post again");
     assert_eq!(r.status(), 303, "the same visit again");
@@ -326,4 +337,64 @@ async fn a_slow_upload_that_keeps_progressing_succeeds(db: Db) {
     );
     assert!(status.contains(" 201 "), "{status}");
     assert_eq!(visits_of(&app, sid).await.len(), 1);
+}
+
+/// An inspector's home on the phone: the stations of the inspector's own
+/// units due for a visit (awaiting acceptance first, then not visited for
+/// the configured interval), and the open guidance there with the days it
+/// is overdue; nothing of another unit.
+async fn the_inspector_home_lists_due_stations_and_open_guidance(app: TestApp) {
+    let (visited, unit) = station(&app).await;
+    let all_met: Vec<Value> = CODES.iter().map(|c| json!({"code": c, "result": "met"})).collect();
+    let (status, v) = json(
+        app.post(
+            &format!("/api/stations/{visited}/visits"),
+            &json!({"kind": "acceptance", "visited_on": "2017-05-01", "items": all_met}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let mut routine = visit_json();
+    routine["kind"] = json!("routine");
+    let (status, v) = json(app.post(&format!("/api/stations/{visited}/visits"), &routine).await).await;
+    assert_eq!(status, 201, "{v}");
+    let mut planned = json!({
+        "unit_id": unit, "name": "江源待验收服务站", "host_business": "江源区另一商贸有限公司",
+        "category": "market", "address": "江源区建设街2号", "liaison_name": "王芳",
+        "liaison_phone": "13943900002", "standard_id": "baxiangyi-common"
+    });
+    let (status, s) = json(app.post("/api/stations", &planned).await).await;
+    assert_eq!(status, 201, "{s}");
+    let other = app.unit("220681", "临江市").await;
+    planned["unit_id"] = json!(other);
+    planned["name"] = json!("临江市场服务站");
+    let (status, s) = json(app.post("/api/stations", &planned).await).await;
+    assert_eq!(status, 201, "{s}");
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || issue_token(&ctx, "insp", "inspector", &[unit as i32]))
+        .await
+        .expect("join");
+    let (client, _) = crate::pages::sign_in(&app, "insp").await;
+    let page = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("需要检查的服务站"), "{page}");
+    let planned_at = page.find("江源待验收服务站").expect("the planned station");
+    let visited_at = page.find("江源市场服务站").expect("the station last visited in 2017");
+    assert!(planned_at < visited_at, "awaiting acceptance first");
+    assert!(!page.contains("临江市场服务站"), "nothing of another unit");
+    assert!(page.contains("三日内建立投诉登记簿并逐件登记"), "the open guidance");
+    let today = app.ctx.today();
+    let due = chrono::NaiveDate::from_ymd_opt(2017, 5, 20).expect("date");
+    assert!(
+        page.contains(&format!("逾期 {} 天", (today - due).num_days())),
+        "days overdue: {page}"
+    );
+    assert!(page.contains("name=\"q\""), "a search box");
 }

@@ -127,6 +127,9 @@ async fn a_visit_recorded_offline_arrives_once() {
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");
     sign_in(&c, &app.base, "wu").await;
+    assert!(text(&c).await.contains("需要检查的服务站"), "the inspector's own home");
+    shot(&c, "field-home-phone.png").await;
+    axe(&c, "the inspector home").await;
     let photo = camera_photo(&c, profile.path()).await;
     c.goto(&format!("{}/stations/{sid}/visit", app.base))
         .await
@@ -225,5 +228,95 @@ async fn a_visit_recorded_offline_arrives_once() {
     c.goto(&format!("{}/queue", app.base)).await.expect("queue page");
     assert!(text(&c).await.contains("本机没有待上传的检查记录"));
     axe(&c, "the queue page").await;
+
+    // The lists an inspector reads on the phone are cards, not squeezed tables.
+    for (path, name) in [("/stations", "the station list"), ("/guidance", "the guidance list")] {
+        c.goto(&format!("{}{path}", app.base)).await.expect("list");
+        let display = c
+            .execute(
+                "return getComputedStyle(document.querySelector('table.stack tbody tr')).display;",
+                vec![],
+            )
+            .await
+            .expect("style");
+        assert_eq!(display, json!("block"), "{name} shows cards at 375 px");
+        axe(&c, name).await;
+    }
+    shot(&c, "field-guidance-phone.png").await;
+    c.close().await.expect("close");
+}
+
+/// On a shared phone a queued visit is its recorder's: the inspector's
+/// session ends while offline, a colleague signs in on the same phone and
+/// neither sees nor sends it; the inspector signs in again and it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_visit_waits_for_its_own_user() {
+    let Some((_driver, c, _profile)) = browser().await else {
+        return;
+    };
+    let app = TestApp::new(Db::Sqlite, |cfg| {
+        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
+    })
+    .await;
+    app.load_demo().await;
+    let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
+    let station = &stations["items"][0];
+    let sid = station["id"].as_i64().expect("station");
+    let unit = station["unit_id"].as_i64().expect("unit") as i32;
+    for name in ["wu", "zhao"] {
+        let ctx = app.ctx.clone();
+        tokio::task::spawn_blocking(move || issue_token(&ctx, name, "inspector", &[unit]))
+            .await
+            .expect("join");
+    }
+    let before = visits(&app, sid).await.len();
+    c.set_window_size(375, 812).await.expect("phone size");
+    sign_in(&c, &app.base, "wu").await;
+    c.goto(&format!("{}/stations/{sid}/visit", app.base))
+        .await
+        .expect("form");
+    c.wait()
+        .for_element(Locator::Css("form[data-keep] [data-all-met]:not([hidden])"))
+        .await
+        .expect("the form's script ran");
+    network(&c, true).await;
+    click(&c, "[data-all-met]").await;
+    c.find(Locator::Id("summary"))
+        .await
+        .expect("summary")
+        .send_keys("吴离线记录的检查")
+        .await
+        .expect("type");
+    click(&c, "form[data-keep] button[type=submit]").await;
+    wait_for(&c, "the visit to wait on the phone", async |c| {
+        queued(c).await == "待上传 1"
+    })
+    .await;
+
+    // Wu's session ends while offline; Zhao takes the phone.
+    c.delete_all_cookies().await.expect("cookies");
+    network(&c, false).await;
+    sign_in(&c, &app.base, "zhao").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(queued(&c).await, "", "Zhao does not see Wu's visit");
+    c.goto(&format!("{}/queue", app.base)).await.expect("queue page");
+    let page = text(&c).await;
+    assert!(page.contains("本机没有待上传的检查记录"), "{page}");
+    assert_eq!(visits(&app, sid).await.len(), before, "nor sends it as his own");
+
+    // Wu signs in again: the visit goes, as Wu's.
+    c.delete_all_cookies().await.expect("cookies");
+    sign_in(&c, &app.base, "wu").await;
+    let mut after = visits(&app, sid).await;
+    for _ in 0..100 {
+        if after.len() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = visits(&app, sid).await;
+    }
+    wait_for(&c, "the queue to empty", async |c| queued(c).await.is_empty()).await;
+    assert_eq!(after.len(), before + 1, "sent once");
+    assert_eq!(after[0]["inspector"], "测试wu", "recorded as Wu's");
     c.close().await.expect("close");
 }

@@ -136,7 +136,14 @@ fn record_photos(
     let station = station_or_404(conn, station_id)?;
     policy::can_record_visit(p, station.unit_id)?;
     if input.inspector.is_none() && p.via != Via::System {
-        input.inspector = Some(p.username.clone());
+        // The name a station's staff know the inspector by, not a login.
+        let shown = match p.user_id {
+            Some(id) => crate::db::users::get(conn, id)?
+                .map(|u| u.display_name)
+                .filter(|n| !n.trim().is_empty()),
+            None => None,
+        };
+        input.inspector = Some(shown.unwrap_or_else(|| p.username.clone()));
     }
     let standard = latest_standard(ctx, &station.standard_id)?;
     let (visit, photos) = check_all(ctx, standard, input, photos)?;

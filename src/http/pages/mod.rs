@@ -7,6 +7,7 @@
 mod admin;
 mod disputes;
 mod field;
+mod home;
 mod notices;
 mod overview;
 mod register;
@@ -92,6 +93,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/pages/dispute_form.html"),
     ),
     ("queue.html", include_str!("../../../templates/pages/queue.html")),
+    (
+        "inspector_home.html",
+        include_str!("../../../templates/pages/inspector_home.html"),
+    ),
 ];
 
 /// `{{ t|local(tz) }}`: an RFC 3339 timestamp as local wall-clock time

@@ -67,6 +67,10 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
         // A station's account has its ledger and nothing else.
         return Ok(super::redirect("/disputes"));
     }
+    if v.p.role == crate::auth::Role::Inspector {
+        // The inspector's phone: the day's work, not the management view.
+        return super::home::inspector_home(&ctx, &v).await;
+    }
     let p = v.p.clone();
     let asked = PeriodQuery {
         year: super::filled(&query, "year"),
