@@ -9,6 +9,8 @@ mod support;
 mod auth;
 mod backup;
 mod browser;
+mod browser_bureau;
+mod bureau;
 mod circulars;
 mod cli;
 mod crash;
