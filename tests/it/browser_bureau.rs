@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{arrive, axe, browser, click, sign_in, text};
+use crate::browser::{arrive, axe, browser, click, shot, sign_in, text};
 use crate::smtp::SmtpServer;
 use crate::support::{Db, issue_token, json};
 
@@ -27,6 +27,7 @@ async fn readme_shot(c: &Client, name: &str) {
 async fn axe_both(c: &Client, page: &str) {
     c.set_window_size(375, 812).await.expect("phone size");
     axe(c, &format!("{page} (375 px)")).await;
+    shot(c, &format!("bureau-{}-phone.png", page.replace([' ', ','], "-"))).await;
     c.set_window_size(1280, 900).await.expect("desk size");
     axe(c, &format!("{page} (1280 px)")).await;
 }
