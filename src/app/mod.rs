@@ -2,6 +2,7 @@
 //! its transaction, applies the domain rules and returns what the user sees.
 
 pub mod audit;
+pub mod burnup;
 pub mod circulars;
 pub mod demo;
 mod demo_disputes;

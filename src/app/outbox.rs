@@ -25,8 +25,9 @@ pub const BATCH: i64 = 20;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 enum Outcome {
-    /// Sent; what to record as its message id.
-    Sent(String),
+    /// Sent; what to record as its message id, and how it left (`smtp`,
+    /// or `file` when written as an .eml file).
+    Sent(String, &'static str),
     Retry(String),
     Failed(String),
 }
@@ -118,8 +119,8 @@ async fn try_send(transport: &Transport, c: &Claimed, from: &Sender) -> Outcome 
         Err(e) => Err(e),
     };
     match sent {
-        Ok(None) => Outcome::Sent(mid),
-        Ok(Some(file)) => Outcome::Sent(format!("{mid} ({file})")),
+        Ok(None) => Outcome::Sent(mid, "smtp"),
+        Ok(Some(file)) => Outcome::Sent(format!("{mid} ({file})"), "file"),
         Err(SendError::Temporary(e)) => Outcome::Retry(e),
         Err(SendError::Permanent(e)) => Outcome::Failed(e),
     }
@@ -147,9 +148,9 @@ async fn record(ctx: &Ctx, c: &Claimed, outcome: Outcome) {
         .run(move |conn, _| {
             let now = db::now();
             let n = match &outcome {
-                Outcome::Sent(mid) => {
-                    tracing::info!(delivery_id = id, message_id = %mid, kind = %kind, "email sent");
-                    store::mark_sent(conn, id, claim, mid, now)?
+                Outcome::Sent(mid, via) => {
+                    tracing::info!(delivery_id = id, message_id = %mid, kind = %kind, via, "email sent");
+                    store::mark_sent(conn, id, claim, mid, via, now)?
                 }
                 Outcome::Retry(err) if attempts < max => {
                     let next = now + delta(backoff(base, attempts));

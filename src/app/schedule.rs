@@ -58,6 +58,8 @@ pub fn run_once(conn: &mut DbConnection, ctx: &Ctx) -> Result<Option<String>, Ap
             issued_by: "schedule".into(),
             idempotency_key: None,
             schedule_period: Some(period.clone()),
+            allow_same_as_of: true,
+            expected_number: None,
         },
     )?;
     if created {

@@ -66,6 +66,8 @@ pub(super) async fn circular(ctx: Ctx, action: CircularAction) -> Result<()> {
                             issued_by: "cli".into(),
                             idempotency_key: None,
                             schedule_period: None,
+                            allow_same_as_of: true,
+                            expected_number: None,
                         },
                     )
                 })

@@ -88,6 +88,8 @@ pub struct Delivery {
     /// What the email is about, e.g. `circular/3`, `visit/12`, `digest/2017-07-10`.
     pub reference: String,
     pub notice_id: Option<i32>,
+    /// How a sent delivery left: `smtp` or `file` (an .eml file).
+    pub sent_via: Option<String>,
 }
 
 pub fn insert_pdf(conn: &mut DbConnection, circular_id: i32, pdf: &[u8]) -> QueryResult<usize> {
@@ -396,6 +398,7 @@ pub fn mark_sent(
     id: i32,
     claim: NaiveDateTime,
     message_id: &str,
+    via: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -407,6 +410,7 @@ pub fn mark_sent(
     .set((
         deliveries::status.eq(DeliveryStatus::Sent),
         deliveries::message_id.eq(Some(message_id)),
+        deliveries::sent_via.eq(Some(via)),
         deliveries::sent_at.eq(Some(at)),
         deliveries::claimed_until.eq(None::<NaiveDateTime>),
         deliveries::last_error.eq(None::<String>),

@@ -2,6 +2,8 @@
 //! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
 
 pub mod audit;
+pub mod burnup;
+pub mod circular_lookup;
 pub mod circulars;
 pub mod disputes;
 pub mod generate;

@@ -26,7 +26,23 @@ struct StationAgg {
 }
 
 /// A unit with its plan for the year: id, code, name, kind, target, basis.
-type UnitPlan = (i32, String, String, String, Option<i32>, Option<String>);
+pub type UnitPlan = (i32, String, String, String, Option<i32>, Option<String>);
+
+/// Every unit, by id, with its plan for the year if it has one.
+pub fn unit_plans(conn: &mut DbConnection, year: i32) -> QueryResult<Vec<UnitPlan>> {
+    units::table
+        .left_join(plans::table.on(plans::unit_id.eq(units::id).and(plans::year.eq(year))))
+        .order(units::id.asc())
+        .select((
+            units::id,
+            units::code,
+            units::name,
+            units::kind,
+            plans::target.nullable(),
+            plans::basis.nullable(),
+        ))
+        .load(conn)
+}
 
 /// Stations standing at `as_of` per unit: all of them, those established
 /// since `year_start`, and of each how many were compliant at their latest
@@ -43,18 +59,7 @@ GROUP BY unit_id";
 
 pub fn unit_counts(conn: &mut DbConnection, year: i32, as_of: NaiveDate) -> QueryResult<Vec<UnitCounts>> {
     let year_start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(as_of);
-    let listed: Vec<UnitPlan> = units::table
-        .left_join(plans::table.on(plans::unit_id.eq(units::id).and(plans::year.eq(year))))
-        .order(units::id.asc())
-        .select((
-            units::id,
-            units::code,
-            units::name,
-            units::kind,
-            plans::target.nullable(),
-            plans::basis.nullable(),
-        ))
-        .load(conn)?;
+    let listed = unit_plans(conn, year)?;
     let sql = super::placeholders(STATION_AGG, conn.backend());
     let aggs: Vec<StationAgg> = diesel::sql_query(sql)
         .bind::<Date, _>(year_start)

@@ -276,6 +276,7 @@ diesel::table! {
         kind -> Text,
         reference -> Text,
         notice_id -> Nullable<Integer>,
+        sent_via -> Nullable<Text>,
     }
 }
 

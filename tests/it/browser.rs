@@ -345,11 +345,8 @@ async fn inspector_on_a_phone_and_the_bureau_at_a_desk() {
         .await
         .expect("dashboard");
     c.wait().for_element(Locator::Css("svg.chart")).await.expect("chart");
-    let bars = c
-        .find_all(Locator::Css("svg.chart rect[fill='#b3261e']"))
-        .await
-        .expect("bars");
-    assert_eq!(bars.len(), 4, "four lagging units in red");
+    let bars = c.find_all(Locator::Css("svg.chart rect.bar.lag")).await.expect("bars");
+    assert_eq!(bars.len(), 4, "four lagging units, hatched red");
     shot(&c, "dashboard-desk.png").await;
     c.goto(&format!("{}/circulars/preview?year=2017&as_of=2017-07-14", app.base))
         .await

@@ -10,6 +10,8 @@ mod auth;
 mod backup;
 mod bounded;
 mod browser;
+mod browser_bureau;
+mod bureau;
 mod circulars;
 mod cli;
 mod crash;

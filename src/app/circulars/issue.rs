@@ -81,7 +81,12 @@ pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period
     let num = number(prefix, progress.year, serial);
     let doc = document(conn, ctx, &num, &progress)?;
     let rendered = mail::render(&doc)?;
+    let earlier = crate::db::circular_lookup::issued_for(conn, progress.as_of)?;
     Ok(Preview {
+        same_as_of: earlier
+            .into_iter()
+            .map(|(id, number, issued_at)| super::Earlier { id, number, issued_at })
+            .collect(),
         number: num,
         subject: rendered.subject,
         body_text: rendered.text,
@@ -92,11 +97,18 @@ pub fn preview(conn: &mut DbConnection, ctx: &Ctx, p: &Principal, period: Period
     })
 }
 
-/// Who or what issued a circular, and the keys that make a repeat harmless.
+/// Who or what issued a circular, the keys that make a repeat harmless, and
+/// what the issuer confirmed.
 pub struct IssueOptions {
     pub issued_by: String,
     pub idempotency_key: Option<String>,
     pub schedule_period: Option<String>,
+    /// Issue even if a circular for the same 截至 date exists (the web page
+    /// asks first; scripts and the schedule decide for themselves).
+    pub allow_same_as_of: bool,
+    /// The number the issuer was shown: issuing stops if it would be
+    /// another (a circular was issued in between).
+    pub expected_number: Option<String>,
 }
 
 /// What an idempotency key is bound to: the SHA-256 of the request's
@@ -129,6 +141,9 @@ pub fn issue(
         if let Some(c) = already_issued(conn, &opts, &body_sha256)? {
             return Ok((c, false));
         }
+        if !opts.allow_same_as_of {
+            check_same_as_of(conn, ctx, &period)?;
+        }
         let (circular, doc) = write_circular(conn, ctx, &period, &opts, &body_sha256)?;
         queue_deliveries(conn, ctx, &circular, &doc)?;
         tracing::info!(circular_id = circular.id, number = %circular.number, by = %opts.issued_by, "circular issued");
@@ -155,6 +170,21 @@ pub fn issue(
         ctx.outbox.notify_one();
     }
     Ok((super::detail(conn, p, circular)?, created))
+}
+
+/// Refuses a second circular for the same 截至 date unless confirmed.
+fn check_same_as_of(conn: &mut DbConnection, ctx: &Ctx, period: &Period) -> Result<(), AppError> {
+    let (_, as_of) = progress::resolve(ctx, period)?;
+    if let Some((_, earlier, _)) = crate::db::circular_lookup::issued_for(conn, as_of)?.first() {
+        return Err(FieldErrors::single(
+            "confirm_same_as_of",
+            format!(
+                "截至{}的通报已印发（{earlier}）；确需再印发一份，请勾选确认后再印发",
+                crate::domain::circular::date_zh(as_of)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The circular a repeated request (same idempotency key and body, or the
@@ -198,6 +228,15 @@ fn write_circular(
     let settings = &ctx.settings.circular;
     let serial = store::next_serial(conn, &settings.prefix, progress.year)?;
     let num = number(&settings.prefix, progress.year, serial);
+    if let Some(shown) = &opts.expected_number
+        && *shown != num
+    {
+        // The transaction rolls back: the serial is not used up.
+        return Err(FieldErrors::single(
+            "expected_number",
+            format!("确认时的文号{shown}已被占用，本通报将为{num}；请重新确认"),
+        ));
+    }
     let doc = document(conn, ctx, &num, &progress)?;
     let plain = mail::render(&doc)?;
     let csv = mail::progress_csv(&doc)?;

@@ -10,6 +10,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, Admin};
 use crate::db::circulars::{self as store, Circular};
 use crate::db::{self, DbConnection};
+use crate::domain::circular::{delivery_error_zh, delivery_final, delivery_status_zh};
 use crate::domain::progress::Progress;
 use crate::domain::{DeliveryKind, DeliveryStatus};
 use crate::error::{AppError, FieldErrors};
@@ -71,6 +72,15 @@ pub struct Delivery {
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub updated_at: NaiveDateTime,
+    /// How a sent delivery left: `smtp` (accepted by the SMTP server) or
+    /// `file` (written as an .eml file: no mail server configured).
+    pub sent_via: Option<String>,
+    /// The status in words: 待发送, 发送中, 待重试, 已发送, 已写入文件, 发送失败.
+    pub status_zh: String,
+    /// Why the last attempt failed, in words for the clerk.
+    pub error_zh: Option<String>,
+    /// True once the delivery changes no more by itself (sent or failed).
+    pub is_final: bool,
 }
 
 impl From<store::Delivery> for Delivery {
@@ -89,11 +99,15 @@ impl From<store::Delivery> for Delivery {
             attempts: row.attempts,
             next_attempt_at: row.next_attempt_at,
             claimed_until: row.claimed_until,
+            error_zh: row.last_error.as_deref().map(|e| delivery_error_zh(e).to_owned()),
             last_error: row.last_error,
             message_id: row.message_id,
             sent_at: row.sent_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            status_zh: delivery_status_zh(row.status, row.sent_via.as_deref(), row.attempts).to_owned(),
+            is_final: delivery_final(row.status),
+            sent_via: row.sent_via,
         }
     }
 }
@@ -106,10 +120,22 @@ pub struct Recipient {
     pub copy: bool,
 }
 
+/// A circular issued before for the same 截至 date.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Earlier {
+    pub id: i32,
+    pub number: String,
+    #[serde(serialize_with = "crate::db::utc::one")]
+    pub issued_at: NaiveDateTime,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The number the circular would get if issued now (not reserved).
     pub number: String,
+    /// Circulars already issued for the same 截至 date (newest first): the
+    /// web page asks for a confirmation before issuing another.
+    pub same_as_of: Vec<Earlier>,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -133,7 +159,9 @@ pub struct Snapshot {
 pub struct DeliveryCounts {
     pub pending: i64,
     pub sending: i64,
+    /// Sent, of which `written_to_file` went to .eml files (no mail server).
     pub sent: i64,
+    pub written_to_file: i64,
     pub failed: i64,
 }
 
@@ -147,6 +175,9 @@ pub struct CircularView {
     pub title: String,
     pub subject: String,
     pub issued_by: String,
+    /// Who issued it, as a page names them: the person's display name, or
+    /// 定时发送 (the monthly schedule), 命令行, 接口.
+    pub issuer_zh: String,
     pub schedule_period: Option<String>,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub issued_at: chrono::NaiveDateTime,
@@ -167,7 +198,21 @@ pub struct CircularDetail {
     pub renditions: Vec<Rendition>,
 }
 
-fn counts(all: &[(i32, DeliveryStatus, i64)], id: i32) -> DeliveryCounts {
+/// Delivery counts per circular and status, and those written to files.
+struct Counts {
+    by_status: Vec<(i32, DeliveryStatus, i64)>,
+    written: Vec<(i32, i64)>,
+}
+
+fn load_counts(conn: &mut DbConnection, ids: &[i32]) -> Result<Counts, AppError> {
+    Ok(Counts {
+        by_status: store::delivery_counts(conn, ids)?,
+        written: crate::db::circular_lookup::written_to_file(conn, ids)?,
+    })
+}
+
+fn counts(counts: &Counts, id: i32) -> DeliveryCounts {
+    let all = &counts.by_status;
     let n = |status: DeliveryStatus| {
         all.iter()
             .filter(|(c, st, _)| *c == id && *st == status)
@@ -178,11 +223,41 @@ fn counts(all: &[(i32, DeliveryStatus, i64)], id: i32) -> DeliveryCounts {
         pending: n(DeliveryStatus::Pending),
         sending: n(DeliveryStatus::Sending),
         sent: n(DeliveryStatus::Sent),
+        written_to_file: counts.written.iter().filter(|(c, _)| *c == id).map(|(_, n)| n).sum(),
         failed: n(DeliveryStatus::Failed),
     }
 }
 
-fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
+/// The user a circular's `issued_by` names (`web:NAME`, `api:NAME`).
+fn issuer_username(issued_by: &str) -> Option<&str> {
+    issued_by
+        .strip_prefix("web:")
+        .or_else(|| issued_by.strip_prefix("api:"))
+}
+
+/// Display names of the people who issued `circulars`.
+fn issuer_names(conn: &mut DbConnection, circulars: &[&Circular]) -> Result<Vec<(String, String)>, AppError> {
+    let users: Vec<String> = circulars
+        .iter()
+        .filter_map(|c| issuer_username(&c.issued_by))
+        .map(str::to_owned)
+        .collect();
+    Ok(crate::db::circular_lookup::display_names(conn, &users)?)
+}
+
+fn issuer_zh(issued_by: &str, names: &[(String, String)]) -> String {
+    match (issued_by, issuer_username(issued_by)) {
+        (_, Some(user)) => names
+            .iter()
+            .find(|(u, _)| u == user)
+            .map_or_else(|| "（已删除的用户）".to_owned(), |(_, name)| name.clone()),
+        ("schedule", _) => "定时发送".to_owned(),
+        ("cli", _) => "命令行".to_owned(),
+        _ => "接口".to_owned(),
+    }
+}
+
+fn summary(c: &Circular, all: &Counts, names: &[(String, String)]) -> CircularView {
     CircularView {
         id: c.id,
         number: c.number.clone(),
@@ -192,6 +267,7 @@ fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
         title: c.title.clone(),
         subject: c.subject.clone(),
         issued_by: c.issued_by.clone(),
+        issuer_zh: issuer_zh(&c.issued_by, names),
         schedule_period: c.schedule_period.clone(),
         issued_at: c.issued_at,
         deliveries: counts(all, c.id),
@@ -199,15 +275,16 @@ fn summary(c: &Circular, all: &[(i32, DeliveryStatus, i64)]) -> CircularView {
 }
 
 fn detail(conn: &mut DbConnection, p: &Principal, c: Circular) -> Result<CircularDetail, AppError> {
-    let all = store::delivery_counts(conn, &[c.id])?;
+    let all = load_counts(conn, &[c.id])?;
     let renditions = store::renditions_of(conn, c.id)?
         .into_iter()
         .filter(|r| policy::can_read_rendition(p, r.unit_id))
         .map(Rendition::from)
         .collect();
     let snapshot = serde_json::from_str(&c.snapshot).map_err(|e| AppError::internal("stored snapshot", e))?;
+    let names = issuer_names(conn, &[&c])?;
     Ok(CircularDetail {
-        summary: summary(&c, &all),
+        summary: summary(&c, &all, &names),
         body_text: c.body_text,
         body_html: c.body_html,
         attachment_csv: c.attachment_csv,
@@ -235,9 +312,10 @@ pub fn list(
     policy::can_read_circular(p)?;
     let (items, total) = store::list(conn, per_page, (page - 1) * per_page)?;
     let ids: Vec<i32> = items.iter().map(|c| c.id).collect();
-    let all = store::delivery_counts(conn, &ids)?;
+    let all = load_counts(conn, &ids)?;
+    let names = issuer_names(conn, &items.iter().collect::<Vec<_>>())?;
     Ok(super::Page {
-        items: items.iter().map(|c| summary(c, &all)).collect(),
+        items: items.iter().map(|c| summary(c, &all, &names)).collect(),
         total: Some(total),
         total_exact: true,
         page,

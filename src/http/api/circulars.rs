@@ -14,6 +14,7 @@ use crate::http::json::Json;
 
 handlers! {
     get_progress,
+    get_burnup,
     export_progress,
     preview_circular,
     issue_circular,
@@ -40,6 +41,23 @@ pub(super) async fn get_progress(
         .run(move |conn, ctx| progress::for_principal(conn, ctx, &p, &period))
         .await?;
     Ok(HttpResponse::Ok().json(p))
+}
+
+/// Stations built through the year (at each month's end, the last point
+/// at `as_of`) against the 序时进度 line, for the city and each unit in the
+/// caller's scope: the figures behind the burn-up charts.
+#[utoipa::path(get, path = "/api/progress/burnup", tag = "circulars", params(PeriodQuery),
+    responses((status = 200, description = "累计建成与序时进度", body = crate::app::burnup::Burnup)))]
+pub(super) async fn get_burnup(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    query: web::Query<PeriodQuery>,
+) -> Result<HttpResponse, AppError> {
+    let period = query.into_inner().parse()?;
+    let burnup = ctx
+        .run(move |conn, ctx| crate::app::burnup::for_principal(conn, ctx, &p, &period))
+        .await?;
+    Ok(HttpResponse::Ok().json(burnup))
 }
 
 /// The progress table as a spreadsheet (XLSX by default, or CSV): rates as
@@ -99,9 +117,11 @@ pub(super) async fn issue_circular(
         ),
     };
     let opts = IssueOptions {
-        issued_by: "api".into(),
+        issued_by: format!("api:{}", p.username),
         idempotency_key: key,
         schedule_period: None,
+        allow_same_as_of: true,
+        expected_number: None,
     };
     let (c, created) = ctx
         .run(move |conn, ctx| circulars::issue(conn, ctx, &p, period, opts))

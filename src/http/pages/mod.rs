@@ -5,6 +5,8 @@
 //! token.
 
 mod admin;
+mod bureau;
+mod charts;
 mod disputes;
 mod field;
 mod home;
@@ -40,6 +42,7 @@ use crate::http::limits::Body;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../../templates/pages/layout.html")),
     ("macros.html", include_str!("../../../templates/pages/macros.html")),
+    ("charts.html", include_str!("../../../templates/pages/charts.html")),
     ("login.html", include_str!("../../../templates/pages/login.html")),
     ("error.html", include_str!("../../../templates/pages/error.html")),
     (

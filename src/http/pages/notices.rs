@@ -10,7 +10,7 @@ use minijinja::context;
 use super::{PageResult, Viewer, redirect, render, val};
 use crate::app::Ctx;
 use crate::app::notices::{deliveries, optout};
-use crate::domain::{DeliveryKind, DeliveryStatus};
+use crate::domain::DeliveryKind;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/me/notices", web::get().to(settings_page))
@@ -105,14 +105,13 @@ async fn deliveries_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashM
         .run(move |conn, _| deliveries::list(conn, &p, kind, page, None))
         .await?;
     let kinds: Vec<(&str, &str)> = DeliveryKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect();
-    let statuses: Vec<(&str, &str)> = DeliveryStatus::ALL.iter().map(|s| (s.as_str(), s.label_zh())).collect();
     let flash = super::flash_for(&query);
     render(
         "deliveries.html",
         Some(&v),
         "邮件发送情况",
         flash,
-        context! { list => val(&list), kinds, statuses, kind => query.get("kind").cloned().unwrap_or_default() },
+        context! { list => val(&list), kinds, kind => query.get("kind").cloned().unwrap_or_default() },
     )
 }
 

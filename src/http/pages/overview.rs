@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use actix_web::web;
 use chrono::Datelike;
 use minijinja::{Value, context};
-use serde::Serialize;
 
 use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, render, val};
 use crate::app::circulars::{self, IssueOptions};
-use crate::app::progress::{self, PeriodQuery, ScopedProgress};
+use crate::app::progress::{self, PeriodQuery};
 use crate::app::{Ctx, guidance, review};
 use crate::domain::GuidanceFilter;
 use crate::domain::circular::date_zh;
@@ -28,29 +27,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry))
         .route("/review", web::get().to(review_page))
         .route("/review/{kind}/{id}/ack", web::post().to(acknowledge));
-}
-
-#[derive(Serialize)]
-struct Bar {
-    name: String,
-    rate_pct: f64,
-    rate_label: String,
-    lagging: bool,
-}
-
-fn bars(p: &ScopedProgress) -> Vec<Bar> {
-    p.progress
-        .rows
-        .iter()
-        .filter_map(|r| {
-            r.rate.map(|rate| Bar {
-                name: r.unit_name.clone(),
-                rate_pct: (rate * 1000.0).round() / 10.0,
-                rate_label: format!("{:.1}%", rate * 100.0),
-                lagging: r.lagging,
-            })
-        })
-        .collect()
 }
 
 fn pct(x: f64) -> String {
@@ -88,22 +64,22 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
                 Some(period) => {
                     let scoped = progress::for_principal(conn, ctx, &p, &period)?;
                     let ledger = ledger_figures(conn, ctx, &p, scoped.progress.year, scoped.progress.as_of)?;
-                    Ok(Some((scoped, ledger)))
+                    let charts = super::bureau::dashboard_charts(conn, ctx, &p, &period, &scoped)?;
+                    Ok(Some((scoped, (ledger, charts))))
                 }
                 None => Ok(None),
             }
         })
         .await?;
-    let (progress, ledger) = match progress {
-        Some((scoped, ledger)) => (Some(scoped), Some(ledger)),
-        None => (None, None),
+    let (progress, ledger, charts) = match progress {
+        Some((scoped, (ledger, charts))) => (Some(scoped), Some(ledger), charts),
+        None => (None, None, Value::from(())),
     };
     let extra = match &progress {
         Some(sp) => {
             let t = &sp.progress.totals;
             context! {
                 progress => val(&sp.progress),
-                bars => val(bars(sp)),
                 expected_pct => pct_num(sp.progress.expected),
                 as_of_zh => date_zh(sp.progress.as_of),
                 total_rate => t.rate.map_or("—".to_owned(), |r| format!("{}%", pct(r))),
@@ -113,7 +89,7 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
         }
         None => context! { progress => Value::from(()), no_plan => "尚未下达任何年度建站计划。" },
     };
-    let extra = context! { ledger => val(&ledger), ..extra };
+    let extra = context! { ledger => val(&ledger), ..context! { ..charts, ..extra } };
     render("dashboard.html", Some(&v), "工作概况", flash_for(&query), extra)
 }
 
@@ -152,7 +128,8 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
             let scoped = progress::for_principal(conn, ctx, &p, &period)?;
             let entries = progress::five_entries(conn, &p, scoped.progress.as_of)?;
             let ledger = ledger_figures(conn, ctx, &p, scoped.progress.year, scoped.progress.as_of)?;
-            Ok(Some((scoped, (entries, ledger))))
+            let charts = super::bureau::progress_charts(conn, ctx, &p, &period, &scoped)?;
+            Ok(Some((scoped, (entries, ledger, charts))))
         })
         .await;
     let (progress, error) = match result {
@@ -166,9 +143,14 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
     let year = query.get("year").cloned().unwrap_or_default();
     let as_of = query.get("as_of").cloned().unwrap_or_default();
     let extra = match &progress {
-        Some((sp, (entries, ledger))) => {
-            let doc = CircularDoc::new("", &ctx.settings.circular.letterhead(), sp.progress.as_of, &sp.progress);
+        Some((sp, (entries, ledger, charts))) => {
+            let head = ctx.settings.circular.letterhead();
+            let mut doc = CircularDoc::new("", &head, sp.progress.as_of, &sp.progress);
+            // By rank, as circulars publish it; units without a plan last.
+            doc.rows.sort_by_key(|r| r.rank.unwrap_or(u32::MAX));
             context! {
+                issuer => head.issuer,
+                lagging_count => doc.rows.iter().filter(|r| r.lagging).count(),
                 five_entries => five_entry_rows(entries),
                 ledger => val(ledger),
                 five_entries_total => entries.iter().map(|e| e.stations).sum::<i64>(),
@@ -176,12 +158,12 @@ async fn progress_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
                 rows => val(&doc.rows),
                 totals => val(&doc.totals),
                 city_wide => sp.city_wide,
-                bars => val(bars(sp)),
                 expected_pct => pct_num(sp.progress.expected),
                 as_of_zh => date_zh(sp.progress.as_of),
                 year => sp.progress.year,
                 as_of => sp.progress.as_of.to_string(),
                 error => error,
+                ..charts
             }
         }
         None => {
@@ -268,18 +250,7 @@ async fn preview(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Strin
         as_of: super::filled(&query, "as_of"),
     }
     .parse()?;
-    let p = v.p.clone();
-    let preview = ctx
-        .run(move |conn, ctx| circulars::preview(conn, ctx, &p, period))
-        .await?;
-    let key = crate::auth::new_secret("page-")?;
-    render(
-        "circular_preview.html",
-        Some(&v),
-        "通报预览",
-        None,
-        context! { p => val(&preview), idempotency_key => key },
-    )
+    super::bureau::confirm_page(&ctx, &v, period, None).await
 }
 
 async fn issue(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::Body) -> PageResult {
@@ -295,12 +266,25 @@ async fn issue(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::Body) -
         // A double-clicked button issues one circular, not two.
         idempotency_key: f.get("idempotency_key").cloned().filter(|k| !k.is_empty()),
         schedule_period: None,
+        // The confirmation page asked, when one for the date exists.
+        allow_same_as_of: f.get("confirm_same_as_of").is_some_and(|c| c == "1"),
+        expected_number: f.get("expected_number").cloned().filter(|n| !n.is_empty()),
     };
     let p = v.p.clone();
-    let (c, _) = ctx
+    let asked = period.clone();
+    let issued = ctx
         .run(move |conn, ctx| circulars::issue(conn, ctx, &p, period, opts))
-        .await?;
-    Ok(redirect(&format!("/circulars/{}?ok=issued", c.summary.id)))
+        .await;
+    match issued {
+        Ok((c, _)) => Ok(redirect(&format!("/circulars/{}?ok=issued", c.summary.id))),
+        // Not confirmed, or the number changed: ask again, saying why.
+        Err(AppError::Validation(errors))
+            if errors.0.contains_key("confirm_same_as_of") || errors.0.contains_key("expected_number") =>
+        {
+            super::bureau::confirm_page(&ctx, &v, asked, Some(errors)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn circular_page(
