@@ -424,8 +424,10 @@ pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
 
 /// Form fields in order (a field may repeat); no value may hold a NUL.
 pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
+        tracing::info!(error = %e, "form unreadable");
+        AppError::BadRequest("表单无法解析，请刷新页面后重新填写".into())
+    })?;
     if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return Err(crate::error::FieldErrors::single(
             k.clone(),
