@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::auth::Role;
+use crate::domain::dispute::{Channel, DisputeStatus, Handling, Outcome, Satisfaction, SubjectKind};
 use crate::domain::{Category, DeliveryStatus, GuidanceStatus, ItemResult, StationStatus, UnitKind, VisitKind};
 
 /// Actions, as the use cases record them, and their Chinese names.
@@ -167,6 +168,30 @@ const FIELDS: &[(&str, &str)] = &[
     ("outcome", "处理结果"),
     ("consumer_name", "消费者姓名"),
     ("consumer_phone", "消费者电话"),
+    ("amount", "争议金额（元）"),
+    ("recovered", "挽回经济损失（元）"),
+    ("complaint", "投诉内容"),
+    ("subject_kind", "商品或服务类别"),
+    ("created_by", "登记人"),
+    ("dispatch_ref", "派单编号"),
+    ("received_time", "受理时间"),
+    ("respond_by", "应响应日期"),
+    ("responded_on", "响应日期"),
+    ("close_by", "应办结日期"),
+    ("handled_on", "办结日期"),
+    ("handling_note", "处理说明"),
+    ("followed_up_on", "回访日期"),
+    ("satisfaction", "满意度"),
+    ("overdue", "已逾期"),
+    ("personal_erased", "个人信息已删除"),
+    ("personal_masked", "个人信息已隐去"),
+    ("status_before", "检查前状态"),
+    ("status_after", "检查后状态"),
+    ("guidance_raised", "提出整改意见"),
+    ("guidance_kept", "保留整改意见"),
+    ("guidance_resolved", "已整改"),
+    ("voided", "已作废"),
+    ("visits", "检查次数"),
     ("digest", "每周提醒"),
     ("reminders", "到期提醒"),
     ("stations", "服务站数"),
@@ -191,8 +216,9 @@ pub struct Change {
 fn enum_zh(key: &str, text: &str) -> Option<String> {
     let label = match key {
         "role" => Role::parse(text).map(|r| r.label_zh()),
-        "status" => StationStatus::parse(text)
+        "status" | "status_before" | "status_after" => StationStatus::parse(text)
             .map(|s| s.label_zh())
+            .or_else(|| DisputeStatus::parse(text).map(|s| s.label_zh()))
             .or_else(|| GuidanceStatus::parse(text).map(|s| s.label_zh()))
             .or_else(|| DeliveryStatus::parse(text).map(|s| s.label_zh())),
         "category" => Category::parse(text).map(|c| c.label_zh()),
@@ -200,6 +226,11 @@ fn enum_zh(key: &str, text: &str) -> Option<String> {
             .map(|k| k.label_zh())
             .or_else(|| UnitKind::parse(text).map(|k| k.label_zh())),
         "result" => ItemResult::parse(text).map(|r| r.label_zh()),
+        "channel" => Channel::parse(text).map(|c| c.label_zh()),
+        "subject_kind" => SubjectKind::parse(text).map(|k| k.label_zh()),
+        "handling" => Handling::parse(text).map(|h| h.label_zh()),
+        "outcome" => Outcome::parse(text).map(|o| o.label_zh()),
+        "satisfaction" => Satisfaction::parse(text).map(|o| o.label_zh()),
         _ => None,
     };
     label.map(str::to_owned)
