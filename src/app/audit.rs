@@ -54,6 +54,10 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     /// A username.
     pub user: Option<String>,
+    /// Entries about one unit: the unit, its plans and records whose
+    /// values name it (`unit_id`; an account's first unit).
+    #[param(value_type = Option<i32>, minimum = 1)]
+    pub unit_id: Option<String>,
     /// From this day or moment, inclusive: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` (UTC) or RFC 3339.
     pub from: Option<String>,
     /// Up to this day or moment (UTC), inclusive.
@@ -134,6 +138,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Pag
     let page_given = q.page.is_some();
     let (page, per_page) = paging(&mut errors, q.page, q.per_page);
     let after = super::int_param(&mut errors, "after", q.after, 1..=i64::from(i32::MAX)).map(|a| a as i32);
+    let unit_id = super::int_param(&mut errors, "unit_id", q.unit_id, 1..=i64::from(i32::MAX)).map(|u| u as i32);
     if after.is_some() && page_given {
         errors.add("after", "after 与 page 只能用其一");
     }
@@ -144,6 +149,7 @@ pub fn list(conn: &mut DbConnection, p: &Principal, q: AuditQuery) -> Result<Pag
         username: clean(q.user),
         from,
         to,
+        unit_id,
     };
     let (rows, total, total_exact) = store::list(conn, &filter, page, per_page, after)?;
     let next_after = (rows.len() as i64 == per_page)

@@ -57,6 +57,8 @@ pub struct GuidanceRow {
     pub guidance: Guidance,
     pub station_name: String,
     pub unit_id: i32,
+    /// The station's own checklist: the item's title is the one it gives.
+    pub standard_id: String,
 }
 
 impl From<store::GuidanceRow> for GuidanceRow {
@@ -65,6 +67,7 @@ impl From<store::GuidanceRow> for GuidanceRow {
             guidance: row.guidance.into(),
             station_name: row.station_name,
             unit_id: row.unit_id,
+            standard_id: row.standard_id,
         }
     }
 }

@@ -200,6 +200,15 @@ pub fn menus(p: &Principal) -> Menus {
     }
 }
 
+/// Reading a unit's review queue: county leads (their own), the bureau and
+/// viewers; inspectors and station accounts have none.
+pub fn can_read_review(p: &Principal) -> Result<(), AppError> {
+    match p.role {
+        Role::CountyLead | Role::Admin | Role::Viewer => Ok(()),
+        Role::Inspector | Role::Station => Err(forbidden("查看待确认问题（仅限县级负责人和市局）")),
+    }
+}
+
 /// Acknowledging a shortfall of `unit`: its county lead.
 pub fn can_acknowledge(p: &Principal, unit: i32) -> Result<(), AppError> {
     match p.role {

@@ -43,6 +43,9 @@ pub struct Filter {
     pub username: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
+    /// Entries about one unit: the unit itself, its plans, and records
+    /// whose kept values name it (`unit_id`, or `units` of an account).
+    pub unit_id: Option<i32>,
 }
 
 fn filtered(f: &Filter) -> audit_log::BoxedQuery<'static, super::MultiBackend> {
@@ -61,6 +64,35 @@ fn filtered(f: &Filter) -> audit_log::BoxedQuery<'static, super::MultiBackend> {
     }
     if let Some(to) = f.to {
         q = q.filter(audit_log::at.lt(to));
+    }
+    if let Some(unit) = f.unit_id {
+        // serde_json writes compactly: `"unit_id":5,` or `"unit_id":5}`;
+        // an account's units as `"units":[5]` or `"units":[5,6]` (its
+        // first unit only: LIKE cannot look inside the list safely).
+        let patterns = [
+            format!("%\"unit_id\":{unit},%"),
+            format!("%\"unit_id\":{unit}}}%"),
+            format!("%\"units\":[{unit}]%"),
+            format!("%\"units\":[{unit},%"),
+        ];
+        let mut about: Box<
+            dyn BoxableExpression<audit_log::table, super::MultiBackend, SqlType = diesel::sql_types::Bool>,
+        > = Box::new(
+            audit_log::entity
+                .eq("unit")
+                .and(audit_log::entity_id.eq(unit.to_string()))
+                .or(audit_log::entity
+                    .eq("plan")
+                    .and(audit_log::entity_id.like(format!("{unit}/%")))),
+        );
+        for pattern in patterns {
+            about = Box::new(
+                about
+                    .or(audit_log::after_value.like(pattern.clone()).assume_not_null())
+                    .or(audit_log::before_value.like(pattern).assume_not_null()),
+            );
+        }
+        q = q.filter(about);
     }
     q
 }

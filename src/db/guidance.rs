@@ -193,6 +193,8 @@ pub struct GuidanceRow {
     pub guidance: Guidance,
     pub station_name: String,
     pub unit_id: i32,
+    /// The station's own checklist (its items' titles come from it).
+    pub standard_id: String,
 }
 
 /// Counting stops here: past it the list says "more than" instead of
@@ -231,7 +233,12 @@ pub fn list(
         None => query.offset((page - 1) * per_page),
     };
     let items = query
-        .select((guidance::all_columns, stations::name, stations::unit_id))
+        .select((
+            guidance::all_columns,
+            stations::name,
+            stations::unit_id,
+            stations::standard_id,
+        ))
         .load(conn)?;
     Ok((items, total, exact))
 }

@@ -23,7 +23,12 @@ pub fn guidance_batch(
         .filter(guidance::id.gt(after))
         .order(guidance::id.asc())
         .limit(limit)
-        .select((guidance::all_columns, stations::name, stations::unit_id))
+        .select((
+            guidance::all_columns,
+            stations::name,
+            stations::unit_id,
+            stations::standard_id,
+        ))
         .load(conn)
 }
 

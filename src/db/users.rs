@@ -309,3 +309,15 @@ pub fn acknowledgements_of(conn: &mut DbConnection, unit_id: i32) -> QueryResult
         .select(acknowledgements::all_columns)
         .load(conn)
 }
+
+/// Account id → name to show (姓名, else the username), for `ids`.
+pub fn names_of(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<std::collections::HashMap<i32, String>> {
+    let rows: Vec<(i32, String, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name, users::username))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, username)| (id, if name.trim().is_empty() { username } else { name }))
+        .collect())
+}

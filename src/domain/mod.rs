@@ -1,5 +1,6 @@
 //! Pure rules of the programme: no I/O, unit-tested without a database.
 
+pub mod audit_words;
 pub mod burnup;
 pub mod circular;
 pub mod credit_code;

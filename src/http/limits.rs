@@ -157,7 +157,9 @@ pub fn body_error(e: actix_web::Error) -> crate::error::AppError {
     } else if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
         AppError::TooLarge(format!("请求体超过 {} 字节的上限", super::JSON_LIMIT))
     } else {
-        AppError::BadRequest(format!("无法读取请求体：{e}"))
+        // The reader sees Chinese; the library's English detail is logged.
+        tracing::info!(error = %e, "request body unreadable");
+        AppError::BadRequest("无法读取请求体（连接中断或数据不完整），请重新提交".into())
     }
 }
 

@@ -26,14 +26,14 @@ pub fn configure(ctx: Ctx) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::new(JSON_LIMIT))
             // Query strings and paths that cannot be read answer in the
             // JSON error shape like everything else.
-            .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|e, _| AppError::BadRequest(format!("查询参数无法解析：{e}")).into()),
-            )
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|e, _| AppError::NotFound(format!("地址无法解析：{e}")).into()),
-            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                tracing::info!(error = %e, "query string unreadable");
+                AppError::BadRequest("查询参数无法解析：请检查地址中“?”之后的参数".into()).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                tracing::info!(error = %e, "path unreadable");
+                AppError::NotFound("地址无法解析：请检查链接是否完整".into()).into()
+            }))
             .configure(api::routes)
             .configure(pages::routes)
             .default_service(web::to(error::not_found));

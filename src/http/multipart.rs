@@ -256,6 +256,10 @@ fn error(e: MultipartError) -> AppError {
         MultipartError::Payload(p) if crate::http::limits::is_timeout(&p) => {
             AppError::Timeout("上传未能在限定时间内完成，请在网络较好时重试".into())
         }
-        other => AppError::BadRequest(format!("上传内容无法解析：{other}")),
+        // "Payload error" and the like stay in the log, in English.
+        other => {
+            tracing::info!(error = %other, "multipart body unreadable");
+            AppError::BadRequest("上传内容无法解析（连接中断或数据不完整），请重新提交".into())
+        }
     }
 }

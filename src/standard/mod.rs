@@ -207,6 +207,30 @@ impl Registry {
             .collect()
     }
 
+    /// Item code → Chinese title for each checklist id, as its newest
+    /// version words it (items only older versions have keep their title
+    /// there): a station's items are named by its own checklist.
+    pub fn item_titles_by_standard(
+        &self,
+    ) -> std::collections::HashMap<String, std::collections::HashMap<String, String>> {
+        let mut out: std::collections::HashMap<String, std::collections::HashMap<String, String>> =
+            std::collections::HashMap::new();
+        // Ordered by (id, version): newer versions overwrite older titles.
+        for ((id, _), s) in &self.by_key {
+            let titles = out.entry(id.clone()).or_default();
+            for item in &s.items {
+                titles.insert(item.code.clone(), item.title_zh.clone());
+            }
+        }
+        out
+    }
+
+    /// The Chinese title of checklist `id`, e.g. "“八个一”通用标准"; the id
+    /// itself only for an unknown checklist.
+    pub fn title_zh(&self, id: &str) -> String {
+        self.latest(id).map_or_else(|| id.to_owned(), |s| s.title_zh.clone())
+    }
+
     /// The newest version of one checklist.
     pub fn latest(&self, id: &str) -> Option<&Standard> {
         self.by_key

@@ -300,12 +300,13 @@ async fn audit_log_pages_by_key(app: TestApp) {
     // (minijinja writes the link's `/` as `&#x2f;`.)
     let link = format!("audit?entity=visit&amp;after={}", walked[99]);
     assert!(
-        newest.contains(&format!("{link}\">更早的记录")),
+        newest.contains(&format!("{link}\" rel=\"next\">下一页（更早的记录）")),
         "a link to older entries: {}",
         newest.rsplit("</table>").next().unwrap_or_default()
     );
     let older = html(format!("/{}", link.replace("&amp;", "&"))).await;
-    assert_eq!(older.matches("visit.record").count(), 1, "the oldest entry alone");
+    assert_eq!(older.matches("<td>记录检查</td>").count(), 1, "the oldest entry alone");
+    assert!(!older.contains("visit.record"), "the action in Chinese");
     assert!(!older.contains("更早的记录"));
 }
 

@@ -341,7 +341,7 @@ pub fn update(conn: &mut DbConnection, p: &Principal, id: i32, input: UserInput)
 }
 
 /// Ends every session of a user and revokes every API token of theirs.
-fn end_credentials(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Result<(), AppError> {
+pub(super) fn end_credentials(conn: &mut DbConnection, id: i32, now: NaiveDateTime) -> Result<(), AppError> {
     let sessions = store::delete_sessions_of(conn, id)?;
     let tokens = store::revoke_tokens_of(conn, id, now)?;
     tracing::info!(user_id = id, sessions, tokens, "sessions ended and API tokens revoked");

@@ -15,6 +15,7 @@ handlers! {
     create_user,
     get_user,
     update_user,
+    reset_user_password,
     list_tokens,
     create_token,
     revoke_token,
@@ -79,6 +80,23 @@ pub(super) async fn update_user(
     let uid = id(&path, "用户")?;
     let u = ctx.run(move |conn, _| users::update(conn, &p, uid, input)).await?;
     Ok(HttpResponse::Ok().json(u))
+}
+
+/// Gives an account a new random password (admins; not their own): it is
+/// in this answer only. The account's sessions and API tokens end.
+#[utoipa::path(post, path = "/api/users/{id}/password-reset", tag = "users",
+    params(("id" = i32, Path, description = "用户编号")),
+    responses((status = 200, description = "新密码（仅此一次）", body = users::NewPassword)))]
+pub(super) async fn reset_user_password(
+    ctx: web::Data<Ctx>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let uid = id(&path, "用户")?;
+    let new = ctx.run(move |conn, _| users::reset_password(conn, &p, uid)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(new))
 }
 
 /// API tokens (admins: all; others: their own), without secrets.

@@ -1,4 +1,4 @@
-//! Administration pages: users and the audit log.
+//! Administration pages: users.
 
 use std::collections::HashMap;
 
@@ -7,7 +7,6 @@ use actix_web::web;
 use minijinja::{Value, context};
 
 use super::{PageResult, Viewer, flash_for, redirect, render, render_status, val};
-use crate::app::audit::{self, AuditQuery};
 use crate::app::{Ctx, users};
 use crate::auth::Role;
 
@@ -16,8 +15,8 @@ use crate::error::{AppError, FieldErrors};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/users", web::get().to(users_page))
         .route("/users", web::post().to(create_user))
-        .route("/users/{id}/active", web::post().to(set_active))
-        .route("/audit", web::get().to(audit_page));
+        .route("/users/{id}/active", web::post().to(set_active));
+    super::user_edit::routes(cfg);
 }
 
 async fn users_view(
@@ -49,6 +48,10 @@ async fn users_view(
         })
         .collect();
     let message = err.as_ref().map(|_| "请修改标红的项目后再提交。");
+    let chosen: Vec<i32> = form
+        .get("units")
+        .map(|u| u.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
     let mut form = form;
     for key in ["username", "display_name", "email", "station_id"] {
         form.entry(key.to_owned()).or_default();
@@ -63,7 +66,7 @@ async fn users_view(
         flash,
         context! {
             users => users_flat, units => val(&units), unit_names, roles, role_list,
-            form, errors => val(err.unwrap_or_default()), message,
+            form, chosen, errors => val(err.unwrap_or_default()), message,
         },
     )
 }
@@ -98,13 +101,22 @@ async fn create_user(ctx: web::Data<Ctx>, v: Viewer, super::Body(body): super::B
         Err(AppError::Validation(errors)) => {
             let mut form = f.clone();
             form.remove("password");
+            // The boxes ticked stay ticked.
+            let ticked: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| k == "units")
+                .map(|(_, u)| u.clone())
+                .collect();
+            form.insert("units".to_owned(), ticked.join(","));
             users_view(&ctx, &v, StatusCode::UNPROCESSABLE_ENTITY, None, form, Some(errors)).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Disables or enables an account (the same use case as `PATCH /api/users/{id}`).
+/// Disables or enables an account (the same use case as `PATCH
+/// /api/users/{id}`), after a page that asks first: the form on the list
+/// leads there, its button sends `confirmed=yes`.
 async fn set_active(
     ctx: web::Data<Ctx>,
     v: Viewer,
@@ -114,58 +126,26 @@ async fn set_active(
     let f = super::parse_form(&body)?;
     v.check_csrf(f.get("csrf_token").map(String::as_str))?;
     let id = crate::http::api::id(&path, "用户")?;
+    let active = f.get("active").map(String::as_str) == Some("true");
+    let p = v.p.clone();
+    if f.get("confirmed").map(String::as_str) != Some("yes") {
+        let u = ctx.run(move |conn, _| users::get(conn, &p, id)).await?;
+        return render(
+            "user_confirm.html",
+            Some(&v),
+            if active { "启用账号" } else { "停用账号" },
+            None,
+            context! { u => val(&u.user), active },
+        );
+    }
     let input = users::UserInput {
-        active: Some(f.get("active").map(String::as_str) == Some("true")),
+        active: Some(active),
         ..users::UserInput::default()
     };
-    let p = v.p.clone();
     ctx.run(move |conn, _| users::update(conn, &p, id, input)).await?;
-    Ok(redirect("/users?ok=user"))
-}
-
-/// The audit page's link to the next older page: the same filter, by key.
-fn older_link(query: &HashMap<String, String>, after: i32) -> String {
-    let mut keep: Vec<(&str, String)> = ["entity", "entity_id", "user", "from", "to"]
-        .into_iter()
-        .filter_map(|k| super::filled(query, k).map(|v| (k, v)))
-        .collect();
-    keep.push(("after", after.to_string()));
-    format!("/audit?{}", serde_urlencoded::to_string(&keep).unwrap_or_default())
-}
-
-async fn audit_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
-    let q = AuditQuery {
-        entity: super::filled(&query, "entity"),
-        entity_id: super::filled(&query, "entity_id"),
-        user: super::filled(&query, "user"),
-        from: super::filled(&query, "from"),
-        to: super::filled(&query, "to"),
-        page: super::filled(&query, "page"),
-        per_page: Some("100".into()),
-        after: super::filled(&query, "after"),
-    };
-    let p = v.p.clone();
-    let page = ctx.run(move |conn, _| audit::list(conn, &p, q)).await?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|e| {
-            context! {
-                before_text => e.before.as_ref().map_or(String::new(), |b| b.to_string()),
-                after_text => e.after.as_ref().map_or(String::new(), |a| a.to_string()),
-                ..val(e)
-            }
-        })
-        .collect();
-    render(
-        "audit.html",
-        Some(&v),
-        "审计日志",
-        None,
-        context! {
-            page => context! { items, total => page.total, exact => page.total_exact },
-            older => page.next_after.map(|a| older_link(&query, a)),
-            q => query.into_inner(),
-        },
-    )
+    Ok(redirect(if active {
+        "/users?ok=user_enabled"
+    } else {
+        "/users?ok=user_disabled"
+    }))
 }

@@ -5,6 +5,7 @@
 //! token.
 
 mod admin;
+mod audit;
 mod bureau;
 mod charts;
 mod disputes;
@@ -13,8 +14,10 @@ mod home;
 mod notices;
 mod overview;
 mod register;
+mod review;
 mod sign_in;
 mod stations;
+mod user_edit;
 mod visit_form;
 
 pub(crate) use sign_in::{
@@ -75,7 +78,27 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/pages/station_import.html"),
     ),
     ("review.html", include_str!("../../../templates/pages/review.html")),
+    (
+        "review_units.html",
+        include_str!("../../../templates/pages/review_units.html"),
+    ),
+    (
+        "dashboard_lead.html",
+        include_str!("../../../templates/pages/dashboard_lead.html"),
+    ),
     ("users.html", include_str!("../../../templates/pages/users.html")),
+    (
+        "user_edit.html",
+        include_str!("../../../templates/pages/user_edit.html"),
+    ),
+    (
+        "user_confirm.html",
+        include_str!("../../../templates/pages/user_confirm.html"),
+    ),
+    (
+        "user_password.html",
+        include_str!("../../../templates/pages/user_password.html"),
+    ),
     ("audit.html", include_str!("../../../templates/pages/audit.html")),
     (
         "notice_settings.html",
@@ -109,6 +132,16 @@ fn local_time(value: String, tz: String) -> String {
     match chrono::DateTime::parse_from_rfc3339(&value) {
         Ok(t) => t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
         Err(_) => value,
+    }
+}
+
+/// What the times on a page are in, as a reader says it: "北京时间" for
+/// China's zone, else the zone's name.
+pub fn zone_zh(tz: &str) -> String {
+    match tz {
+        "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Harbin" | "Asia/Urumqi" | "PRC" => "北京时间".to_owned(),
+        "UTC" | "Etc/UTC" => "协调世界时".to_owned(),
+        _ => "本系统设定时区时间".to_owned(),
     }
 }
 
@@ -149,7 +182,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     stations::routes(cfg);
     visit_form::routes(cfg);
     field::routes(cfg);
+    review::routes(cfg);
     admin::routes(cfg);
+    audit::routes(cfg);
     notices::routes(cfg);
     disputes::routes(cfg);
 }
@@ -186,6 +221,8 @@ pub struct Me {
     pub is_station: bool,
     /// The station of a station account.
     pub station_id: Option<i32>,
+    /// A county lead's unacknowledged shortfalls (the menu shows the count).
+    pub awaiting: Option<usize>,
 }
 
 /// The signed-in user of a page request, with the session's CSRF token.
@@ -194,6 +231,8 @@ pub struct Viewer {
     pub csrf: String,
     /// The service's time zone, for showing timestamps (`|local(tz)`).
     pub tz: chrono_tz::Tz,
+    /// What awaits a county lead in their queue (None for other roles).
+    pub awaiting: Option<crate::app::review::Awaiting>,
 }
 
 impl Viewer {
@@ -208,6 +247,7 @@ impl Viewer {
             is_lead: menus.review,
             is_station: self.p.role == Role::Station,
             station_id: self.p.station,
+            awaiting: self.awaiting.map(|a| a.total),
         }
     }
 
@@ -299,10 +339,24 @@ impl FromRequest for Viewer {
                 return Err(PageError::Login(next));
             };
             match ctx
-                .run(move |conn, _| users::principal_from_session(conn, &secret))
+                .run(move |conn, ctx| {
+                    let (p, csrf) = users::principal_from_session(conn, &secret)?;
+                    // A county lead's menu counts what awaits them; a failed
+                    // count leaves the menu without it, never the page.
+                    let awaiting = crate::app::review::awaiting(conn, ctx, &p).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot count the review queue");
+                        None
+                    });
+                    Ok((p, csrf, awaiting))
+                })
                 .await
             {
-                Ok((p, csrf)) => Ok(Viewer { p, csrf, tz: ctx.tz }),
+                Ok((p, csrf, awaiting)) => Ok(Viewer {
+                    p,
+                    csrf,
+                    tz: ctx.tz,
+                    awaiting,
+                }),
                 Err(AppError::Unauthorized(_)) => Err(PageError::Login(next)),
                 Err(e) => Err(PageError::App(e)),
             }
@@ -326,7 +380,8 @@ pub fn render_status(
     let me = viewer.map_or(Value::from(()), |v| val(v.me()));
     let csrf = viewer.map_or(String::new(), |v| v.csrf.clone());
     let tz = viewer.map_or("UTC".to_owned(), |v| v.tz.name().to_owned());
-    let ctx = context! { me, csrf, title, tz, flash => flash.map_or(Value::from(()), Value::from), ..extra };
+    let tz_zh = zone_zh(&tz);
+    let ctx = context! { me, csrf, title, tz, tz_zh, flash => flash.map_or(Value::from(()), Value::from), ..extra };
     let body = env()?
         .get_template(name)
         .and_then(|t| t.render(ctx))
@@ -343,8 +398,11 @@ pub fn flash_for(query: &HashMap<String, String>) -> Option<&'static str> {
         Some("station") => Some("服务站信息已保存。"),
         Some("issued") => Some("通报已印发，邮件正在发送。"),
         Some("retry") => Some("已重新排队发送。"),
-        Some("ack") => Some("已确认。"),
+        Some("ack") => Some("已确认，该问题已移入“已确认”列表。"),
         Some("user") => Some("用户已创建。"),
+        Some("user_saved") => Some("用户信息已保存。"),
+        Some("user_disabled") => Some("账号已停用，其登录和令牌均已失效。"),
+        Some("user_enabled") => Some("账号已启用。"),
         _ => None,
     }
 }
@@ -377,8 +435,10 @@ pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, AppError> {
 
 /// Form fields in order (a field may repeat); no value may hold a NUL.
 pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest(format!("表单无法解析：{e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
+        tracing::info!(error = %e, "form unreadable");
+        AppError::BadRequest("表单无法解析，请刷新页面后重新填写".into())
+    })?;
     if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return Err(crate::error::FieldErrors::single(
             k.clone(),

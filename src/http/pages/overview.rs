@@ -1,4 +1,4 @@
-//! Dashboard, progress, guidance, circulars and the review queue.
+//! Dashboard, progress, guidance and circulars.
 
 use std::collections::HashMap;
 
@@ -6,10 +6,10 @@ use actix_web::web;
 use chrono::Datelike;
 use minijinja::{Value, context};
 
-use super::{PageError, PageResult, Viewer, flash_for, parse_form, redirect, render, val};
+use super::{PageResult, Viewer, flash_for, parse_form, redirect, render, val};
 use crate::app::circulars::{self, IssueOptions};
 use crate::app::progress::{self, PeriodQuery};
-use crate::app::{Ctx, guidance, review};
+use crate::app::{Ctx, guidance};
 use crate::domain::GuidanceFilter;
 use crate::domain::circular::date_zh;
 use crate::domain::five_entries::EntryCount;
@@ -24,9 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/circulars", web::post().to(issue))
         .route("/circulars/preview", web::get().to(preview))
         .route("/circulars/{id}", web::get().to(circular_page))
-        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry))
-        .route("/review", web::get().to(review_page))
-        .route("/review/{kind}/{id}/ack", web::post().to(acknowledge));
+        .route("/circulars/{id}/deliveries/{did}/retry", web::post().to(retry));
 }
 
 fn pct(x: f64) -> String {
@@ -89,7 +87,8 @@ async fn dashboard(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<Str
         }
         None => context! { progress => Value::from(()), no_plan => "尚未下达任何年度建站计划。" },
     };
-    let extra = context! { ledger => val(&ledger), ..context! { ..charts, ..extra } };
+    let lead = super::review::lead_summary(&ctx, &v).await?;
+    let extra = context! { ledger => val(&ledger), lead, ..context! { ..charts, ..extra } };
     render("dashboard.html", Some(&v), "工作概况", flash_for(&query), extra)
 }
 
@@ -227,7 +226,7 @@ async fn guidance_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap
         Some(&v),
         "整改意见",
         None,
-        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => ctx.standards.item_titles(), export_query },
+        context! { page => val(&page), units => val(&units), unit_id, status, statuses, item_titles => ctx.standards.item_titles_by_standard(), export_query },
     )
 }
 
@@ -332,36 +331,4 @@ async fn retry(
     ctx.run(move |conn, ctx| circulars::retry(conn, ctx, &p, cid, did))
         .await?;
     Ok(redirect(&format!("/circulars/{cid}?ok=retry")))
-}
-
-async fn review_page(ctx: web::Data<Ctx>, v: Viewer, query: web::Query<HashMap<String, String>>) -> PageResult {
-    let unit = query.get("unit_id").and_then(|u| u.parse::<i32>().ok());
-    let p = v.p.clone();
-    let r = ctx.run(move |conn, ctx| review::queue(conn, ctx, &p, unit)).await?;
-    render(
-        "review.html",
-        Some(&v),
-        "待确认问题",
-        flash_for(&query),
-        context! { r => val(&r) },
-    )
-}
-
-async fn acknowledge(
-    ctx: web::Data<Ctx>,
-    v: Viewer,
-    path: web::Path<(String, String)>,
-    super::Body(body): super::Body,
-) -> PageResult {
-    let f = parse_form(&body)?;
-    v.check_csrf(f.get("csrf_token").map(String::as_str))?;
-    let (kind, id) = path.into_inner();
-    let input = review::AckInput {
-        comment: f.get("comment").cloned(),
-    };
-    let p = v.p.clone();
-    ctx.run(move |conn, ctx| review::acknowledge(conn, ctx, &p, &kind, &id, input))
-        .await
-        .map_err(PageError::from)?;
-    Ok(redirect("/review?ok=ack"))
 }

@@ -141,7 +141,8 @@ async fn show(
             next_before => visit_list.next_before,
             evidence => val(&by_visit),
             open_guidance => val(&open),
-            item_titles => ctx.standards.item_titles(),
+            item_titles => own_titles(&ctx, &s.station.standard_id),
+            standard_title => ctx.standards.title_zh(&checklist.standard_id),
             kinds => VisitKind::ALL.iter().map(|k| (k.as_str(), k.label_zh())).collect::<HashMap<_, _>>(),
             today => ctx.today().to_string(),
             can_inspect,
@@ -153,6 +154,17 @@ async fn show(
             standard_title,
         },
     )
+}
+
+/// Item code → title as the station's own checklist words it (the common
+/// version's 一块机构牌匾 is the Nanyue version's 一块服务站匾牌); items of
+/// other checklists only where the station's has no such code.
+pub(super) fn own_titles(ctx: &Ctx, standard_id: &str) -> HashMap<String, String> {
+    let mut titles = ctx.standards.item_titles();
+    if let Some(own) = ctx.standards.item_titles_by_standard().remove(standard_id) {
+        titles.extend(own);
+    }
+    titles
 }
 
 /// What a registry form page shows around its fields.

@@ -147,7 +147,7 @@ fn visit_page(
         None,
         context! {
             t => val(t), form, errors => val(&errors),
-            item_errors, problems => val(&problems), results, kinds, message, item_titles => ctx.standards.item_titles(),
+            item_errors, problems => val(&problems), results, kinds, message, item_titles => super::stations::own_titles(ctx, &t.standard_id),
             today => ctx.today().to_string(),
         },
     )
