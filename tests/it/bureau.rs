@@ -244,11 +244,24 @@ async fn a_second_circular_for_the_same_date_asks_first(app: TestApp) {
     let list = circulars(&app).await;
     assert_eq!(list[0]["number"], "白市工商消〔2017〕2号");
 
+    // Until every delivery is final the page reloads itself.
+    let id = list[0]["id"].as_i64().expect("id");
+    let pending = client
+        .get(app.url(&format!("/circulars/{id}")))
+        .send()
+        .await
+        .expect("get");
+    let pending = pending.text().await.expect("text");
+    assert!(
+        pending.contains("<meta http-equiv=\"refresh\" content=\"5\">"),
+        "{pending}"
+    );
+    assert!(pending.contains(">待发送</span>"), "{pending}");
+
     // The issuer is a person; no mail server: the delivery is written to a
     // file, and says so.
     app.run_pending().await;
     let (_, me) = json(app.get("/api/me").await).await;
-    let id = list[0]["id"].as_i64().expect("id");
     let r = client
         .get(app.url(&format!("/circulars/{id}")))
         .send()

@@ -250,7 +250,7 @@ fn issuer_zh(issued_by: &str, names: &[(String, String)]) -> String {
         (_, Some(user)) => names
             .iter()
             .find(|(u, _)| u == user)
-            .map_or_else(|| "（已删除的用户）".to_owned(), |(_, name)| name.clone()),
+            .map_or_else(|| "已删除的用户".to_owned(), |(_, name)| name.clone()),
         ("schedule", _) => "定时发送".to_owned(),
         ("cli", _) => "命令行".to_owned(),
         _ => "接口".to_owned(),

@@ -254,3 +254,66 @@ pub fn burnup_charts(b: &Burnup) -> (BurnupChart, Vec<BurnupChart>) {
         .collect();
     (total, units)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::domain::progress::{Basis, UnitCounts, compute};
+
+    fn unit(id: i32, target: Option<i32>, built: i64) -> UnitCounts {
+        UnitCounts {
+            unit_id: id,
+            code: id.to_string(),
+            name: format!("单位{id}"),
+            kind: "county".into(),
+            target,
+            basis: Basis::New,
+            built_new: built,
+            built_total: built,
+            compliant_new: 0,
+            compliant_total: 0,
+            overdue_guidance: 0,
+        }
+    }
+
+    fn chart(units: Vec<UnitCounts>) -> BarChart {
+        let as_of = NaiveDate::from_ymd_opt(2017, 7, 14).expect("date");
+        let progress = compute(2017, as_of, 0.0, units).expect("progress");
+        bar_chart(&ScopedProgress {
+            progress,
+            city_wide: true,
+        })
+    }
+
+    #[test]
+    fn bars_run_best_first_on_a_scale_of_one_hundred_percent() {
+        let c = chart(vec![
+            unit(1, Some(10), 2),
+            unit(2, Some(10), 9),
+            unit(3, None, 4),
+            unit(4, Some(10), 6),
+        ]);
+        let order: Vec<i32> = c.bars.iter().map(|b| b.unit_id).collect();
+        assert_eq!(order, [2, 4, 1], "by rate; a unit without a target has no bar");
+        assert_eq!(c.scale_pct, 100.0);
+        assert_eq!(c.bars[0].width, 270.0, "90 % of the plot");
+        assert_eq!(c.lagging, 1, "only 20 % is under 53.4 %");
+        // Value labels sit beyond the plot, so none meets the 序时进度 line.
+        assert!(c.label_x > c.plot && c.line_x < c.plot);
+        assert!(
+            c.bars.windows(2).all(|w| w[1].y_name - w[0].y_bar > 16.0),
+            "no name on a bar"
+        );
+    }
+
+    #[test]
+    fn a_rate_over_one_hundred_percent_sets_the_scale() {
+        let c = chart(vec![unit(1, Some(10), 15), unit(2, Some(10), 5)]);
+        assert_eq!(c.scale_pct, 150.0);
+        assert_eq!(c.bars[0].width, c.plot, "the largest fills the plot");
+        assert_eq!(c.bars[0].rate_label, "150.0%");
+        assert!(c.ticks.iter().any(|(_, t)| t == "150%"));
+    }
+}
