@@ -155,6 +155,19 @@ async fn a_county_lead_acknowledges_and_the_bureau_manages_users_and_reads_the_l
     assert_eq!(nav, format!("待确认问题（{}）", awaiting - 1), "one fewer awaits");
     shot(&c, "review-acknowledged-phone.png").await;
     axe_both(&c, "the review queue after 确认", 375).await;
+    // The station named on the card, and the guidance list: the item by
+    // the station's own checklist.
+    click(&c, "ul.acked li a").await;
+    c.wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("station page");
+    assert!(text(&c).await.contains(g["item_title"].as_str().expect("item")));
+    axe_both(&c, "the station page", 375).await;
+    c.goto(&format!("{}/guidance?status=overdue", app.base))
+        .await
+        .expect("guidance");
+    axe_both(&c, "the guidance list", 375).await;
     // Another unit's queue: 无权访问, as a page.
     c.goto(&format!("{}/review?unit_id={}", app.base, unit_ids[0]))
         .await

@@ -314,7 +314,43 @@ async fn items_are_titled_by_the_stations_own_checklist(db: Db) {
     );
 }
 
+/// A body the server cannot read is refused in Chinese: the library's
+/// English ("Payload error") stays in the log.
+async fn unreadable_bodies_are_refused_in_chinese(db: Db) {
+    let app = TestApp::new(db, |_| {}).await;
+    let unit = app.unit("220681", "临江市").await;
+    let (_, s) = json(
+        app.post(
+            "/api/stations",
+            &json!({"unit_id": unit, "name": "某站", "host_business": "某商场", "category": "mall",
+                    "address": "某路", "liaison_name": "李", "liaison_phone": "13943900001",
+                    "standard_id": "baxiangyi-common", "status": "established", "established_on": "2017-01-05"}),
+        )
+        .await,
+    )
+    .await;
+    let r = app
+        .client
+        .post(app.url(&format!("/api/stations/{}/visits", s["id"])))
+        .header("content-type", "multipart/form-data; boundary=xyz")
+        .body("--xyz\r\nContent-Disposition: form-data; name=\"visit\"\r\n\r\n{\"kind\"")
+        .send()
+        .await
+        .expect("post");
+    let status = r.status().as_u16();
+    let body = r.text().await.expect("body");
+    assert!((400..500).contains(&status), "{status}: {body}");
+    assert!(!body.contains("Payload") && !body.contains("error:"), "{body}");
+    let (_, err): (u16, serde_json::Value) = (status, serde_json::from_str(&body).expect("JSON"));
+    let message = err["error"]["message"].as_str().expect("message");
+    assert!(
+        message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "{message}"
+    );
+}
+
 crate::backend_cases!(
+    unreadable_bodies_are_refused_in_chinese,
     an_inspector_opening_review_is_refused_with_a_page,
     a_county_lead_sees_what_awaits_them_and_what_is_acknowledged,
     users_are_edited_with_fields_named_and_every_change_audited,

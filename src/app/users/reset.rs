@@ -42,9 +42,7 @@ fn readable_password() -> Result<String, AppError> {
 pub fn reset_password(conn: &mut DbConnection, p: &Principal, id: i32) -> Result<NewPassword, AppError> {
     policy::require_admin(p, Admin::ManageUsers)?;
     if p.user_id == Some(id) {
-        return Err(AppError::Forbidden(
-            "不能重设自己的密码：请在“修改密码”中设置新密码".into(),
-        ));
+        return Err(AppError::Forbidden("不能为自己生成新密码：请由另一位管理员重设".into()));
     }
     let password = readable_password()?;
     let hash = auth::hash_password(&password)?;
