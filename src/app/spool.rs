@@ -62,8 +62,12 @@ impl SheetFile {
         let mut file = out.into_inner().map_err(|e| WriteError::Io(e.into_error()))?;
         let len = file.seek(SeekFrom::End(0))?;
         file.seek(SeekFrom::Start(0))?;
-        // The open file stays readable; the name goes now.
-        self.path.close()?;
+        // The open file stays readable; the name goes now (unless another
+        // process starting on the same data folder took it already).
+        match self.path.close() {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
         Ok(Spooled { file, len })
     }
 }
@@ -85,4 +89,61 @@ pub fn clear_leftovers(data_dir: &Path) -> std::io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use crate::sheets::write::{Column, ColumnKind};
+
+    fn spec() -> TableSpec {
+        TableSpec {
+            sheet_name: "t".into(),
+            title: None,
+            mark_header: None,
+            columns: vec![Column::new("名称", 10.0, ColumnKind::Text)],
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(folder(dir))
+            .map(|d| {
+                d.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_finished_sheet_is_read_from_a_file_no_longer_in_the_folder() {
+        let data = tempfile::tempdir().expect("data dir");
+        let mut sheet = SheetFile::create(data.path(), SheetFormat::Csv, spec()).expect("create");
+        assert_eq!(names(data.path()).len(), 1, "written in the folder");
+        sheet.push(&[Cell::Text("一站".into())], false).expect("row");
+        let mut done = sheet.finish().expect("finish");
+        assert!(names(data.path()).is_empty(), "removed once complete");
+        let mut text = String::new();
+        done.file.read_to_string(&mut text).expect("read");
+        assert_eq!(text, "\u{feff}名称\n一站\n");
+        assert_eq!(done.len, text.len() as u64);
+    }
+
+    #[test]
+    fn an_unfinished_sheet_and_leftovers_are_removed() {
+        let data = tempfile::tempdir().expect("data dir");
+        drop(SheetFile::create(data.path(), SheetFormat::Xlsx, spec()).expect("create"));
+        assert!(names(data.path()).is_empty(), "dropped unfinished");
+        std::fs::write(folder(data.path()).join("export-crashed"), b"x").expect("leftover");
+        // Removed by another process while being written: still finishes.
+        let sheet = SheetFile::create(data.path(), SheetFormat::Xlsx, spec()).expect("create");
+        assert_eq!(clear_leftovers(data.path()).expect("clear"), 2);
+        assert!(sheet.finish().expect("finish").len > 0);
+        assert!(names(data.path()).is_empty());
+        assert_eq!(
+            clear_leftovers(tempfile::tempdir().expect("dir").path()).expect("no folder"),
+            0
+        );
+    }
 }
