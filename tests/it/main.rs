@@ -12,6 +12,7 @@ mod bounded;
 mod browser;
 mod browser_bureau;
 mod browser_desk;
+mod browser_sweep;
 mod bureau;
 mod circulars;
 mod cli;
