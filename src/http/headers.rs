@@ -29,9 +29,9 @@ use crate::app::Ctx;
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
     connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; base-uri 'none'; \
     frame-ancestors 'none'";
-/// The policy of the service worker (`/sw.js`): it fetches from its own
-/// origin and nothing else.
-pub const WORKER_CSP: &str = "default-src 'none'; connect-src 'self'";
+/// The policy of the service worker (`/sw.js`): it loads its queue script
+/// and fetches from its own origin, nothing else.
+pub const WORKER_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'";
 /// The policy of Swagger UI, which sets inline styles from its script.
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

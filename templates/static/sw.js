@@ -63,7 +63,14 @@ self.addEventListener('fetch', function (e) {
     }, function () { return caches.match(url.pathname); }));
     return;
   }
-  if (url.search === '' && kept(url)) e.respondWith(networkFirst(req));
+  if (url.search === '' && kept(url)) {
+    e.respondWith(networkFirst(req));
+  } else if (req.mode === 'navigate') {
+    // Any other page: from the network, never kept; without one, say so.
+    e.respondWith(fetch(req).catch(function () {
+      return new Response(OFFLINE, { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+    }));
+  }
 });
 
 self.addEventListener('message', function (e) {

@@ -1,41 +1,66 @@
 //! The visit form on an inspector's phone (375 px, headless Chromium):
-//! recorded with no connection, queued on the device, sent once when the
-//! connection returns; axe-core on the form, the queue and the station
-//! page.
+//! recorded with no connection (a relay between the browser and the app is
+//! cut), queued on the device, sent once when the connection returns; the
+//! form opens offline from the service worker's copy; axe-core on the
+//! inspector home, the form, the station page, the queue and the lists.
 
 use std::time::Duration;
 
-use fantoccini::wd::WebDriverCompatibleCommand;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::browser::{arrive, axe, browser, choose, click, shot, sign_in, text};
 use crate::support::{Db, TestApp, issue_token, json};
 
-/// chromedriver's network emulation (`/session/{id}/chromium/network_conditions`).
-#[derive(Debug)]
-struct Network {
-    offline: bool,
+/// The phone's connection to the service: a TCP relay in front of the app
+/// that the test can cut and restore. Cut, it drops every open connection
+/// and refuses new ones, for the page and its service worker alike (the
+/// browser's own offline emulation leaves the service worker online).
+struct Link {
+    base: String,
+    up: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
-impl WebDriverCompatibleCommand for Network {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session.unwrap_or_default()
-        ))
+impl Link {
+    async fn to(app: &TestApp) -> Link {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let target = app.base.trim_start_matches("http://").to_owned();
+        let up = Arc::new(AtomicBool::new(true));
+        let open: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (flag, tasks) = (up.clone(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut phone, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(phone);
+                    continue;
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut service) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut phone, &mut service).await;
+                    }
+                });
+                tasks.lock().expect("tasks").push(task);
+            }
+        });
+        Link { base, up, open }
     }
 
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({"network_conditions": {
-            "offline": self.offline, "latency": 0, "download_throughput": -1, "upload_throughput": -1
-        }});
-        (http::Method::POST, Some(body.to_string()))
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for task in self.open.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
     }
-}
 
-async fn network(c: &Client, offline: bool) {
-    c.issue_cmd(Network { offline }).await.expect("network conditions");
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
 }
 
 /// What the header says is waiting on this phone ("" when nothing).
@@ -115,6 +140,7 @@ async fn a_visit_recorded_offline_arrives_once() {
     })
     .await;
     app.load_demo().await;
+    let link = Link::to(&app).await;
     // An established station of the demo.
     let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
     let station = &stations["items"][0];
@@ -126,12 +152,12 @@ async fn a_visit_recorded_offline_arrives_once() {
         .expect("join");
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");
-    sign_in(&c, &app.base, "wu").await;
+    sign_in(&c, &link.base, "wu").await;
     assert!(text(&c).await.contains("需要检查的服务站"), "the inspector's own home");
     shot(&c, "field-home-phone.png").await;
     axe(&c, "the inspector home").await;
     let photo = camera_photo(&c, profile.path()).await;
-    c.goto(&format!("{}/stations/{sid}/visit", app.base))
+    c.goto(&format!("{}/stations/{sid}/visit", link.base))
         .await
         .expect("form");
     c.wait()
@@ -140,7 +166,7 @@ async fn a_visit_recorded_offline_arrives_once() {
         .expect("the form's script ran");
     axe(&c, "the visit form").await;
 
-    network(&c, true).await;
+    link.cut();
     click(&c, "[data-all-met]").await;
     choose(&c, "register", "unmet").await;
     c.find(Locator::Id("note-register"))
@@ -170,7 +196,26 @@ async fn a_visit_recorded_offline_arrives_once() {
     shot(&c, "field-queued-phone.png").await;
     assert_eq!(visits(&app, sid).await.len(), before, "nothing reached the server");
 
-    network(&c, false).await;
+    // Still offline: the station's form opens again from the phone (kept by
+    // the service worker), with the queue in the header; a page never
+    // opened says the phone is offline.
+    c.goto(&format!("{}/stations/{sid}/visit", link.base))
+        .await
+        .expect("form offline");
+    c.wait()
+        .for_element(Locator::Css("form[data-keep] [data-all-met]:not([hidden])"))
+        .await
+        .expect("the form and its script, offline");
+    wait_for(&c, "the queue in the header", async |c| queued(c).await == "待上传 1").await;
+    c.goto(&format!("{}/disputes", link.base))
+        .await
+        .expect("a page never opened");
+    assert!(text(&c).await.contains("当前离线"), "the offline page");
+    c.goto(&format!("{}/stations/{sid}/visit", link.base))
+        .await
+        .expect("form offline");
+
+    link.restore();
     // The connection is back: the page sends the visit on `online` and
     // shows what it found; failing that, the next page load sends it.
     let station_path = format!("/stations/{sid}");
@@ -185,7 +230,7 @@ async fn a_visit_recorded_offline_arrives_once() {
     if !arrived {
         c.refresh().await.expect("reload");
         wait_for(&c, "the queue to empty", async |c| queued(c).await.is_empty()).await;
-        c.goto(&format!("{}{station_path}", app.base))
+        c.goto(&format!("{}{station_path}", link.base))
             .await
             .expect("station page");
     }
@@ -225,13 +270,13 @@ async fn a_visit_recorded_offline_arrives_once() {
     c.refresh().await.expect("reload");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(visits(&app, sid).await.len(), before + 1, "still one visit");
-    c.goto(&format!("{}/queue", app.base)).await.expect("queue page");
+    c.goto(&format!("{}/queue", link.base)).await.expect("queue page");
     assert!(text(&c).await.contains("本机没有待上传的检查记录"));
     axe(&c, "the queue page").await;
 
     // The lists an inspector reads on the phone are cards, not squeezed tables.
     for (path, name) in [("/stations", "the station list"), ("/guidance", "the guidance list")] {
-        c.goto(&format!("{}{path}", app.base)).await.expect("list");
+        c.goto(&format!("{}{path}", link.base)).await.expect("list");
         let display = c
             .execute(
                 "return getComputedStyle(document.querySelector('table.stack tbody tr')).display;",
@@ -259,6 +304,7 @@ async fn a_queued_visit_waits_for_its_own_user() {
     })
     .await;
     app.load_demo().await;
+    let link = Link::to(&app).await;
     let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
     let station = &stations["items"][0];
     let sid = station["id"].as_i64().expect("station");
@@ -271,15 +317,15 @@ async fn a_queued_visit_waits_for_its_own_user() {
     }
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");
-    sign_in(&c, &app.base, "wu").await;
-    c.goto(&format!("{}/stations/{sid}/visit", app.base))
+    sign_in(&c, &link.base, "wu").await;
+    c.goto(&format!("{}/stations/{sid}/visit", link.base))
         .await
         .expect("form");
     c.wait()
         .for_element(Locator::Css("form[data-keep] [data-all-met]:not([hidden])"))
         .await
         .expect("the form's script ran");
-    network(&c, true).await;
+    link.cut();
     click(&c, "[data-all-met]").await;
     c.find(Locator::Id("summary"))
         .await
@@ -295,18 +341,18 @@ async fn a_queued_visit_waits_for_its_own_user() {
 
     // Wu's session ends while offline; Zhao takes the phone.
     c.delete_all_cookies().await.expect("cookies");
-    network(&c, false).await;
-    sign_in(&c, &app.base, "zhao").await;
+    link.restore();
+    sign_in(&c, &link.base, "zhao").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(queued(&c).await, "", "Zhao does not see Wu's visit");
-    c.goto(&format!("{}/queue", app.base)).await.expect("queue page");
+    c.goto(&format!("{}/queue", link.base)).await.expect("queue page");
     let page = text(&c).await;
     assert!(page.contains("本机没有待上传的检查记录"), "{page}");
     assert_eq!(visits(&app, sid).await.len(), before, "nor sends it as his own");
 
     // Wu signs in again: the visit goes, as Wu's.
     c.delete_all_cookies().await.expect("cookies");
-    sign_in(&c, &app.base, "wu").await;
+    sign_in(&c, &link.base, "wu").await;
     let mut after = visits(&app, sid).await;
     for _ in 0..100 {
         if after.len() > before {
