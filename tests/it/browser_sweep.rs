@@ -38,6 +38,16 @@ async fn every_other_page_passes_axe_at_both_widths() {
     })
     .await;
     app.load_demo().await;
+    let (_, stations) = json(app.get("/api/stations").await).await;
+    let station = stations["items"][0]["id"].as_i64().expect("a station");
+    let (_, users) = json(app.get("/api/users").await).await;
+    let user = users["items"][0]["id"].as_i64().expect("a user");
+    let (_, cases) = json(app.get("/api/disputes").await).await;
+    let case = cases["items"][0]["id"].as_i64().expect("a dispute case");
+    let subject = cases["items"][0]["subject"].as_str().expect("its subject").to_owned();
+
+    // The API client's token is the admin's: a new password revokes it, so
+    // the ids are read first.
     let ctx = app.ctx.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = ctx.pool.get().expect("conn");
@@ -47,14 +57,6 @@ async fn every_other_page_passes_axe_at_both_widths() {
     .expect("join");
     with_password(&app, "admin").await;
     with_password(&app, "station-telecom").await;
-    let (_, stations) = json(app.get("/api/stations").await).await;
-    let station = stations["items"][0]["id"].as_i64().expect("a station");
-    let (_, users) = json(app.get("/api/users").await).await;
-    let user = users["items"][0]["id"].as_i64().expect("a user");
-    let (_, cases) = json(app.get("/api/disputes").await).await;
-    let case = cases["items"][0]["id"].as_i64().expect("a dispute case");
-    let subject = cases["items"][0]["subject"].as_str().expect("its subject").to_owned();
-
     let b = &app.base;
     sign_in(&c, b, "admin").await;
     check(&c, b, "/stations/new", "登记服务站").await;
