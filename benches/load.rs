@@ -199,6 +199,7 @@ fn visit_input() -> VisitInput {
                 })
                 .collect(),
         ),
+        ..VisitInput::default()
     }
 }
 

@@ -105,6 +105,7 @@ fn input() -> VisitInput {
                 })
                 .collect(),
         ),
+        ..VisitInput::default()
     }
 }
 

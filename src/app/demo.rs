@@ -343,6 +343,7 @@ impl History<'_> {
                 "发现问题已当场反馈经营者，限期整改".to_owned()
             }),
             items: Some(items),
+            ..VisitInput::default()
         };
         visits::record(self.conn, self.ctx, self.p, self.station, input)?;
         *self.visits += 1;

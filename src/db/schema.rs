@@ -74,6 +74,10 @@ diesel::table! {
         voided_at -> Nullable<Timestamp>,
         void_reason -> Nullable<Text>,
         created_at -> Timestamp,
+        captured_at -> Nullable<Timestamp>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        accuracy_m -> Nullable<Double>,
     }
 }
 

@@ -25,6 +25,11 @@ pub struct Visit {
     pub voided_at: Option<NaiveDateTime>,
     pub void_reason: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The phone's clock when the inspector saved the visit.
+    pub captured_at: Option<NaiveDateTime>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub accuracy_m: Option<f64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -42,6 +47,10 @@ pub struct NewVisit<'a> {
     pub status_before: StationStatus,
     pub status_after: StationStatus,
     pub created_at: NaiveDateTime,
+    pub captured_at: Option<NaiveDateTime>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub accuracy_m: Option<f64>,
 }
 
 #[derive(Debug, Clone, Queryable, Insertable, PartialEq)]

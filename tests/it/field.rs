@@ -33,7 +33,7 @@ const CODES: [&str; 8] = [
 ];
 
 /// A station in a unit of its own, and the unit's id.
-async fn station(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn station(app: &TestApp) -> (i64, i64) {
     let unit = app.unit("220605", "江源区").await;
     let (status, s) = json(
         app.post(
@@ -53,7 +53,7 @@ async fn station(app: &TestApp) -> (i64, i64) {
 
 /// An acceptance visit with the register missing: the inspector's own
 /// instruction and due date for it.
-fn visit_json() -> Value {
+pub(crate) fn visit_json() -> Value {
     let items: Vec<Value> = CODES
         .iter()
         .map(|c| match *c {
@@ -83,7 +83,13 @@ fn multipart(visit: &Value, photos: &[(&str, Vec<u8>)]) -> Form {
     form
 }
 
-async fn send(app: &TestApp, sid: i64, key: &str, visit: &Value, photos: &[(&str, Vec<u8>)]) -> (u16, Value) {
+pub(crate) async fn send(
+    app: &TestApp,
+    sid: i64,
+    key: &str,
+    visit: &Value,
+    photos: &[(&str, Vec<u8>)],
+) -> (u16, Value) {
     json(
         app.client
             .post(app.url(&format!("/api/stations/{sid}/visits")))

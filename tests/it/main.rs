@@ -28,6 +28,7 @@ mod exports;
 mod exposure;
 mod field;
 mod field_browser;
+mod field_location;
 mod five_entries;
 mod foundation;
 mod group_commit;

@@ -53,7 +53,7 @@ pub async fn sign_in(app: &TestApp, username: &str) -> (reqwest::Client, String)
     (client, csrf)
 }
 
-async fn user(app: &TestApp, name: &str, role: &str, units: &[i32]) {
+pub(crate) async fn user(app: &TestApp, name: &str, role: &str, units: &[i32]) {
     let ctx = app.ctx.clone();
     let (name, role, units) = (name.to_owned(), role.to_owned(), units.to_vec());
     tokio::task::spawn_blocking(move || issue_token(&ctx, &name, &role, &units))

@@ -11,12 +11,12 @@ mod state;
 mod view;
 mod void;
 
-pub use input::{ItemInput, VisitInput};
+pub use input::{ItemInput, LocationInput, VisitInput};
 pub use notice::{file_name as notice_file_name, notice_of, notice_pdf};
 pub use read::{MAX_VISITS_PER_PAGE, VisitListQuery, VisitPage, get, list_for_station};
 pub use record::{record, record_once, record_with_photos, recordable_template};
 pub use state::{ChecklistState, ItemState, VisitTemplate, checklist, template};
-pub use view::{ItemView, VisitSummary, VisitView, score_percent};
+pub use view::{ItemView, LocationView, VisitSummary, VisitView, score_percent};
 pub use void::{VoidInput, Voided, void};
 
 use super::Ctx;

@@ -303,6 +303,10 @@ fn insert_visit(
         status_before: before,
         status_after: after,
         created_at: now,
+        captured_at: visit.captured_at,
+        latitude: visit.location.map(|l| l.latitude),
+        longitude: visit.location.map(|l| l.longitude),
+        accuracy_m: visit.location.and_then(|l| l.accuracy_m),
     };
     let row = store::insert(conn, &new, rows)?;
     // The newest counted visit (`check_visit_date`): its results are now

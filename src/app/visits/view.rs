@@ -46,6 +46,12 @@ pub struct VisitView {
     pub void_reason: Option<String>,
     #[serde(serialize_with = "crate::db::utc::one")]
     pub created_at: NaiveDateTime,
+    /// The phone's clock when the inspector saved the visit.
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub captured_at: Option<NaiveDateTime>,
+    /// Where the phone was when the visit was saved, if the inspector
+    /// allowed it.
+    pub location: Option<LocationView>,
     pub items: Vec<ItemView>,
     /// Guidance this visit raised.
     pub guidance_raised: Vec<Guidance>,
@@ -53,6 +59,24 @@ pub struct VisitView {
     pub guidance_kept: Vec<Guidance>,
     /// Guidance this visit resolved.
     pub guidance_resolved: Vec<Guidance>,
+}
+
+/// A visit's recorded position (WGS 84 degrees; accuracy in metres).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct LocationView {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub accuracy_m: Option<f64>,
+}
+
+impl LocationView {
+    pub fn of(v: &Visit) -> Option<LocationView> {
+        Some(LocationView {
+            latitude: v.latitude?,
+            longitude: v.longitude?,
+            accuracy_m: v.accuracy_m,
+        })
+    }
 }
 
 /// One line of a station's visit history.
@@ -70,10 +94,14 @@ pub struct VisitSummary {
     #[schema(value_type = String)]
     pub status_after: StationStatus,
     pub voided: bool,
+    #[serde(serialize_with = "crate::db::utc::option")]
+    pub captured_at: Option<NaiveDateTime>,
+    pub location: Option<LocationView>,
 }
 
 impl From<Visit> for VisitSummary {
     fn from(v: Visit) -> Self {
+        let location = LocationView::of(&v);
         VisitSummary {
             id: v.id,
             kind: v.kind,
@@ -85,6 +113,8 @@ impl From<Visit> for VisitSummary {
             compliant: v.compliant,
             status_after: v.status_after,
             voided: v.voided_at.is_some(),
+            captured_at: v.captured_at,
+            location,
         }
     }
 }
@@ -123,6 +153,7 @@ pub(super) fn build(ctx: &Ctx, conn: &mut DbConnection, v: Visit, kept: Vec<Guid
     let guidance = |rows: Vec<guidance_store::Guidance>| rows.into_iter().map(Guidance::from).collect();
     let guidance_raised = guidance(guidance_store::raised_by(conn, v.id)?);
     let guidance_resolved = guidance(guidance_store::resolved_by(conn, v.id)?);
+    let location = LocationView::of(&v);
     Ok(VisitView {
         id: v.id,
         station_id: v.station_id,
@@ -138,8 +169,10 @@ pub(super) fn build(ctx: &Ctx, conn: &mut DbConnection, v: Visit, kept: Vec<Guid
         status_after: v.status_after,
         voided: v.voided_at.is_some(),
         voided_at: v.voided_at,
+        location,
         void_reason: v.void_reason,
         created_at: v.created_at,
+        captured_at: v.captured_at,
         items,
         guidance_raised,
         guidance_kept: kept,

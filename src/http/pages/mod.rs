@@ -135,6 +135,22 @@ fn local_time(value: String, tz: String) -> String {
     }
 }
 
+/// `{{ v.location|place_zh }}`: a recorded position in Chinese, e.g.
+/// "北纬41.94°，东经126.42°（±15米）".
+fn place_zh(location: minijinja::Value) -> String {
+    let num = |k: &str| location.get_attr(k).ok().and_then(|v| f64::try_from(v).ok());
+    let (Some(lat), Some(lon)) = (num("latitude"), num("longitude")) else {
+        return String::new();
+    };
+    let ns = if lat < 0.0 { "南纬" } else { "北纬" };
+    let ew = if lon < 0.0 { "西经" } else { "东经" };
+    let mut text = format!("{ns}{:.2}°，{ew}{:.2}°", lat.abs(), lon.abs());
+    if let Some(a) = num("accuracy_m") {
+        text.push_str(&format!("（±{:.0}米）", a));
+    }
+    text
+}
+
 /// What the times on a page are in, as a reader says it: "北京时间" for
 /// China's zone, else the zone's name.
 pub fn zone_zh(tz: &str) -> String {
@@ -163,6 +179,7 @@ fn env() -> Result<&'static Environment<'static>, AppError> {
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.add_filter("local", local_time);
         env.add_filter("status_zh", status_zh);
+        env.add_filter("place_zh", place_zh);
         for (name, source) in TEMPLATES {
             env.add_template(name, source).map_err(|e| format!("{name}: {e}"))?;
         }

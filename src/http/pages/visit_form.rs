@@ -218,6 +218,7 @@ fn visit_input(t: &VisitTemplate, fields: &HashMap<String, String>, errors: &mut
         inspector: None,
         summary: fields.get("summary").cloned(),
         items: Some(items),
+        ..VisitInput::default()
     }
 }
 
