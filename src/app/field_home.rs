@@ -15,6 +15,10 @@ use crate::error::AppError;
 /// Stations and guidance items shown at most.
 const SHOWN: i64 = 50;
 
+/// Stations of the inspector's units whose page and visit form the phone
+/// keeps for offline use, at most (newest first).
+pub const KEPT_OFFLINE: i64 = 300;
+
 #[derive(Debug, Serialize)]
 pub struct DueStation {
     pub id: i32,
@@ -44,6 +48,10 @@ pub struct InspectorHome {
     pub due: Vec<DueStation>,
     pub guidance: Vec<OpenGuidance>,
     pub overdue: usize,
+    /// The stations of the inspector's units the phone keeps for offline
+    /// use (their page and visit form), newest first, at most
+    /// [`KEPT_OFFLINE`].
+    pub kept_offline: Vec<i32>,
 }
 
 /// What an inspector's home shows: stations of the inspector's units due
@@ -99,5 +107,6 @@ pub fn inspector_home(conn: &mut DbConnection, ctx: &Ctx, p: &Principal) -> Resu
         due,
         guidance: open,
         overdue,
+        kept_offline: station_store::visitable_ids(conn, &p.units, KEPT_OFFLINE)?,
     })
 }

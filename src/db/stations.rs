@@ -334,6 +334,18 @@ pub fn list(
 /// Stations of `units` due for a visit: planned ones (awaiting their
 /// acceptance) first, then those not visited since before `before` (never
 /// visited first, then the longest ago); revoked ones never. At most `limit`.
+/// The ids of the stations of `units` that may still be visited (not
+/// revoked), newest first, at most `limit`.
+pub fn visitable_ids(conn: &mut DbConnection, units: &[i32], limit: i64) -> QueryResult<Vec<i32>> {
+    stations::table
+        .filter(stations::unit_id.eq_any(units))
+        .filter(stations::status.ne(StationStatus::Revoked))
+        .order(stations::id.desc())
+        .limit(limit)
+        .select(stations::id)
+        .load(conn)
+}
+
 pub fn due_for_visit(
     conn: &mut DbConnection,
     units: &[i32],

@@ -15,14 +15,29 @@
         reg.active.postMessage({ type: 'forget' });
       }
       var urls = [];
-      document.querySelectorAll('a[data-offline]').forEach(function (a) {
-        urls.push(a.getAttribute('href'));
-        urls.push(a.getAttribute('href') + '/visit');
-      });
-      if (urls.length && reg.active) reg.active.postMessage({ type: 'keep', urls: urls });
+      function keep(href) {
+        if (urls.indexOf(href) < 0) urls.push(href, href + '/visit');
+      }
+      document.querySelectorAll('a[data-offline]').forEach(function (a) { keep(a.getAttribute('href')); });
+      // The inspector's home: the station list and every station of the
+      // inspector's units (newest first, bounded by the server), with its
+      // visit form, kept on the phone in the background.
+      var home = document.querySelector('[data-keep-stations]');
+      if (home && navigator.onLine !== false) {
+        urls.unshift('/stations');
+        home.getAttribute('data-keep-stations').split(',').filter(Boolean).forEach(function (id) { keep('/stations/' + id); });
+        home.hidden = false;
+        home.textContent = '正在把本单位的服务站保存到本机，供离线使用……';
+      }
+      if (urls.length && reg.active) reg.active.postMessage({ type: 'keep', urls: urls, report: !!home });
     }).catch(function () {});
     navigator.serviceWorker.addEventListener('message', function (e) {
       if (e.data && e.data.type === 'queue-changed') refresh();
+      var shown = document.querySelector('[data-keep-stations]');
+      if (e.data && e.data.type === 'kept' && shown) {
+        shown.textContent = '已在本机保存 ' + e.data.stations + ' 个服务站及其检查表，离线时可打开和记录。';
+        shown.setAttribute('data-kept', String(e.data.stations));
+      }
     });
   }
   if (!user || !canQueue) return;
@@ -262,20 +277,54 @@
     location.assign('/stations/' + sid + '?ok=visit&visit=' + visit.id);
   }
 
+  // The phone's position, only when the inspector ticks 记录现场位置 (the
+  // box shows only where the browser can locate). A refusal, an error or
+  // no answer within 10 s records the visit without it, saying so.
+  var geoBox = form.querySelector('[data-geo]');
+  var geoInput = geoBox && geoBox.querySelector('input');
+  if (geoBox && navigator.geolocation) geoBox.hidden = false;
+  function place() {
+    if (!geoInput || !geoInput.checked || !navigator.geolocation) return Promise.resolve({});
+    say('正在获取现场位置……');
+    return new Promise(function (resolve) {
+      var settled = false;
+      function end(v) { if (!settled) { settled = true; resolve(v); } }
+      setTimeout(function () { end({ missed: '获取现场位置超时' }); }, 10000);
+      try {
+        navigator.geolocation.getCurrentPosition(function (p) {
+          end({ location: { latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy_m: p.coords.accuracy } });
+        }, function (e) {
+          end({ missed: e && e.code === 1 ? '未获准使用位置' : '无法获取现场位置' });
+        }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
+      } catch (e) {
+        end({ missed: '无法获取现场位置' });
+      }
+    });
+  }
+
   var button = form.querySelector('button[type=submit]');
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
     if (button.disabled) return;
     button.disabled = true;
     say('正在保存……');
-    photos().then(function (list) {
+    var capturedAt = new Date().toISOString();
+    var missed = '';
+    place().then(function (geo) {
+      missed = geo.missed ? geo.missed + '，本次记录不含现场位置。' : '';
+      return photos().then(function (list) { return { list: list, geo: geo }; });
+    }).then(function (got) {
+      var list = got.list;
+      var visit = visitOf();
+      visit.captured_at = capturedAt;
+      if (got.geo.location) visit.location = got.geo.location;
       var entry = {
         id: keyField.value,
         user: user,
         station: sid,
         station_name: form.getAttribute('data-station-name'),
         url: '/api/stations/' + sid + '/visits',
-        visit: visitOf(),
+        visit: visit,
         photos: list,
         csrf: csrf(),
         state: 'queued',
@@ -287,7 +336,7 @@
         if (navigator.serviceWorker && window.SyncManager) {
           navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register('bayige-visits'); }).catch(function () {});
         }
-        say('正在上传……');
+        say(missed + '正在上传……');
         return Q.send(entry, csrf());
       });
     }).then(function (r) {
@@ -304,9 +353,9 @@
       }
       try { localStorage.removeItem(form.bayigeDraftKey); } catch (e) {}
       refresh();
-      say(r.outcome === 'signin'
+      say(missed + (r.outcome === 'signin'
         ? '已保存在本机，待上传。登录已过期：请重新登录，登录后将自动上传。'
-        : '已保存在本机，待上传。联网后将自动上传，请勿删除本机数据。');
+        : '已保存在本机，待上传。联网后将自动上传，请勿删除本机数据。'));
     }).catch(function () {
       button.disabled = false;
       say('无法保存在本机，请直接提交。');

@@ -77,15 +77,29 @@ self.addEventListener('message', function (e) {
   var data = e.data || {};
   if (data.type === 'keep' && Array.isArray(data.urls)) {
     // Stations of the inspector's own units, for the field.
+    // At most 300 stations (the server lists them newest first) with
+    // their visit forms, plus the station list: four requests at a time.
+    var source = e.source;
+    var todo = data.urls.slice(0, 2 * 300 + 1);
+    var stations = 0;
     e.waitUntil(caches.open(PAGES).then(function (c) {
-      return Promise.all(data.urls.slice(0, 60).map(function (u) {
+      function one(u) {
         var url = new URL(u, self.location.origin);
-        if (!kept(url)) return null;
+        if (!kept(url)) return Promise.resolve();
         return fetch(url.href, { credentials: 'same-origin' }).then(function (res) {
-          if (res.ok && !res.redirected) return c.put(url.href, res);
-          return null;
-        }, function () { return null; });
-      }));
+          if (!res.ok || res.redirected) return null;
+          return c.put(url.href, res).then(function () {
+            if (/\/visit$/.test(url.pathname)) stations += 1;
+          });
+        }).catch(function () { return null; });
+      }
+      function worker() {
+        var next = todo.shift();
+        return next === undefined ? Promise.resolve() : one(next).then(worker);
+      }
+      return Promise.all([worker(), worker(), worker(), worker()]);
+    }).then(function () {
+      if (data.report && source) source.postMessage({ type: 'kept', stations: stations });
     }));
   } else if (data.type === 'forget') {
     // Another user signs in on this phone: the pages kept were the last

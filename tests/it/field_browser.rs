@@ -19,14 +19,14 @@ use crate::support::{Db, TestApp, issue_token, json};
 /// that the test can cut and restore. Cut, it drops every open connection
 /// and refuses new ones, for the page and its service worker alike (the
 /// browser's own offline emulation leaves the service worker online).
-struct Link {
-    base: String,
+pub(crate) struct Link {
+    pub(crate) base: String,
     up: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Link {
-    async fn to(app: &TestApp) -> Link {
+    pub(crate) async fn to(app: &TestApp) -> Link {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let target = app.base.trim_start_matches("http://").to_owned();
@@ -51,20 +51,20 @@ impl Link {
         Link { base, up, open }
     }
 
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         for task in self.open.lock().expect("tasks").drain(..) {
             task.abort();
         }
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }
 
 /// What the header says is waiting on this phone ("" when nothing).
-async fn queued(c: &Client) -> String {
+pub(crate) async fn queued(c: &Client) -> String {
     let v = c
         .execute(
             "var b = document.querySelector('[data-queue-count]'); return b && !b.hidden ? b.textContent : '';",
@@ -75,7 +75,7 @@ async fn queued(c: &Client) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-async fn wait_for(c: &Client, what: &str, mut ok: impl AsyncFnMut(&Client) -> bool) {
+pub(crate) async fn wait_for(c: &Client, what: &str, mut ok: impl AsyncFnMut(&Client) -> bool) {
     for _ in 0..200 {
         if ok(c).await {
             return;
@@ -85,7 +85,7 @@ async fn wait_for(c: &Client, what: &str, mut ok: impl AsyncFnMut(&Client) -> bo
     panic!("waited in vain for {what}");
 }
 
-async fn visits(app: &TestApp, sid: i64) -> Vec<Value> {
+pub(crate) async fn visits(app: &TestApp, sid: i64) -> Vec<Value> {
     let (_, list) = json(app.get(&format!("/api/stations/{sid}/visits")).await).await;
     list["items"].as_array().cloned().unwrap_or_default()
 }
@@ -187,6 +187,16 @@ async fn a_visit_recorded_offline_arrives_once() {
         .send_keys(&photo.display().to_string())
         .await
         .expect("attach");
+    // The inspector allows the location: the phone's position (the
+    // browser's geolocation answering as a phone's would).
+    c.execute(
+        "navigator.geolocation.getCurrentPosition = function (ok) {
+           ok({ coords: { latitude: 41.9412, longitude: 126.4231, accuracy: 15 } }); };",
+        vec![],
+    )
+    .await
+    .expect("a position");
+    click(&c, "#record-location").await;
     click(&c, "form[data-keep] button[type=submit]").await;
     wait_for(&c, "the visit to wait on the phone", async |c| {
         queued(c).await == "待上传 1"
@@ -239,6 +249,8 @@ async fn a_visit_recorded_offline_arrives_once() {
     assert!(page.contains("一周内补建投诉登记簿"), "{page}");
     assert!(page.contains("2017-07-31"), "{page}");
     assert!(page.contains("限期整改"), "the station's new status: {page}");
+    assert!(page.contains("现场定位：北纬41.94°，东经126.42°（±15米）"), "{page}");
+    assert!(page.contains("现场记录时间："), "{page}");
     assert_eq!(queued(&c).await, "", "the queue is empty");
     shot(&c, "field-sent-phone.png").await;
     axe(&c, "the station page").await;
@@ -265,6 +277,9 @@ async fn a_visit_recorded_offline_arrives_once() {
     assert_eq!(raised.len(), 1, "{v}");
     assert_eq!(raised[0]["instruction"], "一周内补建投诉登记簿");
     assert_eq!(raised[0]["due_on"], "2017-07-31");
+    assert_eq!(v["location"]["latitude"], 41.9412, "{v}");
+    assert_eq!(v["location"]["accuracy_m"], 15.0, "{v}");
+    assert!(v["captured_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
 
     // A reload sends nothing again.
     c.refresh().await.expect("reload");

@@ -29,6 +29,7 @@ mod exposure;
 mod field;
 mod field_browser;
 mod field_location;
+mod field_offline;
 mod five_entries;
 mod foundation;
 mod group_commit;
