@@ -348,11 +348,22 @@ async fn a_queued_visit_waits_for_its_own_user() {
         .send_keys("吴离线记录的检查")
         .await
         .expect("type");
+    // Wu ticks 记录现场位置 but refuses the browser's request: the visit is
+    // kept without a position, and the page says so.
+    c.execute(
+        "navigator.geolocation.getCurrentPosition = function (ok, fail) { fail({ code: 1 }); };",
+        vec![],
+    )
+    .await
+    .expect("a refusal");
+    click(&c, "#record-location").await;
     click(&c, "form[data-keep] button[type=submit]").await;
     wait_for(&c, "the visit to wait on the phone", async |c| {
         queued(c).await == "待上传 1"
     })
     .await;
+    let page = text(&c).await;
+    assert!(page.contains("未获准使用位置，本次记录不含现场位置。"), "{page}");
 
     // Wu's session ends while offline; Zhao takes the phone.
     c.delete_all_cookies().await.expect("cookies");
@@ -379,5 +390,7 @@ async fn a_queued_visit_waits_for_its_own_user() {
     wait_for(&c, "the queue to empty", async |c| queued(c).await.is_empty()).await;
     assert_eq!(after.len(), before + 1, "sent once");
     assert_eq!(after[0]["inspector"], "测试wu", "recorded as Wu's");
+    assert!(after[0]["location"].is_null(), "no position: {}", after[0]);
+    assert!(after[0]["captured_at"].is_string(), "the phone's time: {}", after[0]);
     c.close().await.expect("close");
 }
