@@ -119,3 +119,33 @@ async fn a_repeat_with_the_place_is_the_same_request(app: TestApp) {
     let (status, body) = send(&app, sid, "loc-again", &moved, &[]).await;
     assert_field_error(status, &body, "idempotency_key");
 }
+
+/// The OpenAPI document describes both fields, in and out, and the
+/// schemas they refer to are in it.
+#[tokio::test]
+async fn the_document_describes_the_place_and_time() {
+    let app = TestApp::sqlite().await;
+    let (status, doc) = json(app.get("/api/openapi.json").await).await;
+    assert_eq!(status, 200);
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["VisitInput", "VisitView", "VisitSummary"] {
+        let props = &schemas[schema]["properties"];
+        assert!(props["captured_at"].is_object(), "{schema}: {props}");
+        let location = props["location"].to_string();
+        let target = if schema == "VisitInput" {
+            "LocationInput"
+        } else {
+            "LocationView"
+        };
+        assert!(
+            location.contains(&format!("#/components/schemas/{target}")),
+            "{schema}: {location}"
+        );
+    }
+    for schema in ["LocationInput", "LocationView"] {
+        let props = &schemas[schema]["properties"];
+        for field in ["latitude", "longitude", "accuracy_m"] {
+            assert!(props[field].is_object(), "{schema}.{field}: {}", schemas[schema]);
+        }
+    }
+}
