@@ -73,6 +73,9 @@ self.addEventListener('fetch', function (e) {
   }
 });
 
+// How long a page kept for the field counts as fresh.
+var FRESH_MS = 30 * 60 * 1000;
+
 self.addEventListener('message', function (e) {
   var data = e.data || {};
   if (data.type === 'keep' && Array.isArray(data.urls)) {
@@ -86,10 +89,21 @@ self.addEventListener('message', function (e) {
       function one(u) {
         var url = new URL(u, self.location.origin);
         if (!kept(url)) return Promise.resolve();
-        return fetch(url.href, { credentials: 'same-origin' }).then(function (res) {
-          if (!res.ok || res.redirected) return null;
-          return c.put(url.href, res).then(function () {
-            if (/\/visit$/.test(url.pathname)) stations += 1;
+        var form = /\/visit$/.test(url.pathname);
+        // A page kept less than half an hour ago (by the Date the server
+        // sent with it) is not fetched again: opening the home page
+        // repeatedly does not send hundreds of requests each time.
+        return c.match(url.href).then(function (old) {
+          var at = old ? Date.parse(old.headers.get('Date') || '') : NaN;
+          if (at && Date.now() - at < FRESH_MS) {
+            if (form) stations += 1;
+            return null;
+          }
+          return fetch(url.href, { credentials: 'same-origin' }).then(function (res) {
+            if (!res.ok || res.redirected) return null;
+            return c.put(url.href, res).then(function () {
+              if (form) stations += 1;
+            });
           });
         }).catch(function () { return null; });
       }
