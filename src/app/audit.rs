@@ -29,6 +29,33 @@ pub fn record(
 ) -> Result<(), AppError> {
     let before = before.map(|v| v.to_string());
     let after = after.map(|v| v.to_string());
+    append(conn, p, action, entity, &entity_id.to_string(), before, after)
+}
+
+/// [`record`] of something created, serialised once straight to text (a
+/// [`snapshot`] builds a `Value` first and prints it: twice the work, which
+/// on a hot path runs on SQLite's one writer thread).
+pub fn record_created<T: Serialize>(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: impl ToString,
+    created: &T,
+) -> Result<(), AppError> {
+    let after = serde_json::to_string(created).ok();
+    append(conn, p, action, entity, &entity_id.to_string(), None, after)
+}
+
+fn append(
+    conn: &mut DbConnection,
+    p: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<(), AppError> {
     store::append(
         conn,
         &NewEntry {
@@ -37,7 +64,7 @@ pub fn record(
             username: &p.username,
             action,
             entity,
-            entity_id: &entity_id.to_string(),
+            entity_id,
             before_value: before.as_deref(),
             after_value: after.as_deref(),
         },

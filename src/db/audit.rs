@@ -19,8 +19,9 @@ pub struct AuditEntry {
     pub after_value: Option<String>,
 }
 
+// `None` as NULL: one SQL text, prepared once per connection.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewEntry<'a> {
     pub at: NaiveDateTime,
     pub user_id: Option<i32>,
@@ -33,7 +34,8 @@ pub struct NewEntry<'a> {
 }
 
 pub fn append(conn: &mut DbConnection, e: &NewEntry) -> QueryResult<usize> {
-    diesel::insert_into(audit_log::table).values(e).execute(conn)
+    // Every write appends: on the backend's own connection.
+    native!(conn, |c| diesel::insert_into(audit_log::table).values(e).execute(c))
 }
 
 #[derive(Debug, Default, Clone)]

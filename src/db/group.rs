@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::checkpoint::Checkpointer;
 use super::{DbConnection, DbError, DbUrl, write_tx};
 
 /// Requests taken into one commit at most.
@@ -99,19 +100,21 @@ impl Inner {
 }
 
 fn start(url: &DbUrl) -> Result<SyncSender<Box<dyn Job>>, DieselError> {
-    let conn = url.connect().map_err(|e| unavailable(&e.to_string()))?;
+    let mut conn = url.connect().map_err(|e| unavailable(&e.to_string()))?;
+    // Checkpoints run beside the writer, not inside its commits.
+    let checkpointer = Checkpointer::start(url).filter(|c| c.hand_over(&mut conn));
     let (sender, queue) = mpsc::sync_channel(QUEUE);
     let url = url.clone();
     std::thread::Builder::new()
         .name("bayige-writer".into())
-        .spawn(move || run(conn, url, queue))
+        .spawn(move || run(conn, url, queue, checkpointer))
         .map_err(|e| unavailable(&format!("cannot start the database writer: {e}")))?;
     Ok(sender)
 }
 
 /// The writer: takes what is queued (up to [`MAX_BATCH`]), commits it as
 /// one transaction, answers, and waits for more.
-fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>) {
+fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>, checkpointer: Option<Checkpointer>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -123,7 +126,12 @@ fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>) {
         if !commit_batch(&mut conn, batch) {
             // The connection's transaction state is unknown: a new one.
             match url.connect() {
-                Ok(fresh) => conn = fresh,
+                Ok(mut fresh) => {
+                    if let Some(c) = &checkpointer {
+                        c.hand_over(&mut fresh);
+                    }
+                    conn = fresh
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "the database writer cannot reconnect; it stops");
                     return;
@@ -346,6 +354,52 @@ mod tests {
         }
         assert_eq!(count(&mut setup, "SELECT COUNT(*) AS n FROM t"), 16);
         assert_eq!(count(&mut setup, "SELECT COUNT(*) AS n FROM t WHERE n % 3 = 0"), 0);
+    }
+
+    /// What the writer commits reaches the database file itself, copied
+    /// there by the checkpoint thread (the writer does not checkpoint in
+    /// its commits; a few hundred rows would otherwise stay in the WAL
+    /// until SQLite's 1,000-page threshold or the last connection closed).
+    #[test]
+    fn commits_reach_the_database_file_beside_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("g.db");
+        let url = format!("sqlite://{}", path.display());
+        let writer = Writer::new(&url).expect("writer");
+        let mut conn = DbUrl::parse(&url).expect("url").connect().expect("connect");
+        conn.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)")
+            .expect("table");
+        for i in 0..300 {
+            writer
+                .write(&mut conn, move |c| {
+                    diesel::sql_query(format!("INSERT INTO t (n) VALUES ({i})")).execute(c)
+                })
+                .expect("write");
+        }
+        // A copy of the database file alone (no WAL) catches up.
+        let alone = dir.path().join("alone.db");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let _ = std::fs::remove_file(dir.path().join("alone.db-wal"));
+            std::fs::copy(&path, &alone).expect("copy");
+            let seen = DbUrl::parse(&format!("sqlite://{}", alone.display()))
+                .expect("url")
+                .connect()
+                .ok()
+                .and_then(|mut c| {
+                    diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+                        .get_result::<Count>(&mut c)
+                        .ok()
+                });
+            if seen.is_some_and(|c| c.n == 300) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file did not catch up with the WAL"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// A caller already in a transaction writes in it (a savepoint), not

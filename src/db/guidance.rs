@@ -26,8 +26,9 @@ pub struct Guidance {
     pub unit_id: Option<i32>,
 }
 
+// `None` as NULL: one SQL text, prepared once per connection.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = guidance)]
+#[diesel(table_name = guidance, treat_none_as_default_value = false)]
 pub struct NewGuidance<'a> {
     pub station_id: i32,
     pub raised_by: i32,
@@ -56,12 +57,13 @@ pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Guidance>> {
 }
 
 pub fn open_for_station(conn: &mut DbConnection, station_id: i32) -> QueryResult<Vec<Guidance>> {
-    guidance::table
+    // Read by every recorded visit, on the backend's own connection.
+    native!(conn, |c| guidance::table
         .filter(guidance::station_id.eq(station_id))
         .filter(guidance::status.eq(GuidanceStatus::Open))
         .order(guidance::id.asc())
         .select(guidance::all_columns)
-        .load(conn)
+        .load(c))
 }
 
 pub fn set_due(conn: &mut DbConnection, id: i32, due_on: NaiveDate, at: NaiveDateTime) -> QueryResult<usize> {
@@ -76,7 +78,7 @@ pub fn resolve(
     visit_id: i32,
     on: NaiveDate,
     at: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<Option<Guidance>> {
     diesel::update(
         guidance::table
             .filter(guidance::id.eq(id))
@@ -88,7 +90,9 @@ pub fn resolve(
         guidance::resolved_on.eq(Some(on)),
         guidance::updated_at.eq(at),
     ))
-    .execute(conn)
+    .returning(guidance::all_columns)
+    .get_result(conn)
+    .optional()
 }
 
 /// Guidance raised by a visit (any status).

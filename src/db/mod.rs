@@ -1,11 +1,28 @@
 //! Storage: one code path over SQLite and PostgreSQL through diesel's
 //! `MultiConnection`, an r2d2 pool, embedded migrations per backend.
 
+/// Runs `$body` with `$c` bound to the backend's own diesel connection.
+/// A statement run so goes to diesel's SQLite or PostgreSQL connection as
+/// it is; through [`DbConnection`] the multi-backend layer renders its SQL
+/// anew at every execution (once to look it up in the statement cache,
+/// again to collect its binds) — on record-visit a seventh of the SQLite
+/// writer's work. For the statements of hot write paths only.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 pub mod audit;
 pub mod burnup;
+mod checkpoint;
 pub mod circular_lookup;
 pub mod circulars;
 pub mod disputes;
+mod fixed;
 pub mod generate;
 pub mod group;
 pub mod guidance;
@@ -14,6 +31,7 @@ pub mod progress;
 pub mod schema;
 pub mod serials;
 pub mod sheets;
+pub mod stable_plans;
 pub mod stations;
 pub mod units;
 pub mod users;
@@ -115,6 +133,7 @@ impl DbUrl {
     pub fn connect(&self) -> Result<DbConnection, DbError> {
         match self {
             DbUrl::Sqlite(path) => {
+                stable_plans::install();
                 let mut c = SqliteConnection::establish(path).map_err(|source| DbError::Connect {
                     backend: "sqlite",
                     source,

@@ -103,11 +103,12 @@ pub fn by_unit_and_name(conn: &mut DbConnection, unit_id: i32, name: &str) -> Qu
 }
 
 pub fn get(conn: &mut DbConnection, id: i32) -> QueryResult<Option<Station>> {
-    stations::table
+    // Read by nearly every request, on the backend's own connection.
+    native!(conn, |c| stations::table
         .find(id)
         .select(stations::all_columns)
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Writes `f` if the stored version is still `version`; returns the new row,
@@ -395,6 +396,26 @@ pub fn touch(conn: &mut DbConnection, id: i32) -> QueryResult<usize> {
     diesel::update(stations::table.find(id))
         .set(stations::updated_at.eq(stations::updated_at))
         .execute(conn)
+}
+
+/// Records the verdict of a visit that becomes the station's newest
+/// counted one and returns the station as it now is — one statement, which
+/// on PostgreSQL also locks the row until the transaction ends, so visits
+/// to one station are recorded one after the other.
+pub fn record_verdict(
+    conn: &mut DbConnection,
+    id: i32,
+    compliant: bool,
+    visited_on: NaiveDate,
+) -> QueryResult<Option<Station>> {
+    // Prepared once per connection (diesel's own UPDATE is prepared anew
+    // at every call).
+    let q = super::fixed::RecordVerdict {
+        station_id: id,
+        compliant,
+        visited_on,
+    };
+    native!(conn, |c| q.get_result(c).optional())
 }
 
 /// Records the verdict of the station's latest counted visit.

@@ -32,8 +32,10 @@ pub struct Visit {
     pub accuracy_m: Option<f64>,
 }
 
+// `None` is written as NULL, not left out: one SQL text whatever is
+// missing, so the statement is prepared once per connection and cached.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = visits)]
+#[diesel(table_name = visits, treat_none_as_default_value = false)]
 pub struct NewVisit<'a> {
     pub station_id: i32,
     pub kind: VisitKind,
@@ -53,8 +55,10 @@ pub struct NewVisit<'a> {
     pub accuracy_m: Option<f64>,
 }
 
+// Plain values, no defaults: a batch of these is one multi-row INSERT on
+// SQLite (with defaultable values diesel inserts row by row).
 #[derive(Debug, Clone, Queryable, Insertable, PartialEq)]
-#[diesel(table_name = visit_items)]
+#[diesel(table_name = visit_items, treat_none_as_default_value = false)]
 pub struct VisitItem {
     pub visit_id: i32,
     pub item_code: String,
@@ -88,10 +92,10 @@ pub struct NewEvidence<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, v: &NewVisit, items: &[VisitItem]) -> QueryResult<Visit> {
-    let visit: Visit = diesel::insert_into(visits::table)
+    let visit: Visit = native!(conn, |c| diesel::insert_into(visits::table)
         .values(v)
         .returning(visits::all_columns)
-        .get_result(conn)?;
+        .get_result(c))?;
     let rows: Vec<VisitItem> = items
         .iter()
         .map(|i| VisitItem {
@@ -99,12 +103,29 @@ pub fn insert(conn: &mut DbConnection, v: &NewVisit, items: &[VisitItem]) -> Que
             ..i.clone()
         })
         .collect();
-    // One statement for all items: a multi-row INSERT, per backend (the
-    // multi-backend connection has no batch insert).
     match conn {
-        DbConnection::Pg(pg) => diesel::insert_into(visit_items::table).values(&rows).execute(pg),
-        DbConnection::Sqlite(lite) => diesel::insert_into(visit_items::table).values(&rows).execute(lite),
-    }?;
+        // One multi-row INSERT: one round trip.
+        DbConnection::Pg(pg) => {
+            diesel::insert_into(visit_items::table).values(&rows).execute(pg)?;
+        }
+        // A multi-row INSERT whose text depends on the row count is prepared
+        // anew at every call; one of a fixed size is prepared once per
+        // connection. Checklists have eight items: eight at a time, the rest
+        // one by one (also prepared once).
+        DbConnection::Sqlite(lite) => {
+            for chunk in rows.chunks(8) {
+                match <&[VisitItem; 8]>::try_from(chunk) {
+                    Ok(eight) => diesel::insert_into(visit_items::table).values(eight).execute(lite)?,
+                    Err(_) => chunk.iter().try_fold(0, |n, row| {
+                        diesel::insert_into(visit_items::table)
+                            .values(row)
+                            .execute(lite)
+                            .map(|m| n + m)
+                    })?,
+                };
+            }
+        }
+    }
     Ok(visit)
 }
 
@@ -139,6 +160,17 @@ pub fn for_station(
         );
     }
     q.load(conn)
+}
+
+/// The date and id of a station's newest visit that still counts.
+pub fn latest_counted_key(conn: &mut DbConnection, station_id: i32) -> QueryResult<Option<(NaiveDate, i32)>> {
+    native!(conn, |c| visits::table
+        .filter(visits::station_id.eq(station_id))
+        .filter(visits::voided_at.is_null())
+        .order((visits::visited_on.desc(), visits::id.desc()))
+        .select((visits::visited_on, visits::id))
+        .first(c)
+        .optional())
 }
 
 /// The newest visit of a station that still counts (not voided).
@@ -198,19 +230,14 @@ pub fn current_items(conn: &mut DbConnection, station_id: i32) -> QueryResult<Ve
 /// Makes a just-recorded visit's results the station's current ones. The
 /// visit is the station's newest counted visit (a visit may not be dated
 /// before the latest one); items it did not score keep theirs.
-pub fn set_current(conn: &mut DbConnection, visit: &Visit, items: &[VisitItem]) -> QueryResult<()> {
-    let codes: Vec<&str> = items.iter().map(|i| i.item_code.as_str()).collect();
-    diesel::delete(
-        station_items::table
-            .filter(station_items::station_id.eq(visit.station_id))
-            .filter(station_items::item_code.eq_any(&codes)),
-    )
-    .execute(conn)?;
-    let rows: Vec<CurrentItem> = items.iter().map(|i| CurrentItem::of(visit, i)).collect();
-    match conn {
-        DbConnection::Pg(pg) => diesel::insert_into(station_items::table).values(&rows).execute(pg),
-        DbConnection::Sqlite(lite) => diesel::insert_into(station_items::table).values(&rows).execute(lite),
-    }?;
+pub fn set_current(conn: &mut DbConnection, visit: &Visit) -> QueryResult<()> {
+    // One statement for all items, prepared once per connection.
+    let q = super::fixed::SetCurrent {
+        station_id: visit.station_id,
+        visit_id: visit.id,
+        visited_on: visit.visited_on,
+    };
+    native!(conn, |c| q.execute(c))?;
     Ok(())
 }
 

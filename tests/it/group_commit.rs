@@ -17,6 +17,7 @@ use crate::support::{Db, TestApp, json};
 backend_tests!(
     concurrent_visits_are_each_recorded_once,
     a_refused_visit_does_not_fail_the_others,
+    each_answer_is_what_reading_the_visit_shows,
 );
 mod keys {
     use super::*;
@@ -135,6 +136,49 @@ async fn concurrent_visits_are_each_recorded_once(app: TestApp) {
         );
     }
     assert_eq!(audited_visits(&app).await, 16 * 5, "one audit entry per recorded visit");
+}
+
+fn codes_of(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .map(|l| l.iter().filter_map(|g| g["item_code"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// The answer to a recorded visit is built from what was written, not read
+/// back: it must be what reading the visit shows — items, guidance raised
+/// and resolved (the guidance a visit kept open is only in its answer).
+async fn each_answer_is_what_reading_the_visit_shows(app: TestApp) {
+    let ids = stations(&app, 6).await;
+    let rounds: [(&str, &str, &[&str]); 3] = [
+        ("acceptance", "2024-03-01", &[]),
+        ("routine", "2024-04-01", &["plaque", "register"]),
+        ("follow_up", "2024-04-20", &["register"]),
+    ];
+    for (kind, on, unmet) in rounds {
+        let mut body = visit(kind, on, None);
+        for item in body["items"].as_array_mut().expect("items") {
+            if unmet.contains(&item["code"].as_str().unwrap_or_default()) {
+                item["result"] = json!("unmet");
+                item["note"] = json!("未见实物");
+            }
+        }
+        let round = ids.iter().map(|s| (*s, body.clone())).collect();
+        for (status, mut answer) in all_at_once(&app, round).await {
+            assert_eq!(status, 201, "{answer}");
+            match kind {
+                "routine" => assert_eq!(codes_of(&answer["guidance_raised"]), ["plaque", "register"]),
+                "follow_up" => {
+                    assert_eq!(codes_of(&answer["guidance_resolved"]), ["plaque"], "{answer}");
+                    assert_eq!(codes_of(&answer["guidance_kept"]), ["register"], "{answer}");
+                }
+                _ => assert_eq!(answer["items"].as_array().map(Vec::len), Some(8), "{answer}"),
+            }
+            let (status, read) = json(app.get(&format!("/api/visits/{}", answer["id"])).await).await;
+            assert_eq!(status, 200, "{read}");
+            answer["guidance_kept"] = json!([]);
+            assert_eq!(read, answer, "answer and reading differ");
+        }
+    }
 }
 
 async fn a_refused_visit_does_not_fail_the_others(app: TestApp) {

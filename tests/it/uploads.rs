@@ -364,6 +364,10 @@ async fn the_api_records_a_visit_with_its_photos(app: TestApp) {
         .cloned()
         .expect("plaque");
     assert_eq!(plaque["evidence"][0]["size_bytes"], 200, "{v}");
+    // The answer is built from what was written; reading the visit back
+    // shows the same, photos included.
+    let (status, read) = json(app.get(&format!("/api/visits/{}", v["id"])).await).await;
+    assert_eq!((status, &read), (200, &v));
     let r = app.get(&format!("/api/evidence/{}", plaque["evidence"][0]["id"])).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.expect("bytes").to_vec(), png(200));

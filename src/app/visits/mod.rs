@@ -41,7 +41,11 @@ fn latest_standard<'a>(ctx: &'a Ctx, id: &str) -> Result<&'a Standard, AppError>
 }
 
 fn station_or_404(conn: &mut DbConnection, id: i32) -> Result<Station, AppError> {
-    station_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("服务站 {id} 不存在")))
+    station_store::get(conn, id)?.ok_or_else(|| no_station(id))
+}
+
+fn no_station(id: i32) -> AppError {
+    AppError::NotFound(format!("服务站 {id} 不存在"))
 }
 
 fn visit_or_404(conn: &mut DbConnection, id: i32) -> Result<Visit, AppError> {

@@ -9,7 +9,7 @@ use super::input::{self, CheckedVisit, VisitInput};
 use super::replay::Keyed;
 use super::view::{self, VisitView, score_percent};
 use super::{latest_standard, station_or_404};
-use crate::app::audit::{self, snapshot};
+use crate::app::audit;
 use crate::app::evidence::{self, Photo};
 use crate::app::guidance::Guidance;
 use crate::app::notices::guidance_notice;
@@ -233,10 +233,12 @@ impl Write {
             keyed,
         } = self;
         let (ctx, standard) = (&ctx, &standard);
-        // Serialise visits to one station (a row lock on PostgreSQL; SQLite
-        // holds the database write lock already), then read it fresh.
-        station_store::touch(conn, station_id)?;
-        let station = station_or_404(conn, station_id)?;
+        // Records the verdict and reads the station as it is now, in one
+        // statement that also serialises visits to one station (a row lock
+        // on PostgreSQL; SQLite holds the database write lock already). A
+        // visit refused below rolls this back with the rest.
+        let station = station_store::record_verdict(conn, station_id, score.compliant, visit.visited_on)?
+            .ok_or_else(|| super::no_station(station_id))?;
         let before = station.status;
         let after = rules::status_after(visit.kind, before, score.compliant).map_err(|e| {
             let field = if e == rules::VisitRefused::Revoked {
@@ -246,16 +248,15 @@ impl Write {
             };
             FieldErrors::single(field, e.message_zh())
         })?;
-        let latest = store::latest_counted(conn, station_id)?.map(|l| (l.visited_on, l.id));
+        let latest = store::latest_counted_key(conn, station_id)?;
         rules::check_visit_date(visit.visited_on, latest, station.established_on, before)?;
         let now = db::now();
         let row = insert_visit(conn, station_id, standard, &visit, score, &rows, (before, after), now)?;
         if let Some(keyed) = &keyed {
             keyed.bind(conn, row.id, now)?;
         }
-        station_store::set_compliance(conn, station_id, Some(score.compliant), Some(visit.visited_on))?;
-        let (raised, kept) = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
-        let notices = if raised == 0 {
+        let guidance = apply_guidance(conn, ctx, &station, standard, &visit, row.id, now)?;
+        let notices = if guidance.raised.is_empty() {
             0
         } else {
             guidance_notice::queue_for_visit(conn, ctx, &station, row.id, visit.visited_on, notice_pdf)?
@@ -272,9 +273,17 @@ impl Write {
             to = %after,
             "visit recorded"
         );
-        evidence::insert(conn, &p, row.id, &photos)?;
-        let shown = view::build(ctx, conn, row, kept)?;
-        audit::record(conn, &p, "visit.record", "visit", shown.id, None, snapshot(&shown))?;
+        let evidence = evidence::insert(conn, &p, row.id, &photos)?;
+        // What was written is at hand: the answer is built from it, not read back.
+        let parts = view::Parts {
+            items: rows,
+            evidence,
+            raised: guidance.raised,
+            kept: guidance.kept,
+            resolved: guidance.resolved,
+        };
+        let shown = view::assemble(ctx, row, parts);
+        audit::record_created(conn, &p, "visit.record", "visit", shown.id, &shown)?;
         Ok((shown, notices))
     }
 }
@@ -311,15 +320,22 @@ fn insert_visit(
     let row = store::insert(conn, &new, rows)?;
     // The newest counted visit (`check_visit_date`): its results are now
     // the station's current ones.
-    store::set_current(conn, &row, rows)?;
+    store::set_current(conn, &row)?;
     Ok(row)
+}
+
+/// What a visit did to the station's guidance.
+struct Applied {
+    raised: Vec<Guidance>,
+    /// Open guidance the visit found still failing.
+    kept: Vec<Guidance>,
+    resolved: Vec<Guidance>,
 }
 
 /// Raises guidance for newly failing items (the inspector's instruction
 /// and due date, or the checklist's text and the default term), keeps
 /// what is still failing (with a new due date if one was given) and
-/// resolves what is now met. Returns how many were raised, and the
-/// guidance kept.
+/// resolves what is now met; each list in the order of its ids.
 fn apply_guidance(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -328,12 +344,16 @@ fn apply_guidance(
     visit: &CheckedVisit,
     visit_id: i32,
     now: NaiveDateTime,
-) -> Result<(usize, Vec<Guidance>), AppError> {
+) -> Result<Applied, AppError> {
     let open: HashMap<String, i32> = guidance_store::open_for_station(conn, station.id)?
         .into_iter()
         .map(|g| (g.item_code, g.id))
         .collect();
-    let (mut raised, mut kept) = (0, Vec::new());
+    let mut done = Applied {
+        raised: Vec::new(),
+        kept: Vec::new(),
+        resolved: Vec::new(),
+    };
     for action in rules::guidance_actions(&visit.items, &open) {
         match action {
             GuidanceAction::Raise { code } => {
@@ -349,21 +369,23 @@ fn apply_guidance(
                     updated_at: now,
                     unit_id: Some(station.unit_id),
                 };
-                guidance_store::insert(conn, &new)?;
-                raised += 1;
+                done.raised.push(guidance_store::insert(conn, &new)?.into());
             }
             GuidanceAction::Keep { code, guidance_id } => {
                 if let Some(due) = visit.sent_for(&code).and_then(|g| g.due_on) {
                     guidance_store::set_due(conn, guidance_id, due, now)?;
                 }
-                kept.extend(guidance_store::get(conn, guidance_id)?.map(Guidance::from));
+                done.kept
+                    .extend(guidance_store::get(conn, guidance_id)?.map(Guidance::from));
             }
             GuidanceAction::Resolve { guidance_id, .. } => {
-                guidance_store::resolve(conn, guidance_id, visit_id, visit.visited_on, now)?;
+                let resolved = guidance_store::resolve(conn, guidance_id, visit_id, visit.visited_on, now)?;
+                done.resolved.extend(resolved.map(Guidance::from));
             }
         }
     }
-    Ok((raised, kept))
+    done.resolved.sort_by_key(|g| g.id);
+    Ok(done)
 }
 
 /// The instruction and deadline of guidance raised for `code`: the

@@ -123,14 +123,43 @@ pub fn score_percent(bp: i32) -> f64 {
     f64::from(bp) / 100.0
 }
 
+/// What a visit's page shows besides the visit's own row.
+pub(super) struct Parts {
+    pub items: Vec<store::VisitItem>,
+    pub evidence: Vec<Evidence>,
+    /// Guidance the visit raised, kept open and resolved.
+    pub raised: Vec<Guidance>,
+    pub kept: Vec<Guidance>,
+    pub resolved: Vec<Guidance>,
+}
+
 /// Builds what the user sees of a visit, reading its items, evidence and
 /// guidance. `kept` is only known when the visit is recorded.
 pub(super) fn build(ctx: &Ctx, conn: &mut DbConnection, v: Visit, kept: Vec<Guidance>) -> Result<VisitView, AppError> {
-    let items = store::items_of(conn, &[v.id])?;
-    let mut evidence: Vec<Evidence> = store::evidence_of(conn, &[v.id])?
-        .into_iter()
-        .map(Evidence::from)
-        .collect();
+    let guidance = |rows: Vec<guidance_store::Guidance>| rows.into_iter().map(Guidance::from).collect();
+    let parts = Parts {
+        items: store::items_of(conn, &[v.id])?,
+        evidence: store::evidence_of(conn, &[v.id])?
+            .into_iter()
+            .map(Evidence::from)
+            .collect(),
+        raised: guidance(guidance_store::raised_by(conn, v.id)?),
+        kept,
+        resolved: guidance(guidance_store::resolved_by(conn, v.id)?),
+    };
+    Ok(assemble(ctx, v, parts))
+}
+
+/// What the user sees of a visit, from its row and its parts (in the
+/// order they are kept: items by position, evidence and guidance by id).
+pub(super) fn assemble(ctx: &Ctx, v: Visit, parts: Parts) -> VisitView {
+    let Parts {
+        items,
+        mut evidence,
+        raised,
+        kept,
+        resolved,
+    } = parts;
     let standard = ctx.standards.get(&v.standard_id, v.standard_version);
     let items = items
         .into_iter()
@@ -150,11 +179,8 @@ pub(super) fn build(ctx: &Ctx, conn: &mut DbConnection, v: Visit, kept: Vec<Guid
             }
         })
         .collect();
-    let guidance = |rows: Vec<guidance_store::Guidance>| rows.into_iter().map(Guidance::from).collect();
-    let guidance_raised = guidance(guidance_store::raised_by(conn, v.id)?);
-    let guidance_resolved = guidance(guidance_store::resolved_by(conn, v.id)?);
     let location = LocationView::of(&v);
-    Ok(VisitView {
+    VisitView {
         id: v.id,
         station_id: v.station_id,
         kind: v.kind,
@@ -174,8 +200,8 @@ pub(super) fn build(ctx: &Ctx, conn: &mut DbConnection, v: Visit, kept: Vec<Guid
         created_at: v.created_at,
         captured_at: v.captured_at,
         items,
-        guidance_raised,
+        guidance_raised: raised,
         guidance_kept: kept,
-        guidance_resolved,
-    })
+        guidance_resolved: resolved,
+    }
 }

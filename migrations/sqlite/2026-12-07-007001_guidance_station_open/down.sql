@@ -1,0 +1,1 @@
+DROP INDEX guidance_station_status;
