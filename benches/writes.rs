@@ -113,6 +113,8 @@ struct Phase {
     rate: f64,
     p50: f64,
     p99: f64,
+    /// Group commits per second during the phase (in process, SQLite).
+    commits: Option<f64>,
 }
 
 impl Phase {
@@ -123,6 +125,7 @@ impl Phase {
             rate: all.len() as f64 / elapsed.as_secs_f64(),
             p50: at(0.5),
             p99: at(0.99),
+            commits: None,
         }
     }
 }
@@ -130,6 +133,7 @@ impl Phase {
 /// `clients` threads recording visits, each on its own stations, for the
 /// phase length.
 fn curve(ctx: &Arc<bayige::app::Ctx>, stations: &Arc<Vec<i32>>, clients: usize) -> Phase {
+    let commits_before = ctx.writer.commits();
     let started = Instant::now();
     let handles: Vec<_> = (0..clients)
         .map(|c| {
@@ -152,19 +156,37 @@ fn curve(ctx: &Arc<bayige::app::Ctx>, stations: &Arc<Vec<i32>>, clients: usize) 
         })
         .collect();
     let all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().expect("client")).collect();
-    Phase::of(all, started.elapsed())
+    let elapsed = started.elapsed();
+    let mut phase = Phase::of(all, elapsed);
+    phase.commits = ctx
+        .writer
+        .commits()
+        .zip(commits_before)
+        .map(|(after, before)| (after - before) as f64 / elapsed.as_secs_f64());
+    phase
 }
 
 /// Prints a curve: visits/s, p50, p99, p99 against the single-client p50,
 /// and the share of the plain program's two limits.
 fn report(what: &str, curve: &[(usize, Phase)], limits: Option<(f64, f64)>) {
     println!("{what}");
-    println!("clients  visits/s  p50_ms  p99_ms  p99/p50(1 client)  share of 1-visit/tx  share of 32-visit/tx");
+    println!(
+        "clients  visits/s  p50_ms  p99_ms  p99/p50(1 client)  share of 1-visit/tx  share of 32-visit/tx  commits/s  visits/commit  p99 in commits"
+    );
     let base = curve.first().map_or(f64::NAN, |(_, ph)| ph.p50);
     for (clients, ph) in curve {
         let share = |l: f64| format!("{:.2}", ph.rate / l);
+        // A wait in commits: the p99 over the mean time between commits.
+        let (commits, per, waits) = match ph.commits {
+            Some(c) if c > 0.0 => (
+                format!("{c:.0}"),
+                format!("{:.1}", ph.rate / c),
+                format!("{:.1}", ph.p99 / (1000.0 / c)),
+            ),
+            _ => ("-".into(), "-".into(), "-".into()),
+        };
         println!(
-            "{clients:>7}  {:>8.0}  {:>6.2}  {:>6.2}  {:>17.1}  {:>19}  {:>20}",
+            "{clients:>7}  {:>8.0}  {:>6.2}  {:>6.2}  {:>17.1}  {:>19}  {:>20}  {commits:>9}  {per:>13}  {waits:>14}",
             ph.rate,
             ph.p50,
             ph.p99,

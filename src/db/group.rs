@@ -11,6 +11,7 @@
 //! PostgreSQL keeps its concurrency and the use cases have one code path.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,6 +36,8 @@ pub struct Writer(Option<Arc<Inner>>);
 struct Inner {
     url: DbUrl,
     queue: Mutex<Option<SyncSender<Box<dyn Job>>>>,
+    /// Batches committed since the writer was made.
+    commits: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -44,9 +47,17 @@ impl Writer {
             url @ DbUrl::Sqlite(_) => Writer(Some(Arc::new(Inner {
                 url,
                 queue: Mutex::new(None),
+                commits: Arc::default(),
             }))),
             DbUrl::Postgres(_) => Writer(None),
         })
+    }
+
+    /// How many group commits the writer has made (SQLite; `None` on
+    /// PostgreSQL, which has no writer): with the requests answered, how
+    /// many requests a commit holds, and a wait in commits.
+    pub fn commits(&self) -> Option<u64> {
+        self.0.as_ref().map(|i| i.commits.load(Ordering::Relaxed))
     }
 
     /// Runs `f` in one write transaction and returns once it is durable.
@@ -85,7 +96,7 @@ impl Inner {
             match &*queue {
                 Some(s) => s.clone(),
                 None => {
-                    let s = start(&self.url)?;
+                    let s = start(&self.url, self.commits.clone())?;
                     *queue = Some(s.clone());
                     s
                 }
@@ -99,7 +110,7 @@ impl Inner {
     }
 }
 
-fn start(url: &DbUrl) -> Result<SyncSender<Box<dyn Job>>, DieselError> {
+fn start(url: &DbUrl, commits: Arc<AtomicU64>) -> Result<SyncSender<Box<dyn Job>>, DieselError> {
     let mut conn = url.connect().map_err(|e| unavailable(&e.to_string()))?;
     // Checkpoints run beside the writer, not inside its commits.
     let checkpointer = Checkpointer::start(url).filter(|c| c.hand_over(&mut conn));
@@ -107,14 +118,20 @@ fn start(url: &DbUrl) -> Result<SyncSender<Box<dyn Job>>, DieselError> {
     let url = url.clone();
     std::thread::Builder::new()
         .name("bayige-writer".into())
-        .spawn(move || run(conn, url, queue, checkpointer))
+        .spawn(move || run(conn, url, queue, checkpointer, commits))
         .map_err(|e| unavailable(&format!("cannot start the database writer: {e}")))?;
     Ok(sender)
 }
 
 /// The writer: takes what is queued (up to [`MAX_BATCH`]), commits it as
 /// one transaction, answers, and waits for more.
-fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>, checkpointer: Option<Checkpointer>) {
+fn run(
+    mut conn: DbConnection,
+    url: DbUrl,
+    queue: Receiver<Box<dyn Job>>,
+    checkpointer: Option<Checkpointer>,
+    commits: Arc<AtomicU64>,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -123,7 +140,11 @@ fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>, checkp
                 Err(_) => break,
             }
         }
-        if !commit_batch(&mut conn, batch) {
+        let (committed, usable) = commit_batch(&mut conn, batch);
+        if committed {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        if !usable {
             // The connection's transaction state is unknown: a new one.
             match url.connect() {
                 Ok(mut fresh) => {
@@ -141,15 +162,16 @@ fn run(mut conn: DbConnection, url: DbUrl, queue: Receiver<Box<dyn Job>>, checkp
     }
 }
 
-/// One transaction for the batch. Returns false when the connection must
-/// be replaced (its transaction could not be ended cleanly).
-fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> bool {
+/// One transaction for the batch. Returns whether it committed, and false
+/// second when the connection must be replaced (its transaction could not
+/// be ended cleanly).
+fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> (bool, bool) {
     let size = batch.len();
     if let Err(e) = begin(conn) {
         tracing::warn!(error = %e, size, "cannot begin a write batch");
         let why = e.to_string();
         batch.into_iter().for_each(|job| job.refuse(&why));
-        return true;
+        return (false, true);
     }
     let mut acks = Vec::with_capacity(size);
     let mut broken = None;
@@ -177,14 +199,14 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> bool {
         Ok(()) => {
             tracing::debug!(size, "write batch committed");
             acks.into_iter().for_each(|ack| ack.answer(Ok(())));
-            true
+            (true, true)
         }
         Err(why) => {
             tracing::error!(error = %why, size, "write batch not committed; every request in it is answered 503");
             let clean = rollback(conn);
             acks.into_iter().for_each(|ack| ack.answer(Err(&why)));
             jobs.for_each(|job| job.refuse(&why));
-            clean
+            (false, clean)
         }
     }
 }
@@ -376,6 +398,8 @@ mod tests {
                 })
                 .expect("write");
         }
+        // One at a time, each request is a commit of its own.
+        assert_eq!(writer.commits(), Some(300));
         // A copy of the database file alone (no WAL) catches up.
         let alone = dir.path().join("alone.db");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
