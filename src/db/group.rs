@@ -140,11 +140,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let (committed, usable) = commit_batch(&mut conn, batch);
-        if committed {
-            commits.fetch_add(1, Ordering::Relaxed);
-        }
-        if !usable {
+        if !commit_batch(&mut conn, batch, &commits) {
             // The connection's transaction state is unknown: a new one.
             match url.connect() {
                 Ok(mut fresh) => {
@@ -162,16 +158,16 @@ fn run(
     }
 }
 
-/// One transaction for the batch. Returns whether it committed, and false
-/// second when the connection must be replaced (its transaction could not
-/// be ended cleanly).
-fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> (bool, bool) {
+/// One transaction for the batch, counted in `commits` before anyone is
+/// answered. Returns false when the connection must be replaced (its
+/// transaction could not be ended cleanly).
+fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>, commits: &AtomicU64) -> bool {
     let size = batch.len();
     if let Err(e) = begin(conn) {
         tracing::warn!(error = %e, size, "cannot begin a write batch");
         let why = e.to_string();
         batch.into_iter().for_each(|job| job.refuse(&why));
-        return (false, true);
+        return true;
     }
     let mut acks = Vec::with_capacity(size);
     let mut broken = None;
@@ -198,15 +194,16 @@ fn commit_batch(conn: &mut DbConnection, batch: Vec<Box<dyn Job>>) -> (bool, boo
     match outcome {
         Ok(()) => {
             tracing::debug!(size, "write batch committed");
+            commits.fetch_add(1, Ordering::Relaxed);
             acks.into_iter().for_each(|ack| ack.answer(Ok(())));
-            (true, true)
+            true
         }
         Err(why) => {
             tracing::error!(error = %why, size, "write batch not committed; every request in it is answered 503");
             let clean = rollback(conn);
             acks.into_iter().for_each(|ack| ack.answer(Err(&why)));
             jobs.for_each(|job| job.refuse(&why));
-            (false, clean)
+            clean
         }
     }
 }
