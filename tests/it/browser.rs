@@ -395,11 +395,7 @@ async fn visit_drafts_belong_to_their_user_and_end_at_sign_out() {
     let Some((_driver, c, _profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     let (_, stations) = json(app.get("/api/stations?per_page=1").await).await;
     let station = &stations["items"][0];
     let (sid, unit) = (
@@ -407,10 +403,7 @@ async fn visit_drafts_belong_to_their_user_and_end_at_sign_out() {
         station["unit_id"].as_i64().expect("unit") as i32,
     );
     for name in ["wu", "zhao"] {
-        let ctx = app.ctx.clone();
-        tokio::task::spawn_blocking(move || issue_token(&ctx, name, "inspector", &[unit]))
-            .await
-            .expect("join");
+        app.token(name, "inspector", &[unit]).await;
     }
     let form = format!("{}/stations/{sid}/visit", app.base);
     c.set_window_size(375, 812).await.expect("phone size");

@@ -32,11 +32,7 @@ async fn a_county_lead_acknowledges_and_the_bureau_manages_users_and_reads_the_l
     let Some((_driver, c, _profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     with_password(&app, "lead-linjiang").await;
     let (_, units) = json(app.get("/api/units").await).await;
     let unit_ids: Vec<i64> = units["items"]

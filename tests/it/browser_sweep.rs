@@ -33,11 +33,7 @@ async fn every_other_page_passes_axe_at_both_widths() {
     let Some((_driver, c, _profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14);
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     let (_, stations) = json(app.get("/api/stations").await).await;
     let station = stations["items"][0]["id"].as_i64().expect("a station");
     let (_, users) = json(app.get("/api/users").await).await;

@@ -27,13 +27,6 @@ async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Stri
     (r.status().as_u16(), r.text().await.expect("body"))
 }
 
-/// A demo app seen in mid-July 2017.
-async fn demo(db: Db) -> TestApp {
-    let app = TestApp::new(db, |c| c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)).await;
-    app.load_demo().await;
-    app
-}
-
 async fn an_inspector_opening_review_is_refused_with_a_page(db: Db) {
     let app = TestApp::new(db, |_| {}).await;
     let unit = app.unit("220681", "临江市").await as i32;
@@ -54,7 +47,7 @@ async fn an_inspector_opening_review_is_refused_with_a_page(db: Db) {
 }
 
 async fn a_county_lead_sees_what_awaits_them_and_what_is_acknowledged(db: Db) {
-    let app = demo(db).await;
+    let app = TestApp::demo(db).await;
     with_password(&app, "lead-linjiang").await;
     let (client, csrf) = sign_in(&app, "lead-linjiang").await;
     let lead = app.with_client(client.clone());

@@ -13,7 +13,7 @@ use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
 use crate::browser::{arrive, axe, browser, choose, click, shot, sign_in, text};
-use crate::support::{Db, TestApp, issue_token, json};
+use crate::support::{Db, TestApp, json};
 
 /// The phone's connection to the service: a TCP relay in front of the app
 /// that the test can cut and restore. Cut, it drops every open connection
@@ -135,21 +135,14 @@ async fn a_visit_recorded_offline_arrives_once() {
     let Some((_driver, c, profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     let link = Link::to(&app).await;
     // An established station of the demo.
     let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
     let station = &stations["items"][0];
     let sid = station["id"].as_i64().expect("station");
     let unit = station["unit_id"].as_i64().expect("unit") as i32;
-    let ctx = app.ctx.clone();
-    tokio::task::spawn_blocking(move || issue_token(&ctx, "wu", "inspector", &[unit]))
-        .await
-        .expect("join");
+    app.token("wu", "inspector", &[unit]).await;
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");
     sign_in(&c, &link.base, "wu").await;
@@ -314,21 +307,14 @@ async fn a_queued_visit_waits_for_its_own_user() {
     let Some((_driver, c, _profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     let link = Link::to(&app).await;
     let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
     let station = &stations["items"][0];
     let sid = station["id"].as_i64().expect("station");
     let unit = station["unit_id"].as_i64().expect("unit") as i32;
     for name in ["wu", "zhao"] {
-        let ctx = app.ctx.clone();
-        tokio::task::spawn_blocking(move || issue_token(&ctx, name, "inspector", &[unit]))
-            .await
-            .expect("join");
+        app.token(name, "inspector", &[unit]).await;
     }
     let before = visits(&app, sid).await.len();
     c.set_window_size(375, 812).await.expect("phone size");

@@ -8,25 +8,18 @@ use fantoccini::Locator;
 
 use crate::browser::{axe, browser, click, sign_in, text};
 use crate::field_browser::{Link, queued, visits, wait_for};
-use crate::support::{Db, TestApp, issue_token, json};
+use crate::support::{Db, TestApp, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_station_not_on_the_home_page_is_recorded_offline() {
     let Some((_driver, c, _profile)) = browser().await else {
         return;
     };
-    let app = TestApp::new(Db::Sqlite, |cfg| {
-        cfg.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)
-    })
-    .await;
-    app.load_demo().await;
+    let app = TestApp::demo(Db::Sqlite).await;
     let link = Link::to(&app).await;
     let (_, stations) = json(app.get("/api/stations?status=established&per_page=1").await).await;
     let unit = stations["items"][0]["unit_id"].as_i64().expect("unit") as i32;
-    let ctx = app.ctx.clone();
-    tokio::task::spawn_blocking(move || issue_token(&ctx, "wu", "inspector", &[unit]))
-        .await
-        .expect("join");
+    app.token("wu", "inspector", &[unit]).await;
     c.set_window_size(375, 812).await.expect("phone size");
     sign_in(&c, &link.base, "wu").await;
     assert!(text(&c).await.contains("需要检查的服务站"), "the inspector's own home");

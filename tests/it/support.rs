@@ -321,6 +321,22 @@ impl TestApp {
         }
     }
 
+    /// The Baishan demo as seen on 2017-07-14 (mid-year, when its circular
+    /// is due): what most page and browser tests start from.
+    pub async fn demo(db: Db) -> TestApp {
+        let app = TestApp::new(db, |c| c.today = chrono::NaiveDate::from_ymd_opt(2017, 7, 14)).await;
+        app.load_demo().await;
+        app
+    }
+
+    /// An API token for a new user `username` with `role` in `units`.
+    pub async fn token(&self, username: &str, role: &str, units: &[i32]) -> String {
+        let (ctx, username, role, units) = (self.ctx.clone(), username.to_owned(), role.to_owned(), units.to_vec());
+        tokio::task::spawn_blocking(move || issue_token(&ctx, &username, &role, &units))
+            .await
+            .expect("join")
+    }
+
     /// Loads the Baishan demo data set into this app's database.
     pub async fn load_demo(&self) {
         let ctx = self.ctx.clone();
